@@ -1,0 +1,189 @@
+"""requests sessions with pooling, timeouts, TLS trust and urllib3 retries.
+
+Retry policy (see docs/client.md):
+
+* 429 is retried for every method: the server refused the request without processing it.
+* 502/503/504 and read errors are retried only for idempotent calls. The caller decides what
+  is idempotent (``build_session(idempotent=...)``): GET/DELETE and full-replacement
+  PUT/PATCH are; POSTs (create, assign) and key rotations (PUT .../rotate) are not, because
+  repeating them after a lost response creates or rotates twice.
+* Connection failures (nothing was sent) are retried for every method.
+* Backoff is exponential with jitter; a ``Retry-After`` header is honoured (capped).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import random
+import re
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import certifi
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# The caller marks a call idempotent by choosing the session; then any method may be retried.
+ALL_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH", "POST"})
+DEFAULT_TIMEOUT = (10.0, 60.0)  # (connect, read) seconds
+_NO_METHODS = frozenset({"-NONE-"})  # an empty allowlist would mean "all methods" to urllib3
+
+
+class SkyflowRetry(Retry):
+    """urllib3 Retry: 429 for any method, other statuses only when methods allow it.
+
+    Unlike stock urllib3, the first retry also waits (``backoff_factor`` plus jitter), so a
+    burst of 429s is not answered with an immediate second burst.
+    """
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if status_code == 429 and self.total:
+            return True
+        return super().is_retry(method, status_code, has_retry_after)
+
+    def get_backoff_time(self) -> float:
+        n = len(self.history)
+        if n == 0:
+            return 0.0
+        value = self.backoff_factor * (2 ** (n - 1))
+        if self.backoff_jitter:
+            value += random.random() * self.backoff_jitter  # noqa: S311 - jitter, not crypto
+        return float(max(0.0, min(self.backoff_max, value)))
+
+
+def make_retry(
+    *,
+    idempotent: bool,
+    total: int = 5,
+    backoff_factor: float = 0.5,
+    backoff_max: float = 20.0,
+    retry_after_max: int = 60,
+) -> SkyflowRetry:
+    """The retry policy for idempotent or non-idempotent calls."""
+    return SkyflowRetry(
+        total=total,
+        connect=3,
+        read=2 if idempotent else 0,
+        redirect=0,
+        status=total,
+        other=0,
+        allowed_methods=ALL_METHODS if idempotent else _NO_METHODS,
+        status_forcelist=RETRY_STATUSES,
+        backoff_factor=backoff_factor,
+        backoff_jitter=backoff_factor,
+        backoff_max=backoff_max,
+        retry_after_max=retry_after_max,
+        raise_on_status=False,
+        raise_on_redirect=False,
+        respect_retry_after_header=True,
+    )
+
+
+def build_session(
+    *,
+    idempotent: bool,
+    verify: str | bool = True,
+    retry: Retry | None = None,
+    pool_maxsize: int = 10,
+) -> requests.Session:
+    """A session whose adapter retries per the policy above. TLS verification stays on."""
+    session = requests.Session()
+    adapter = HTTPAdapter(
+        max_retries=retry if retry is not None else make_retry(idempotent=idempotent),
+        pool_connections=4,
+        pool_maxsize=pool_maxsize,
+    )
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.verify = verify
+    session.headers["User-Agent"] = "skyflow-pulumi/0.1 (+python-requests)"
+    return session
+
+
+_REASON_RE = re.compile(
+    r"(\[Errno -?\d+\] [^'\")]+|CERTIFICATE_VERIFY_FAILED[^'\")]*|hostname [^'\")]+"
+    r"|timed out|Read timed out|Name or service not known|Connection refused)"
+)
+
+
+def transport_reason(exc: BaseException) -> str:
+    """A short, secret-free reason for a transport failure ("[Errno 111] Connection refused")."""
+    text = str(exc)
+    m = _REASON_RE.search(text)
+    reason = m.group(1).strip() if m else ""
+    return f"{type(exc).__name__}: {reason}" if reason else type(exc).__name__
+
+
+def attempts_of(response: requests.Response) -> int:
+    """How many HTTP attempts urllib3 made for this response (1 = no retry)."""
+    retries = getattr(getattr(response, "raw", None), "retries", None)
+    history = getattr(retries, "history", None) or ()
+    return len(history) + 1
+
+
+# ---------------------------------------------------------------------------------------------
+# CA bundles: an extra CA (the emulator's, a corporate proxy's) is added to the default trust
+# store rather than replacing it, so one setting works for both the emulator and real Skyflow.
+
+_bundle_lock = threading.Lock()
+_bundles: dict[tuple[str, str, float, float], str] = {}
+_bundle_dir: str | None = None
+
+
+def _default_bundle() -> str:
+    env = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if env and os.path.isfile(env):
+        return env
+    return str(certifi.where())
+
+
+def _cleanup() -> None:
+    for path in list(_bundles.values()):
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+    if _bundle_dir:
+        try:
+            os.rmdir(_bundle_dir)
+        except OSError:
+            pass
+
+
+def resolve_verify(ca_bundle: str | None) -> str | bool:
+    """The ``verify`` argument for requests: True, or a bundle file = defaults + ``ca_bundle``.
+
+    Never returns False: TLS verification cannot be turned off.
+    """
+    if not ca_bundle:
+        return True
+    extra = str(Path(ca_bundle).expanduser().resolve())
+    base = _default_bundle()
+    try:
+        key = (base, extra, os.path.getmtime(base), os.path.getmtime(extra))
+    except OSError:
+        return extra  # let requests report the unreadable file
+    global _bundle_dir
+    with _bundle_lock:
+        cached = _bundles.get(key)
+        if cached and os.path.exists(cached):
+            return cached
+        if _bundle_dir is None:
+            _bundle_dir = tempfile.mkdtemp(prefix="skyflow-ca-")
+            atexit.register(_cleanup)
+        data = Path(base).read_bytes().rstrip(b"\n") + b"\n" + Path(extra).read_bytes()
+        fd, path = tempfile.mkstemp(suffix=".pem", dir=_bundle_dir)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        _bundles[key] = path
+        return path
+
+
+def request_kwargs(timeout: Any = None) -> dict[str, Any]:
+    """Shared per-request keyword arguments (timeouts)."""
+    return {"timeout": timeout if timeout is not None else DEFAULT_TIMEOUT}

@@ -1,0 +1,231 @@
+"""Provider settings: stack config first, environment second, validated with actionable errors.
+
+Settings are read in the dynamic provider's ``configure()`` on every run and are never stored
+on the pickled provider object; ``ProviderSettings`` refuses to be pickled to enforce that.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .credentials import Credentials, check_url, credentials_from_file, credentials_from_json
+from .errors import ConfigError, CredentialsError
+
+DEFAULT_MANAGEMENT_URL = "https://manage.skyflowapis.com"
+API_KEY_RE = re.compile(r"^sky-[a-zA-Z0-9]{5}-[a-fA-F0-9]{32}$")
+
+# (stack config key, env var)
+ACCOUNT_ID = ("skyflow:accountId", "SKYFLOW_ACCOUNT_ID")
+MANAGEMENT_URL = ("skyflow:managementUrl", "SKYFLOW_MANAGEMENT_URL")
+CREDENTIALS = ("skyflow:credentials", "SKYFLOW_CREDENTIALS")
+CREDENTIALS_FILE = ("skyflow:credentialsFile", "SKYFLOW_CREDENTIALS_FILE")
+API_KEY = ("skyflow:apiKey", "SKYFLOW_API_KEY")
+BEARER_TOKEN = ("skyflow:bearerToken", "SKYFLOW_BEARER_TOKEN")
+CA_BUNDLE = ("skyflow:caBundle", "SKYFLOW_CA_BUNDLE")
+VAULT_ID = ("skyflow:vaultId", "SKYFLOW_VAULT_ID")
+AUTH_SETTINGS = (CREDENTIALS, CREDENTIALS_FILE, API_KEY, BEARER_TOKEN)
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    """Everything the client needs. Exactly one of credentials / api_key / bearer_token is set.
+
+    ``repr`` shows no secret. ``sources`` records where each value came from ("config"/"env"),
+    for error messages.
+    """
+
+    account_id: str
+    management_url: str = DEFAULT_MANAGEMENT_URL
+    credentials: Credentials | None = field(default=None, repr=False)
+    api_key: str | None = field(default=None, repr=False)
+    bearer_token: str | None = field(default=None, repr=False)
+    ca_bundle: str | None = None
+    vault_id: str | None = None
+    timeout: tuple[float, float] = (10.0, 60.0)
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def auth_mode(self) -> str:
+        """"credentials", "api_key" or "bearer_token"."""
+        if self.credentials is not None:
+            return "credentials"
+        if self.api_key:
+            return "api_key"
+        return "bearer_token"
+
+    def __reduce__(self) -> Any:
+        raise TypeError(
+            "ProviderSettings hold secrets and must not be pickled into Pulumi state; "
+            "build them in configure() with settings_from_config()"
+        )
+
+
+Getter = Callable[[str], Any]
+
+
+def _lookup(get: Getter, env: Mapping[str, str], pair: tuple[str, str]) -> tuple[str | None, str]:
+    """(value, source) for a (config key, env var) pair; empty strings count as unset."""
+    key, var = pair
+    value = get(key)
+    if value is not None and not isinstance(value, str):
+        if isinstance(value, bool | int | float):
+            value = str(value)
+        else:
+            raise ConfigError(f"must be a string, got {type(value).__name__}", key=key)
+    if value is not None and value.strip():
+        return value, "config"
+    value = env.get(var)
+    if value is not None and value.strip():
+        return value, "env"
+    return None, ""
+
+
+def _where(pair: tuple[str, str], source: str) -> dict[str, str | None]:
+    key, var = pair
+    if source == "config":
+        return {"key": key, "env_var": None}
+    if source == "env":
+        return {"key": None, "env_var": var}
+    return {"key": key, "env_var": var}
+
+
+def _normalise_url(url: str) -> str:
+    url = url.strip().rstrip("/")
+    if url.endswith("/v1"):
+        url = url[: -len("/v1")]
+    return url
+
+
+def settings_from_config(get: Getter, env: Mapping[str, str] | None = None) -> ProviderSettings:
+    """Build and validate settings; ``get("skyflow:accountId")`` returns a config value or None.
+
+    Raises ``ConfigError`` naming the stack config key and/or env var on any problem.
+    """
+    env = os.environ if env is None else env
+    sources: dict[str, str] = {}
+
+    account_id, src = _lookup(get, env, ACCOUNT_ID)
+    if not account_id:
+        raise ConfigError(
+            "The Skyflow account id is not set",
+            key=ACCOUNT_ID[0],
+            env_var=ACCOUNT_ID[1],
+            hint="Set it with `pulumi config set skyflow:accountId <id>` (Studio: Account "
+            "settings) or export SKYFLOW_ACCOUNT_ID.",
+        )
+    account_id = account_id.strip()
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", account_id):
+        raise ConfigError("The account id contains characters other than letters, digits, "
+                          "'-' and '_'", **_where(ACCOUNT_ID, src))
+    sources["accountId"] = src
+
+    ca_bundle, src = _lookup(get, env, CA_BUNDLE)
+    if ca_bundle:
+        ca_bundle = os.path.expanduser(ca_bundle.strip())
+        if not os.path.isfile(ca_bundle):
+            raise ConfigError(f"CA bundle {ca_bundle!r} is not a readable file",
+                              **_where(CA_BUNDLE, src))
+        sources["caBundle"] = src
+
+    # Authentication: the first setting present wins, stack config before environment; two
+    # different methods at the same level are ambiguous and refused.
+    found: list[tuple[tuple[str, str], str, str]] = []
+    for pair in AUTH_SETTINGS:
+        value, src = _lookup(get, env, pair)
+        if value:
+            found.append((pair, value, src))
+    for level in ("config", "env"):
+        level_found = [f for f in found if f[2] == level]
+        if len(level_found) > 1:
+            names = ", ".join(f[0][0] if level == "config" else f[0][1] for f in level_found)
+            raise ConfigError(
+                f"More than one authentication method is set ({names}); set only one",
+                hint="Use service-account credentials (recommended), an API key, or a bearer "
+                "token, not several.",
+            )
+    if not found:
+        raise ConfigError(
+            "No Skyflow authentication is configured",
+            hint="Set one of skyflow:credentials (secret, credentials.json text), "
+            "skyflow:credentialsFile, skyflow:apiKey (secret) or skyflow:bearerToken (secret) "
+            "with `pulumi config set [--secret]`, or the env vars SKYFLOW_CREDENTIALS, "
+            "SKYFLOW_CREDENTIALS_FILE, SKYFLOW_API_KEY or SKYFLOW_BEARER_TOKEN.",
+        )
+    found.sort(key=lambda f: 0 if f[2] == "config" else 1)
+    pair, value, src = found[0]
+    credentials: Credentials | None = None
+    api_key: str | None = None
+    bearer_token: str | None = None
+    try:
+        if pair is CREDENTIALS:
+            credentials = credentials_from_json(value, source=pair[0] if src == "config"
+                                                else pair[1])
+        elif pair is CREDENTIALS_FILE:
+            credentials = credentials_from_file(value.strip())
+    except CredentialsError as exc:
+        err = ConfigError(exc.summary, hint=exc.hint, **_where(pair, src))
+        err.field = exc.field  # type: ignore[attr-defined]
+        raise err from None
+    if pair is API_KEY:
+        api_key = value.strip()
+        if not API_KEY_RE.fullmatch(api_key):
+            raise ConfigError(
+                "The API key does not look like a Skyflow API key (sky-xxxxx-<32 hex>)",
+                **_where(pair, src),
+            )
+    elif pair is BEARER_TOKEN:
+        bearer_token = value.strip()
+        if bearer_token.lower().startswith("bearer "):
+            bearer_token = bearer_token[7:].strip()
+        from .tokens import is_expired, token_expiry  # local: tokens imports settings
+
+        if token_expiry(bearer_token) is not None and is_expired(bearer_token):
+            raise ConfigError(
+                "The bearer token has expired",
+                hint="Generate a new one (`skyflow-token --credentials credentials.json`) or "
+                "configure service-account credentials so tokens are refreshed automatically.",
+                **_where(pair, src),
+            )
+    sources["auth"] = src
+
+    url, src = _lookup(get, env, MANAGEMENT_URL)
+    if url:
+        management_url = _normalise_url(url)
+        problem = check_url(management_url, "The management URL")
+        if problem:
+            raise ConfigError(problem, **_where(MANAGEMENT_URL, src))
+        sources["managementUrl"] = src
+    elif credentials is not None:
+        # A service account's tokenURI lives on its management host (sandbox or production).
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(credentials.token_uri)
+        management_url = f"{parts.scheme}://{parts.netloc}"
+        sources["managementUrl"] = "credentials"
+    else:
+        management_url = DEFAULT_MANAGEMENT_URL
+        sources["managementUrl"] = "default"
+
+    vault_id, src = _lookup(get, env, VAULT_ID)
+    if vault_id:
+        sources["vaultId"] = src
+
+    return ProviderSettings(
+        account_id=account_id,
+        management_url=management_url,
+        credentials=credentials,
+        api_key=api_key,
+        bearer_token=bearer_token,
+        ca_bundle=ca_bundle,
+        vault_id=vault_id.strip() if vault_id else None,
+        sources=sources,
+    )
+
+
+def settings_from_env(env: Mapping[str, str] | None = None) -> ProviderSettings:
+    """Settings from environment variables only (scripts, the CLI, tests)."""
+    return settings_from_config(lambda _key: None, env)
