@@ -1,0 +1,192 @@
+"""``skyflow-token``: a bearer token from a credentials.json, replacing getBearerToken.py.
+
+Exit codes: 0 success, 1 the server refused (or could not be reached), 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from .credentials import (
+    ENV_CREDENTIALS,
+    ENV_CREDENTIALS_FILE,
+    Credentials,
+    credentials_from_file,
+    credentials_from_json,
+)
+from .errors import ConfigError, CredentialsError, OptionsError, SkyflowError
+from .redaction import redact_text
+from .tokens import get_bearer_token, token_expiry
+
+EXIT_OK, EXIT_REFUSED, EXIT_BAD_INPUT = 0, 1, 2
+
+EPILOG = """\
+examples:
+  # print a bearer token (valid 60 minutes)
+  skyflow-token --credentials credentials.json
+
+  # use it with curl
+  curl -H "Authorization: Bearer $(skyflow-token --credentials credentials.json)" ...
+
+  # a token restricted to two roles, with a context for conditional policies
+  skyflow-token --credentials credentials.json --role ROLE_ID_1 --role ROLE_ID_2 \\
+      --ctx '{"user_id": "u123", "region": "eu"}'
+
+  # credentials from the environment or stdin, JSON output with the expiry
+  SKYFLOW_CREDENTIALS="$(cat credentials.json)" skyflow-token --json
+  skyflow-token --credentials - --json < credentials.json
+
+  # the local emulator's private CA
+  skyflow-token --credentials .state/emulator/admin-credentials.json \\
+      --ca-bundle .state/emulator/ca.pem
+
+  # is a token still valid? (prints its expiry, or "expired" with exit code 1)
+  skyflow-token --check "$TOKEN"
+
+credentials are read from --credentials FILE ("-" = stdin), else from SKYFLOW_CREDENTIALS
+(credentials.json text), else from SKYFLOW_CREDENTIALS_FILE. A private CA is trusted with
+--ca-bundle, SKYFLOW_CA_BUNDLE or REQUESTS_CA_BUNDLE. The private key is never printed.
+
+exit codes: 0 ok, 1 refused by the server (or unreachable; --check: expired), 2 bad input.
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse's own exit code for usage errors is 2
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="skyflow-token",
+        description="Generate a Skyflow bearer token from service-account credentials "
+        "(credentials.json), or check a token's expiry.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--credentials", "-c", metavar="FILE",
+                   help='path to credentials.json, or "-" to read it from stdin')
+    p.add_argument("--ctx", metavar="STRING_OR_JSON",
+                   help="context for context-aware tokens: a string, or a JSON object whose "
+                   "keys match ^[a-zA-Z0-9_]+$")
+    p.add_argument("--role", "-r", metavar="ID", action="append", dest="roles",
+                   help="scope the token to this role id (repeatable)")
+    p.add_argument("--json", action="store_true",
+                   help='print {"token", "type", "expiry", "exp"} as JSON')
+    p.add_argument("--check", metavar="TOKEN",
+                   help='print TOKEN\'s expiry (ISO 8601 UTC), or "expired"; "-" reads stdin')
+    p.add_argument("--ca-bundle", metavar="FILE",
+                   help="extra CA bundle to trust (default: SKYFLOW_CA_BUNDLE)")
+    p.add_argument("--token-uri", metavar="URL", help="override the credentials' tokenURI")
+    p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+                   help="connect/read timeout (default 30)")
+    return p
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _fail(code: int, message: str) -> int:
+    print(f"skyflow-token: {redact_text(message)}", file=sys.stderr)
+    return code
+
+
+def _parse_ctx(raw: str | None) -> Any:
+    if raw is None:
+        return None
+    stripped = raw.strip()
+    if stripped.startswith("{"):
+        try:
+            value = json.loads(stripped)
+        except ValueError:
+            raise OptionsError("--ctx starts with '{' but is not valid JSON",
+                               field="ctx") from None
+        return value
+    return raw
+
+
+def _load(args: argparse.Namespace) -> Credentials:
+    if args.credentials == "-":
+        return credentials_from_json(sys.stdin.read(), source="credentials from stdin")
+    if args.credentials:
+        return credentials_from_file(args.credentials)
+    text = os.environ.get(ENV_CREDENTIALS)
+    if text and text.strip():
+        return credentials_from_json(text, source=f"env {ENV_CREDENTIALS}")
+    path = os.environ.get(ENV_CREDENTIALS_FILE)
+    if path and path.strip():
+        return credentials_from_file(path.strip())
+    raise CredentialsError(
+        f"no credentials: pass --credentials FILE (or '-' for stdin), or set {ENV_CREDENTIALS}"
+        f" or {ENV_CREDENTIALS_FILE}"
+    )
+
+
+def _check(token: str, as_json: bool) -> int:
+    if token == "-":
+        token = sys.stdin.read()
+    token = token.strip()
+    if token.lower().startswith("bearer "):
+        token = token[7:].strip()
+    exp = token_expiry(token)
+    if exp is None:
+        return _fail(EXIT_BAD_INPUT, "--check: the value is not a JWT with an 'exp' claim")
+    expired = time.time() >= exp
+    if as_json:
+        print(json.dumps({"expired": expired, "expiry": _iso(exp), "exp": int(exp)}))
+    else:
+        print("expired" if expired else _iso(exp))
+    return EXIT_REFUSED if expired else EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``skyflow-token`` console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    if args.check is not None:
+        return _check(args.check, args.json)
+    ca_bundle = args.ca_bundle or os.environ.get("SKYFLOW_CA_BUNDLE") or None
+    if ca_bundle and not os.path.isfile(ca_bundle):
+        return _fail(EXIT_BAD_INPUT, f"CA bundle {ca_bundle!r} is not a readable file")
+    if args.timeout <= 0:
+        return _fail(EXIT_BAD_INPUT, "--timeout must be positive")
+    try:
+        creds = _load(args)
+        options: dict[str, Any] = {}
+        ctx = _parse_ctx(args.ctx)
+        if ctx is not None:
+            options["ctx"] = ctx
+        if args.roles:
+            options["role_ids"] = args.roles
+        if args.token_uri:
+            options["token_uri"] = args.token_uri
+        token, token_type = get_bearer_token(creds, options, ca_bundle=ca_bundle,
+                                             timeout=(min(args.timeout, 10.0), args.timeout))
+    except (CredentialsError, OptionsError, ConfigError) as exc:
+        return _fail(EXIT_BAD_INPUT, str(exc))
+    except SkyflowError as exc:
+        return _fail(EXIT_REFUSED, str(exc))
+    except KeyboardInterrupt:
+        return _fail(130, "interrupted")
+    if args.json:
+        exp = token_expiry(token)
+        print(json.dumps({
+            "token": token,
+            "type": token_type,
+            "expiry": _iso(exp) if exp is not None else None,
+            "exp": int(exp) if exp is not None else None,
+        }))
+    else:
+        print(token)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
