@@ -1,0 +1,269 @@
+"""Shared base for every Skyflow dynamic provider.
+
+Why this exists: the provider object is pickled into Pulumi state (as ``__provider``) and
+unpickled in the provider process. Anything stored on it must be tiny and free of secrets, and
+HTTP clients (SSL contexts) cannot be pickled at all. So settings are read in ``configure()``
+(which only runs in the provider process, from the *current* stack config), the Management API
+client is created lazily and shared per process, and ``__getstate__`` drops every runtime
+attribute.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, NoReturn
+
+import pulumi
+from pulumi.dynamic import CheckFailure, CheckResult, ConfigureRequest, DiffResult, ResourceProvider
+from pulumi.runtime.rpc import UNKNOWN
+
+from .errors import NotFoundError, SkyflowError
+
+PROVIDER_KEY = "__provider"
+
+# One ManagementClient per (equal) settings per process: every resource type has its own pickled
+# provider instance, but they should share one client so one token exchange serves them all.
+_CLIENTS_LOCK = threading.Lock()
+_CLIENTS: list[tuple[Any, Any]] = []
+
+
+class SkyflowProviderError(Exception):
+    """A clean, secret-free error surfaced to the Pulumi CLI (no chained traceback)."""
+
+
+def is_unknown(value: Any) -> bool:
+    """True for the preview-time sentinel the engine sends for not-yet-known values."""
+    return isinstance(value, str) and value == UNKNOWN
+
+
+def contains_unknown(value: Any) -> bool:
+    """True when the value, or anything nested in it, is still unknown."""
+    if is_unknown(value):
+        return True
+    if isinstance(value, Mapping):
+        return any(contains_unknown(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(contains_unknown(v) for v in value)
+    return False
+
+
+def describe_error(err: SkyflowError, action: str) -> str:
+    """One line: what we tried, then the error's own (already redacted) explanation.
+
+    SkyflowError messages carry status, Skyflow's message, request id and a hint, and never a
+    request body or header, so nothing secret reaches the CLI output.
+    """
+    if getattr(err, "operation", None):
+        return f"Skyflow: {err}"  # the client's message already names operation and target
+    return f"Skyflow: {action} failed: {err}"
+
+
+def raise_clean(err: SkyflowError, action: str, hint: str | None = None) -> NoReturn:
+    """Re-raise a SkyflowError as a SkyflowProviderError without the chained traceback."""
+    message = describe_error(err, action)
+    if hint:
+        message += f". {hint}"
+    raise SkyflowProviderError(message) from None
+
+
+def to_plain(value: Any) -> Any:
+    """Turn Args dataclasses (possibly nested in lists/dicts) into plain dicts for props.
+
+    Pulumi's serializer does not understand plain dataclasses; ``None`` fields are dropped so the
+    provider sees them as absent.
+    """
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: to_plain(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if getattr(value, f.name) is not None
+        }
+    if isinstance(value, Mapping):
+        return {k: to_plain(v) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    return value
+
+
+def merge_args(args: Any, kwargs: Mapping[str, Any], args_type: type) -> dict[str, Any]:
+    """Build props from an Args object and/or keyword arguments (keywords win)."""
+    if args is not None and not isinstance(args, args_type):
+        raise TypeError(f"expected {args_type.__name__}, got {type(args).__name__}")
+    allowed = {f.name for f in dataclasses.fields(args_type)}
+    unknown = sorted(set(kwargs) - allowed)
+    if unknown:
+        raise TypeError(f"{args_type.__name__} has no field(s): {', '.join(unknown)}")
+    props: dict[str, Any] = to_plain(args) if args is not None else {}
+    props.update({k: to_plain(v) for k, v in kwargs.items() if v is not None})
+    return props
+
+
+def with_secret_outputs(
+    opts: pulumi.ResourceOptions | None, secret_keys: Iterable[str]
+) -> pulumi.ResourceOptions:
+    """Merge the resource's generated-secret output names into the caller's options."""
+    forced = pulumi.ResourceOptions(additional_secret_outputs=list(secret_keys))
+    return pulumi.ResourceOptions.merge(opts, forced)
+
+
+def strip_provider(props: Mapping[str, Any]) -> dict[str, Any]:
+    """Copy of props without the pickled provider."""
+    return {k: v for k, v in props.items() if k != PROVIDER_KEY}
+
+
+class SkyflowProvider(ResourceProvider):
+    """Base provider: settings from configure(), one shared client per process, clean errors.
+
+    Subclasses set ``input_keys`` (the user-settable properties, compared by the default diff),
+    ``replace_keys`` (changing them replaces the object) and implement ``validate`` / CRUD.
+    """
+
+    serialize_as_secret_always = True
+
+    #: every user-settable input property
+    input_keys: tuple[str, ...] = ()
+    #: provider-computed outputs (put in props as None; never inputs)
+    output_keys: tuple[str, ...] = ()
+    #: inputs whose change requires a new object
+    replace_keys: tuple[str, ...] = ()
+    #: replace by deleting first (e.g. unique names, or ids derived from inputs)
+    delete_before_replace: bool = False
+
+    # Runtime-only attributes (class defaults so an unpickled, never-configured instance works).
+    _settings: Any = None
+    _settings_error: Exception | None = None
+    _client: Any = None
+
+    # ----- pickling: only the class reference goes into state ---------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        """Drop settings, clients and locks: they are rebuilt in the provider process."""
+        return {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Nothing to restore: runtime attributes come from configure()."""
+
+    # ----- configuration -----------------------------------------------------------------------
+    def configure(self, req: ConfigureRequest) -> None:
+        """Read settings from the current stack config (env fallback); defer errors to first use.
+
+        Deferring means check/diff keep working without credentials (preview needs no API call).
+        """
+        from .settings import settings_from_config
+
+        def get(key: str) -> Any:
+            try:
+                return req.config.get(key)
+            except Exception:  # noqa: BLE001 - a missing/odd key is just "not set"
+                return None
+
+        try:
+            self._settings = settings_from_config(get)
+            self._settings_error = None
+        except Exception as err:  # noqa: BLE001 - reported when a client is needed
+            self._settings = None
+            self._settings_error = err
+
+    def _load_settings(self) -> Any:
+        if self._settings is not None:
+            return self._settings
+        if self._settings_error is not None:
+            raise SkyflowProviderError(
+                f"Skyflow provider settings are invalid: {self._settings_error}"
+            ) from None
+        # Not configured (e.g. called outside the provider process): fall back to env only.
+        from .settings import settings_from_config
+
+        try:
+            self._settings = settings_from_config(lambda _key: None)
+        except Exception as err:  # noqa: BLE001
+            raise SkyflowProviderError(f"Skyflow provider settings are invalid: {err}") from None
+        return self._settings
+
+    @property
+    def client(self) -> Any:
+        """The process-wide ManagementClient for these settings (created on first use)."""
+        if self._client is not None:
+            return self._client
+        settings = self._load_settings()
+        with _CLIENTS_LOCK:
+            for known, client in _CLIENTS:
+                if known is settings or known == settings:
+                    self._client = client
+                    return client
+            from .client import ManagementClient
+
+            client = ManagementClient(settings)
+            _CLIENTS.append((settings, client))
+            self._client = client
+            return client
+
+    def call(
+        self,
+        action: str,
+        fn: Callable[..., Any],
+        *args: Any,
+        missing_ok: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        """Run one client call, turning SkyflowError into a clean provider error.
+
+        With ``missing_ok`` a 404 returns None (read: gone; delete: already deleted).
+        """
+        try:
+            return fn(*args, **kwargs)
+        except SkyflowError as err:
+            if missing_ok and isinstance(err, NotFoundError):
+                return None
+            raise_clean(err, action)
+
+    # ----- check / diff ------------------------------------------------------------------------
+    def validate(self, news: dict[str, Any]) -> list[CheckFailure]:
+        """Return failures for the (defaulted) inputs; no API calls."""
+        return []
+
+    def apply_defaults(self, news: dict[str, Any]) -> dict[str, Any]:
+        """Fill defaults so state is complete and refresh compares like with like."""
+        return news
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        inputs = {
+            k: val for k, val in strip_provider(news).items()
+            if not (k in self.output_keys and k not in self.input_keys)
+        }
+        inputs = self.apply_defaults(inputs)
+        failures = self.validate(inputs)
+        return CheckResult(inputs, failures)
+
+    def changed_keys(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
+        """Input keys whose value differs between state (olds) and checked inputs (news)."""
+        return [k for k in self.input_keys if not same_value(olds.get(k), news.get(k))]
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = self.changed_keys(olds, news)
+        replaces = [k for k in changed if k in self.replace_keys]
+        return DiffResult(
+            changes=bool(changed),
+            replaces=replaces,
+            delete_before_replace=bool(replaces) and self.delete_before_replace,
+        )
+
+
+def same_value(old: Any, new: Any) -> bool:
+    """Equality where absent and empty (None, "", [], {}) count as the same; unknown differs."""
+    if is_unknown(new):
+        return False
+    if old in (None, "", [], {}) and new in (None, "", [], {}):
+        return True
+    return bool(old == new)
+
+
+def carry(olds: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:
+    """Copy the given output keys (e.g. generated secrets) from olds."""
+    return {k: olds.get(k) for k in keys}
+
+
+def failure(prop: str, reason: str) -> CheckFailure:
+    """Shorthand for CheckFailure with our property-path conventions."""
+    return CheckFailure(prop, reason)
