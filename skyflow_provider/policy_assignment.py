@@ -1,0 +1,124 @@
+"""``PolicyAssignment``: attaches one policy to a set of roles.
+
+Why one resource per policy with a role *set*: changing which roles carry a policy is then an
+in-place update (assign the added roles, unassign the removed ones) instead of a replacement
+that would briefly detach the policy from every role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CheckFailure, CreateResult, ReadResult, Resource, UpdateResult
+
+from . import validation as v
+from .provider_base import SkyflowProvider, is_unknown, merge_args, same_value
+
+INPUT_KEYS = ("policy_id", "role_ids")
+
+
+@dataclass
+class PolicyAssignmentArgs:
+    """Inputs of a PolicyAssignment."""
+
+    policy_id: pulumi.Input[str]
+    """The policy (``Policy.id``). Changing it replaces the assignment."""
+    role_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """Roles that get the policy (custom ``Role.id`` or ``SystemRole.id``); at least one.
+    Updates in place."""
+
+
+class PolicyAssignmentProvider(SkyflowProvider):
+    """/v1/policies/assign and /v1/policies/unassign."""
+
+    input_keys = INPUT_KEYS
+    replace_keys = ("policy_id",)
+    # id = policy id: a replacement for the same policy must detach first.
+    delete_before_replace = True
+
+    def apply_defaults(self, news: dict[str, Any]) -> dict[str, Any]:
+        out = dict(news)
+        roles = out.get("role_ids")
+        if isinstance(roles, (list, tuple)) and not any(is_unknown(r) for r in roles):
+            # Sorted and distinct: the order of roles never matters to Skyflow.
+            out["role_ids"] = sorted({str(r) for r in roles if isinstance(r, str)}) + [
+                r for r in roles if not isinstance(r, str)
+            ]
+        return out
+
+    def validate(self, news: dict[str, Any]) -> list[CheckFailure]:
+        f = v.check_unknown_keys(news, INPUT_KEYS)
+        f += v.check_id("policy_id", news.get("policy_id"))
+        f += v.check_id_list("role_ids", news.get("role_ids"))
+        return f
+
+    def changed_keys(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
+        changed = []
+        if not same_value(olds.get("policy_id"), news.get("policy_id")):
+            changed.append("policy_id")
+        old_roles, new_roles = olds.get("role_ids") or [], news.get("role_ids") or []
+        if is_unknown(new_roles) or any(is_unknown(r) for r in new_roles) or \
+                sorted(map(str, old_roles)) != sorted(map(str, new_roles)):
+            changed.append("role_ids")
+        return changed
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        props = self.apply_defaults(props)
+        policy_id, roles = props["policy_id"], list(props["role_ids"])
+        self.call(f"assign policy {policy_id} to roles", self.client.assign_policy, policy_id,
+                  roles)
+        return CreateResult(policy_id, {"policy_id": policy_id, "role_ids": roles})
+
+    def _has_policy(self, role_id: str, policy_id: str) -> bool:
+        policies = self.call(f"list policies of role {role_id}", self.client.list_role_policies,
+                             role_id, missing_ok=True)
+        return any(str(p.get("ID")) == policy_id for p in policies or [])
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        policy_id = str(props.get("policy_id") or id_)
+        roles = [r for r in props.get("role_ids") or [] if self._has_policy(str(r), policy_id)]
+        if not roles:
+            return ReadResult(None, {})
+        outs = {"policy_id": policy_id, "role_ids": roles}
+        return ReadResult(id_, outs, dict(outs))
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        news = self.apply_defaults(news)
+        policy_id = str(news["policy_id"])
+        old_roles = {str(r) for r in olds.get("role_ids") or []}
+        new_roles = [str(r) for r in news["role_ids"]]
+        added = [r for r in new_roles if r not in old_roles]
+        removed = sorted(old_roles - set(new_roles))
+        if added:
+            self.call(f"assign policy {policy_id} to roles", self.client.assign_policy,
+                      policy_id, added)
+        if removed:
+            self.call(f"unassign policy {policy_id} from roles", self.client.unassign_policy,
+                      policy_id, removed, missing_ok=True)
+        return UpdateResult({"policy_id": policy_id, "role_ids": new_roles})
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        roles = [str(r) for r in props.get("role_ids") or []]
+        if roles:
+            self.call(f"unassign policy {id_} from roles", self.client.unassign_policy,
+                      str(props.get("policy_id") or id_), roles, missing_ok=True)
+
+
+class PolicyAssignment(Resource, module="skyflow", name="PolicyAssignment"):
+    """Attaches a policy to roles; id = the policy id."""
+
+    policy_id: pulumi.Output[str]
+    role_ids: pulumi.Output[list[str]]
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: PolicyAssignmentArgs | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        **kwargs: Any,
+    ) -> None:
+        props = merge_args(args, kwargs, PolicyAssignmentArgs)
+        super().__init__(PolicyAssignmentProvider(), resource_name, props, opts)

@@ -1,0 +1,288 @@
+"""``Role`` (a custom vault role) and ``SystemRole`` / ``get_system_role`` (look up a built-in one).
+
+Why a lookup *resource* for system roles: every vault has its own id for VAULT_EDITOR etc., and
+resolving it needs the admin credentials, which live only in the provider process (stack config,
+never the program). A ``SystemRole`` resolves the id there, creates nothing in Skyflow, and its
+delete is a no-op.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CheckFailure, CreateResult, ReadResult, Resource, UpdateResult
+
+from . import validation as v
+from .provider_base import SkyflowProvider, SkyflowProviderError, carry, merge_args
+
+SYSTEM_ROLES = ("VAULT_OWNER", "VAULT_EDITOR", "VAULT_VIEWER", "PIPELINE_MANAGER",
+                "CONNECTION_MANAGER")
+
+INPUT_KEYS = ("vault_id", "name", "display_name", "description", "permissions", "levels")
+OUTPUT_KEYS = ("namespace",)
+
+
+@dataclass
+class RoleArgs:
+    """Inputs of a custom Role."""
+
+    vault_id: pulumi.Input[str]
+    """The vault the role belongs to. Changing it replaces the role."""
+    name: pulumi.Input[str]
+    """Unique per vault; letters, digits, ``_ - .``. Updates in place."""
+    display_name: pulumi.Input[str] | None = None
+    """Defaults to ``name``. Updates in place."""
+    description: pulumi.Input[str] | None = None
+    """Updates in place."""
+    permissions: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
+    """Permission strings such as ``vaults.read:upstream``. Updates in place. Data access comes
+    from policies attached to the role (``PolicyAssignment``)."""
+    levels: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
+    """Levels the role applies at (e.g. ``VAULT``). Updates in place."""
+
+
+PERMISSION_HINT = "permissions look like 'resource.verb[:qualifier]', e.g. 'vaults.read:upstream'"
+LEVEL_HINT = "levels are upper-case words such as 'VAULT'"
+
+
+class RoleProvider(SkyflowProvider):
+    """CRUD for /v1/roles (custom roles only)."""
+
+    input_keys = INPUT_KEYS
+    output_keys = OUTPUT_KEYS
+    replace_keys = ("vault_id",)
+
+    def apply_defaults(self, news: dict[str, Any]) -> dict[str, Any]:
+        out = dict(news)
+        if out.get("display_name") in (None, ""):
+            out["display_name"] = out.get("name")
+        out.setdefault("description", "")
+        out.setdefault("permissions", [])
+        out.setdefault("levels", [])
+        return out
+
+    def validate(self, news: dict[str, Any]) -> list[CheckFailure]:
+        f = v.check_unknown_keys(news, INPUT_KEYS)
+        f += v.check_id("vault_id", news.get("vault_id"))
+        f += v.check_role_name("name", news.get("name"))
+        name = news.get("name")
+        if isinstance(name, str) and name.upper() in SYSTEM_ROLES:
+            f.append(CheckFailure("name", f"name {name!r} is a Skyflow system role; pick another "
+                                  "name, or use SystemRole / RoleAssignment(role_name=...) to "
+                                  "refer to the built-in role"))
+        f += v.check_string("display_name", news.get("display_name"))
+        f += v.check_string("description", news.get("description"), max_len=v.MAX_DESCRIPTION,
+                            single_line=False)
+        f += v.check_string_list("permissions", news.get("permissions"), max_items=200,
+                                 item_pattern=v.PERMISSION_RE, item_hint=PERMISSION_HINT)
+        f += v.check_string_list("levels", news.get("levels"), max_items=20,
+                                 item_pattern=v.re.compile(r"^[A-Z][A-Z0-9_]*$"),
+                                 item_hint=LEVEL_HINT)
+        return f
+
+    @staticmethod
+    def _definition(props: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "name": props["name"],
+            "displayName": props.get("display_name") or props["name"],
+            "description": props.get("description") or "",
+            "permissions": list(props.get("permissions") or []),
+            "levels": list(props.get("levels") or []),
+            "type": "CUSTOM",
+        }
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        props = self.apply_defaults(props)
+        body = {
+            "roleDefinition": self._definition(props),
+            "resource": {"ID": props["vault_id"], "type": "VAULT"},
+        }
+        resp = self.call(f"create role {props['name']!r}", self.client.create_role, body)
+        role_id = resp.get("ID") or ""
+        if not role_id:
+            raise SkyflowProviderError("Skyflow: create role returned no ID")
+        outs = {k: props.get(k) for k in INPUT_KEYS}
+        got = self.call(f"read role {role_id}", self.client.get_role, role_id, missing_ok=True)
+        outs["namespace"] = ((got or {}).get("role") or {}).get("namespace") or ""
+        return CreateResult(role_id, outs)
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        got = self.call(f"read role {id_}", self.client.get_role, id_, missing_ok=True)
+        role = (got or {}).get("role")
+        if not role:
+            return ReadResult(None, {})
+        definition = role.get("definition") or {}
+        resource = role.get("resource") or {}
+        outs = {k: props.get(k) for k in INPUT_KEYS + OUTPUT_KEYS}
+        outs.update(
+            vault_id=resource.get("ID") or props.get("vault_id"),
+            name=definition.get("name", props.get("name")),
+            display_name=definition.get("displayName", props.get("display_name")),
+            description=definition.get("description", props.get("description")) or "",
+            permissions=_same_order(props.get("permissions"), definition.get("permissions")),
+            levels=_same_order(props.get("levels"), definition.get("levels")),
+            namespace=role.get("namespace") or props.get("namespace") or "",
+        )
+        return ReadResult(id_, outs, {k: outs.get(k) for k in INPUT_KEYS})
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        news = self.apply_defaults(news)
+        self.call(f"update role {id_}", self.client.update_role, id_,
+                  {"roleDefinition": self._definition(news)})
+        outs = carry(olds, OUTPUT_KEYS)
+        outs.update({k: news.get(k) for k in INPUT_KEYS})
+        return UpdateResult(outs)
+
+    def delete(self, id_: str, _props: dict[str, Any]) -> None:
+        self.call(f"delete role {id_}", self.client.delete_role, id_, missing_ok=True)
+
+
+def _same_order(desired: Any, remote: Any) -> list[Any]:
+    """Remote list in the desired order when they hold the same items (no spurious diff)."""
+    remote_list = list(remote or [])
+    desired_list = list(desired or [])
+    if sorted(map(str, remote_list)) == sorted(map(str, desired_list)):
+        return desired_list
+    return remote_list
+
+
+class Role(Resource, module="skyflow", name="Role"):
+    """A custom role on a vault."""
+
+    vault_id: pulumi.Output[str]
+    name: pulumi.Output[str]
+    display_name: pulumi.Output[str]
+    description: pulumi.Output[str]
+    permissions: pulumi.Output[list[str]]
+    levels: pulumi.Output[list[str]]
+    namespace: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: RoleArgs | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        **kwargs: Any,
+    ) -> None:
+        props = merge_args(args, kwargs, RoleArgs)
+        for key in OUTPUT_KEYS:
+            props[key] = None
+        super().__init__(RoleProvider(), resource_name, props, opts)
+
+
+# ----- system roles ------------------------------------------------------------------------------
+SYSTEM_INPUT_KEYS = ("vault_id", "name")
+
+
+@dataclass
+class SystemRoleArgs:
+    """Inputs of a SystemRole lookup."""
+
+    vault_id: pulumi.Input[str]
+    """The vault whose built-in role to find."""
+    name: pulumi.Input[str]
+    """A system role name: VAULT_OWNER, VAULT_EDITOR, VAULT_VIEWER, PIPELINE_MANAGER,
+    CONNECTION_MANAGER (other names are looked up as given)."""
+
+
+def find_role_id(client: Any, vault_id: str, name: str, system_only: bool = True) -> str | None:
+    """The id of the vault role named ``name`` (None when absent)."""
+    roles = client.list_roles(vault_id, resource_type="VAULT", name=name)
+    for role in roles or []:
+        definition = role.get("definition") or {}
+        if definition.get("name") != name:
+            continue
+        if system_only and definition.get("type") not in (None, "", "SYSTEM"):
+            continue
+        if role.get("ID"):
+            return str(role["ID"])
+    return None
+
+
+class SystemRoleProvider(SkyflowProvider):
+    """Resolves a built-in role's id; never creates or deletes anything in Skyflow."""
+
+    input_keys = SYSTEM_INPUT_KEYS
+    output_keys = ("role_id",)
+    replace_keys = SYSTEM_INPUT_KEYS
+
+    def validate(self, news: dict[str, Any]) -> list[CheckFailure]:
+        f = v.check_unknown_keys(news, SYSTEM_INPUT_KEYS)
+        f += v.check_id("vault_id", news.get("vault_id"))
+        f += v.check_role_name("name", news.get("name"))
+        return f
+
+    def _lookup(self, vault_id: str, name: str) -> str | None:
+        return self.call(f"list roles of vault {vault_id}", find_role_id, self.client, vault_id,
+                         name)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        role_id = self._lookup(props["vault_id"], props["name"])
+        if not role_id:
+            raise SkyflowProviderError(
+                f"Skyflow: vault {props['vault_id']} has no system role named {props['name']!r}; "
+                f"system roles are {', '.join(SYSTEM_ROLES)}"
+            )
+        return CreateResult(role_id, {"vault_id": props["vault_id"], "name": props["name"],
+                                      "role_id": role_id})
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        role_id = self._lookup(props.get("vault_id") or "", props.get("name") or "")
+        if not role_id:
+            return ReadResult(None, {})
+        outs = {"vault_id": props.get("vault_id"), "name": props.get("name"), "role_id": role_id}
+        return ReadResult(role_id, outs, {k: outs[k] for k in SYSTEM_INPUT_KEYS})
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult({"vault_id": news.get("vault_id"), "name": news.get("name"),
+                             "role_id": olds.get("role_id") or id_})
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """System roles belong to the vault: nothing to delete."""
+
+
+class SystemRole(Resource, module="skyflow", name="SystemRole"):
+    """Look-up of a vault's built-in role; ``id`` / ``role_id`` is the role id."""
+
+    vault_id: pulumi.Output[str]
+    name: pulumi.Output[str]
+    role_id: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: SystemRoleArgs | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        **kwargs: Any,
+    ) -> None:
+        props = merge_args(args, kwargs, SystemRoleArgs)
+        props["role_id"] = None
+        super().__init__(SystemRoleProvider(), resource_name, props, opts)
+
+
+_SYSTEM_ROLE_CACHE: dict[tuple[str, str], SystemRole] = {}
+
+
+def get_system_role(
+    vault_id: pulumi.Input[str],
+    name: str,
+    resource_name: str | None = None,
+    opts: pulumi.ResourceOptions | None = None,
+) -> pulumi.Output[str]:
+    """The id of ``vault_id``'s built-in role ``name`` (e.g. "VAULT_EDITOR"), as an Output.
+
+    Declares (once per vault and name in this program) a ``SystemRole`` lookup named
+    ``resource_name`` or ``system-role-<vault_id>-<name>``; a vault id that is an Output needs an
+    explicit ``resource_name``.
+    """
+    if resource_name is None:
+        if not isinstance(vault_id, str):
+            raise TypeError("get_system_role: pass resource_name when vault_id is an Output")
+        resource_name = f"system-role-{vault_id}-{name.lower().replace('_', '-')}"
+    key = (resource_name, name)
+    if key not in _SYSTEM_ROLE_CACHE:
+        _SYSTEM_ROLE_CACHE[key] = SystemRole(resource_name, vault_id=vault_id, name=name, opts=opts)
+    return _SYSTEM_ROLE_CACHE[key].role_id

@@ -1,0 +1,212 @@
+"""``RoleAssignment``: one role granted to one member (service account or user).
+
+Why the id is ``<role id>:<member id>``: Skyflow has no assignment object of its own, only the
+(role, member) pair, so the id is derived from it. That also means a replacement must delete
+first (the new assignment has the same id), and create adopts an assignment that already
+exists instead of failing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CheckFailure, CreateResult, ReadResult, Resource, UpdateResult
+
+from . import validation as v
+from .errors import ConflictError, SkyflowError
+from .provider_base import (
+    SkyflowProvider,
+    SkyflowProviderError,
+    carry,
+    merge_args,
+    raise_clean,
+    same_value,
+)
+from .role import SYSTEM_ROLES, find_role_id
+
+MEMBER_TYPES = ("SERVICE_ACCOUNT", "USER")
+INPUT_KEYS = ("role_id", "vault_id", "role_name", "service_account_id", "member_id",
+              "member_type", "condition")
+OUTPUT_KEYS = ("resolved_role_id", "resolved_member_id")
+
+
+@dataclass
+class RoleAssignmentArgs:
+    """Inputs of a RoleAssignment. Give ``role_id``, or ``vault_id`` + ``role_name``; and
+    ``service_account_id``, or ``member_id`` (+ ``member_type``)."""
+
+    role_id: pulumi.Input[str] | None = None
+    """The role (custom ``Role.id`` or ``SystemRole.id``). Changing it replaces."""
+    vault_id: pulumi.Input[str] | None = None
+    """With ``role_name``: the vault whose role to assign. Changing it replaces."""
+    role_name: pulumi.Input[str] | None = None
+    """With ``vault_id``: a role name such as VAULT_EDITOR. Changing it replaces."""
+    service_account_id: pulumi.Input[str] | None = None
+    """The member, when it is a service account. Changing it replaces."""
+    member_id: pulumi.Input[str] | None = None
+    """The member's id, for users (with ``member_type="USER"``). Changing it replaces."""
+    member_type: pulumi.Input[str] | None = None
+    """SERVICE_ACCOUNT (default) or USER. Changing it replaces."""
+    condition: pulumi.Input[str] | None = None
+    """Optional CEL condition (``request.context``, ``request.time``, ``request.originIP``).
+    Updates in place (unassign + assign)."""
+
+
+def _member(props: Mapping[str, Any]) -> tuple[str, str]:
+    member_id = props.get("service_account_id") or props.get("member_id") or ""
+    member_type = props.get("member_type") or "SERVICE_ACCOUNT"
+    return str(member_id), str(member_type)
+
+
+class RoleAssignmentProvider(SkyflowProvider):
+    """assign / unassign via /v1/roles/assign and /v1/roles/unassign."""
+
+    input_keys = INPUT_KEYS
+    output_keys = OUTPUT_KEYS
+    replace_keys = ("role_id", "vault_id", "role_name", "service_account_id", "member_id",
+                    "member_type")
+    # The new assignment has the same id: create-before-delete would adopt and then unassign it.
+    delete_before_replace = True
+
+    def apply_defaults(self, news: dict[str, Any]) -> dict[str, Any]:
+        out = dict(news)
+        out.setdefault("member_type", "SERVICE_ACCOUNT")
+        return out
+
+    def validate(self, news: dict[str, Any]) -> list[CheckFailure]:
+        f = v.check_unknown_keys(news, INPUT_KEYS)
+        role_id, vault_id, role_name = (news.get(k) for k in ("role_id", "vault_id", "role_name"))
+        if role_id is not None:
+            f += v.check_id("role_id", role_id)
+            if role_name is not None:
+                f.append(CheckFailure("role_name", "give either role_id or vault_id + role_name, "
+                                      "not both"))
+        elif role_name is not None or vault_id is not None:
+            f += v.check_id("vault_id", vault_id)
+            f += v.check_role_name("role_name", role_name)
+        else:
+            f.append(CheckFailure("role_id", "role_id is required (or vault_id + role_name, e.g. "
+                                  f"role_name='VAULT_EDITOR'; system roles: "
+                                  f"{', '.join(SYSTEM_ROLES)})"))
+        sa_id, member_id = news.get("service_account_id"), news.get("member_id")
+        member_type = news.get("member_type")
+        f += v.check_enum("member_type", member_type, MEMBER_TYPES)
+        if sa_id is not None and member_id is not None:
+            f.append(CheckFailure("member_id", "give either service_account_id or member_id, "
+                                  "not both"))
+        elif sa_id is not None:
+            f += v.check_id("service_account_id", sa_id)
+            if member_type == "USER":
+                f.append(CheckFailure("member_type", "member_type USER does not fit "
+                                      "service_account_id; use member_id for users"))
+        elif member_id is not None:
+            f += v.check_id("member_id", member_id)
+        else:
+            f.append(CheckFailure("service_account_id", "service_account_id is required (or "
+                                  "member_id + member_type for a user)"))
+        f += v.check_string("condition", news.get("condition"), max_len=v.MAX_CONDITION,
+                            allow_empty=False, single_line=False)
+        return f
+
+    def changed_keys(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
+        return [k for k in INPUT_KEYS if not same_value(olds.get(k), news.get(k))]
+
+    def _role_id(self, props: Mapping[str, Any]) -> str:
+        if props.get("role_id"):
+            return str(props["role_id"])
+        vault_id, name = str(props["vault_id"]), str(props["role_name"])
+        role_id = self.call(f"look up role {name!r} in vault {vault_id}", find_role_id,
+                            self.client, vault_id, name, False)
+        if not role_id:
+            raise SkyflowProviderError(
+                f"Skyflow: vault {vault_id} has no role named {name!r}; system roles are "
+                f"{', '.join(SYSTEM_ROLES)}, custom roles must exist first (use role_id=Role.id)"
+            )
+        return str(role_id)
+
+    def _assign(self, role_id: str, member_id: str, member_type: str, condition: Any) -> None:
+        members = [{"ID": member_id, "type": member_type}]
+        try:
+            self.client.assign_role(role_id, members, condition=condition or None)
+        except ConflictError as err:
+            # Already assigned: adopt it if the member is really there.
+            if self._is_member(role_id, member_id):
+                return
+            raise_clean(err, f"assign role {role_id} to {member_id}")
+        except SkyflowError as err:
+            raise_clean(err, f"assign role {role_id} to {member_id}")
+
+    def _is_member(self, role_id: str, member_id: str) -> bool | None:
+        """True/False, or None when the role itself is gone."""
+        members = self.call(f"list members of role {role_id}", self.client.list_role_members,
+                            role_id, missing_ok=True)
+        if members is None:
+            return None
+        return any(str(m.get("ID")) == member_id for m in members)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        props = self.apply_defaults(props)
+        role_id = self._role_id(props)
+        member_id, member_type = _member(props)
+        self._assign(role_id, member_id, member_type, props.get("condition"))
+        outs = {k: props.get(k) for k in INPUT_KEYS}
+        outs.update(resolved_role_id=role_id, resolved_member_id=member_id)
+        return CreateResult(f"{role_id}:{member_id}", outs)
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        role_id = props.get("resolved_role_id") or id_.split(":", 1)[0]
+        member_id = props.get("resolved_member_id") or id_.split(":", 1)[-1]
+        if not self._is_member(str(role_id), str(member_id)):
+            return ReadResult(None, {})
+        outs = {k: props.get(k) for k in INPUT_KEYS + OUTPUT_KEYS}
+        return ReadResult(id_, outs, {k: outs.get(k) for k in INPUT_KEYS})
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        news = self.apply_defaults(news)
+        role_id = str(olds.get("resolved_role_id") or id_.split(":", 1)[0])
+        member_id, member_type = _member(news)
+        if not same_value(olds.get("condition"), news.get("condition")):
+            members = [{"ID": member_id, "type": member_type}]
+            self.call(f"unassign role {role_id} from {member_id}", self.client.unassign_role,
+                      role_id, members, missing_ok=True)
+            self._assign(role_id, member_id, member_type, news.get("condition"))
+        outs = carry(olds, OUTPUT_KEYS)
+        outs.update({k: news.get(k) for k in INPUT_KEYS})
+        return UpdateResult(outs)
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        role_id = str(props.get("resolved_role_id") or id_.split(":", 1)[0])
+        member_id = str(props.get("resolved_member_id") or id_.split(":", 1)[-1])
+        member_type = props.get("member_type") or "SERVICE_ACCOUNT"
+        self.call(f"unassign role {role_id} from {member_id}", self.client.unassign_role,
+                  role_id, [{"ID": member_id, "type": member_type}], missing_ok=True)
+
+
+class RoleAssignment(Resource, module="skyflow", name="RoleAssignment"):
+    """Grants a role to a service account or user; id = ``<role id>:<member id>``."""
+
+    role_id: pulumi.Output[str | None]
+    vault_id: pulumi.Output[str | None]
+    role_name: pulumi.Output[str | None]
+    service_account_id: pulumi.Output[str | None]
+    member_id: pulumi.Output[str | None]
+    member_type: pulumi.Output[str]
+    condition: pulumi.Output[str | None]
+    resolved_role_id: pulumi.Output[str]
+    """The role id actually assigned (also when given by name)."""
+    resolved_member_id: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: RoleAssignmentArgs | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        **kwargs: Any,
+    ) -> None:
+        props = merge_args(args, kwargs, RoleAssignmentArgs)
+        for key in INPUT_KEYS + OUTPUT_KEYS:
+            props.setdefault(key, None)
+        super().__init__(RoleAssignmentProvider(), resource_name, props, opts)
