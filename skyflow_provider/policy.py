@@ -200,8 +200,11 @@ def rule_params(rule: Mapping[str, Any], vault_id: str, rule_id: str | None = No
 
 
 def _normalise_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
-    """Rule with defaults filled, None fields dropped (deterministic state)."""
-    out = {k: rule[k] for k in RULE_KEYS if rule.get(k) is not None}
+    """Rule with defaults filled, None fields dropped (deterministic state).
+
+    Unknown keys are kept so that check reports them instead of silently dropping a typo.
+    """
+    out = {k: val for k, val in rule.items() if val is not None}
     if "rule_expression" not in out:
         out.setdefault("effect", "ALLOW")
     return out

@@ -39,16 +39,6 @@ class PolicyAssignmentProvider(SkyflowProvider):
     # id = policy id: a replacement for the same policy must detach first.
     delete_before_replace = True
 
-    def apply_defaults(self, news: dict[str, Any]) -> dict[str, Any]:
-        out = dict(news)
-        roles = out.get("role_ids")
-        if isinstance(roles, (list, tuple)) and not any(is_unknown(r) for r in roles):
-            # Sorted and distinct: the order of roles never matters to Skyflow.
-            out["role_ids"] = sorted({str(r) for r in roles if isinstance(r, str)}) + [
-                r for r in roles if not isinstance(r, str)
-            ]
-        return out
-
     def validate(self, news: dict[str, Any]) -> list[CheckFailure]:
         f = v.check_unknown_keys(news, INPUT_KEYS)
         f += v.check_id("policy_id", news.get("policy_id"))
@@ -66,8 +56,7 @@ class PolicyAssignmentProvider(SkyflowProvider):
         return changed
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        props = self.apply_defaults(props)
-        policy_id, roles = props["policy_id"], list(props["role_ids"])
+        policy_id, roles = props["policy_id"], [str(r) for r in props["role_ids"]]
         self.call(f"assign policy {policy_id} to roles", self.client.assign_policy, policy_id,
                   roles)
         return CreateResult(policy_id, {"policy_id": policy_id, "role_ids": roles})
@@ -86,7 +75,6 @@ class PolicyAssignmentProvider(SkyflowProvider):
         return ReadResult(id_, outs, dict(outs))
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        news = self.apply_defaults(news)
         policy_id = str(news["policy_id"])
         old_roles = {str(r) for r in olds.get("role_ids") or []}
         new_roles = [str(r) for r in news["role_ids"]]
