@@ -177,7 +177,7 @@ class ManagementClient:
             try:
                 resp = self._session(idempotent).request(
                     method, url, json=json, params=params, headers=headers,
-                    **http_session.request_kwargs(self.timeout))
+                    **http_session.request_kwargs(self.timeout, self._verify))
             except requests.exceptions.SSLError as exc:
                 raise TransportError(
                     f"{op} {target}: TLS verification of {self.base_url} failed "

@@ -248,9 +248,15 @@ def load_credentials(source: Any) -> Credentials:
         except UnicodeDecodeError:
             raise CredentialsError("credentials bytes are not UTF-8 text") from None
     if isinstance(source, str):
-        if source.lstrip().startswith(("{", "[", '"')) or "\n" in source.strip():
+        stripped = source.strip()
+        if not stripped:
+            raise CredentialsError("credentials are empty (expected a path or JSON text)")
+        if "\n" not in stripped and len(stripped) < 4096 and os.path.isfile(stripped):
+            return credentials_from_file(stripped)
+        if stripped[0] in '{["-0123456789' or stripped in ("true", "false", "null") \
+                or "\n" in stripped:
             return credentials_from_json(source)
-        return credentials_from_file(source)
+        return credentials_from_file(stripped)
     raise CredentialsError(
         "credentials must be a path, JSON text or a dict, "
         f"got {type(source).__name__}"

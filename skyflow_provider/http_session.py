@@ -184,6 +184,10 @@ def resolve_verify(ca_bundle: str | None) -> str | bool:
         return path
 
 
-def request_kwargs(timeout: Any = None) -> dict[str, Any]:
-    """Shared per-request keyword arguments (timeouts)."""
-    return {"timeout": timeout if timeout is not None else DEFAULT_TIMEOUT}
+def request_kwargs(timeout: Any = None, verify: str | bool = True) -> dict[str, Any]:
+    """Per-request keyword arguments: timeouts and TLS trust.
+
+    ``verify`` is passed on every request, not only set on the session: requests 2.32 can
+    ignore ``Session.verify`` when picking a pooled TLS context.
+    """
+    return {"timeout": timeout if timeout is not None else DEFAULT_TIMEOUT, "verify": verify}

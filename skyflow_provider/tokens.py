@@ -161,12 +161,13 @@ def exchange_assertion(
     body: dict[str, Any] = {"grant_type": GRANT_TYPE, "assertion": assertion}
     if scope:
         body["scope"] = scope
-    sess = session or _session(http_session.resolve_verify(ca_bundle))
+    verify = http_session.resolve_verify(ca_bundle)
+    sess = session or _session(verify)
     log.debug("POST %s body=%s", url, redact_body(body))
     started = time.monotonic()
     try:
         resp = sess.post(url, json=body, headers={"Accept": "application/json"},
-                         **http_session.request_kwargs(timeout))
+                         **http_session.request_kwargs(timeout, verify))
     except requests.exceptions.SSLError as exc:
         raise TransportError(
             f"TLS verification failed for the token endpoint {url} "
