@@ -1,0 +1,126 @@
+"""Process setup: data dir, TLS, bootstrap, the threaded HTTP(S) server, the ready line."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import os
+import signal
+import ssl
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from . import bootstrap
+from .app import App
+from .auth import TokenIssuer
+from .context import State
+from .errors import ApiError
+from .faults import FaultConfig, Faults
+from .requestlog import RequestLog
+from .store import Store
+from .tls import server_context
+
+LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
+
+
+def is_loopback(host: str) -> bool:
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="skyflow-emulator",
+                                description="Local emulator of Skyflow's Management API")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    p.add_argument("--data-dir", default=os.environ.get("SKYFLOW_EMULATOR_DATA_DIR",
+                                                        ".skyflow-emulator"))
+    p.add_argument("--insecure-http", action="store_true",
+                   help="serve plain http (loopback hosts only)")
+    f = p.add_argument_group("faults (also SKYFLOW_EMULATOR_FAULTS as JSON)")
+    f.add_argument("--latency-ms", type=float)
+    f.add_argument("--latency-jitter-ms", type=float)
+    f.add_argument("--rate-429", type=float)
+    f.add_argument("--retry-after", type=int)
+    f.add_argument("--rate-500", type=float)
+    f.add_argument("--rate-503", type=float)
+    f.add_argument("--rate-drop", type=float,
+                   help="fraction of successful writes committed and then dropped")
+    f.add_argument("--fault-seed", type=int)
+    return p.parse_args(argv)
+
+
+def fault_config(args: argparse.Namespace) -> FaultConfig:
+    base = FaultConfig.from_env()
+    given = {k: getattr(args, k) for k in ("latency_ms", "latency_jitter_ms", "rate_429",
+                                           "retry_after", "rate_500", "rate_503", "rate_drop")
+             if getattr(args, k) is not None}
+    if args.fault_seed is not None:
+        given["seed"] = args.fault_seed
+    return FaultConfig.from_dict(given, base)
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def serve(args: argparse.Namespace) -> int:
+    https = not args.insecure_http
+    if not https and not is_loopback(args.host):
+        print("skyflow-emulator: --insecure-http is allowed on loopback hosts only",
+              file=sys.stderr)
+        return 2
+    try:
+        faults = Faults(fault_config(args))
+    except (ApiError, ValueError) as exc:
+        print(f"skyflow-emulator: bad fault settings: {exc}", file=sys.stderr)
+        return 2
+    data_dir = Path(args.data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(data_dir / "emulator.db")
+    account_id, admin_sa_id, signing_key = bootstrap.bootstrap(store)
+    ssl_ctx: ssl.SSLContext | None = server_context(data_dir) if https else None
+    state = State(data_dir=data_dir, store=store, issuer=TokenIssuer(signing_key),
+                  faults=faults, log=RequestLog(data_dir / "requests.jsonl"),
+                  admin_token=bootstrap.new_admin_token(data_dir), account_id=account_id,
+                  admin_sa_id=admin_sa_id)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server: BaseWSGIServer = make_server(args.host, args.port, App(state), threaded=True)
+    if ssl_ctx is not None:
+        # Handshakes happen lazily in each connection's own thread, not in the accept loop,
+        # so one slow client cannot stall the server.
+        server.socket = ssl_ctx.wrap_socket(server.socket, server_side=True,
+                                            do_handshake_on_connect=False)
+        server.ssl_context = ssl_ctx
+    port = server.server_address[1]
+    scheme = "https" if https else "http"
+    state.base_url = f"{scheme}://{_url_host(args.host)}:{port}"
+    aliases = {state.base_url}
+    if is_loopback(args.host):
+        aliases |= {f"{scheme}://{h}:{port}" for h in ("127.0.0.1", "localhost", "[::1]")}
+    state.host_aliases = sorted(aliases)
+    bootstrap.write_files(store, data_dir, state.base_url, https)
+
+    def _stop(signum: int, frame: Any) -> None:
+        # shutdown() waits for serve_forever to return, so it must run on another thread.
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        print(f"skyflow-emulator listening on {state.base_url}", flush=True)
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+        state.log.close()
+        store.close()
+    return 0

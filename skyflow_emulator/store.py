@@ -1,0 +1,253 @@
+"""SQLite storage in the data dir: WAL, one transaction per write, safe across threads.
+
+Objects are JSON documents in one table keyed by (kind, id) with a few indexed columns; the
+relations (role members, policy-role attachments) have their own tables so that assignment is
+idempotent by construction (primary keys).
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS objects (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    account_id TEXT,
+    parent TEXT,
+    name TEXT,
+    lookup TEXT,
+    doc TEXT NOT NULL,
+    UNIQUE (kind, id)
+);
+CREATE INDEX IF NOT EXISTS objects_parent ON objects (kind, parent);
+CREATE INDEX IF NOT EXISTS objects_lookup ON objects (kind, lookup);
+CREATE TABLE IF NOT EXISTS role_members (
+    role_id TEXT NOT NULL,
+    member_id TEXT NOT NULL,
+    member_type TEXT NOT NULL,
+    condition TEXT,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (role_id, member_id, member_type)
+);
+CREATE INDEX IF NOT EXISTS role_members_member ON role_members (member_id, member_type);
+CREATE TABLE IF NOT EXISTS policy_roles (
+    policy_id TEXT NOT NULL,
+    role_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (policy_id, role_id)
+);
+CREATE INDEX IF NOT EXISTS policy_roles_role ON policy_roles (role_id);
+"""
+
+
+class Tx:
+    """Typed helpers over one connection inside one transaction (or a read snapshot)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.c = conn
+
+    # -- meta
+    def meta_get(self, key: str) -> str | None:
+        row = self.c.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def meta_set(self, key: str, value: str) -> None:
+        self.c.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    # -- objects
+    def get(self, kind: str, obj_id: str) -> dict[str, Any] | None:
+        row = self.c.execute(
+            "SELECT doc FROM objects WHERE kind = ? AND id = ?", (kind, obj_id)
+        ).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def put(
+        self,
+        kind: str,
+        obj_id: str,
+        doc: dict[str, Any],
+        *,
+        account_id: str | None = None,
+        parent: str | None = None,
+        name: str | None = None,
+        lookup: str | None = None,
+    ) -> None:
+        self.c.execute(
+            "INSERT INTO objects (kind, id, account_id, parent, name, lookup, doc) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kind, id) DO UPDATE SET "
+            "account_id = excluded.account_id, parent = excluded.parent, name = excluded.name, "
+            "lookup = excluded.lookup, doc = excluded.doc",
+            (kind, obj_id, account_id, parent, name, lookup, json.dumps(doc)),
+        )
+
+    def delete(self, kind: str, obj_id: str) -> bool:
+        cur = self.c.execute("DELETE FROM objects WHERE kind = ? AND id = ?", (kind, obj_id))
+        return cur.rowcount > 0
+
+    def find(
+        self,
+        kind: str,
+        *,
+        account_id: str | None = None,
+        parent: str | None = None,
+        name: str | None = None,
+        lookup: str | None = None,
+    ) -> list[dict[str, Any]]:
+        sql = "SELECT doc FROM objects WHERE kind = ?"
+        args: list[Any] = [kind]
+        for col, val in (("account_id", account_id), ("parent", parent), ("name", name),
+                         ("lookup", lookup)):
+            if val is not None:
+                sql += f" AND {col} = ?"  # noqa: S608 - column names are fixed literals
+                args.append(val)
+        sql += " ORDER BY seq"
+        return [json.loads(r[0]) for r in self.c.execute(sql, args).fetchall()]
+
+    # -- role members
+    def add_member(self, role_id: str, member_id: str, member_type: str,
+                   condition: str | None) -> None:
+        self.c.execute(
+            "INSERT INTO role_members (role_id, member_id, member_type, condition, seq) "
+            "VALUES (?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM role_members)) "
+            "ON CONFLICT (role_id, member_id, member_type) DO UPDATE SET "
+            "condition = excluded.condition",
+            (role_id, member_id, member_type, condition),
+        )
+
+    def remove_member(self, role_id: str, member_id: str, member_type: str) -> None:
+        self.c.execute(
+            "DELETE FROM role_members WHERE role_id = ? AND member_id = ? AND member_type = ?",
+            (role_id, member_id, member_type),
+        )
+
+    def members_of(self, role_id: str) -> list[tuple[str, str, str | None]]:
+        rows = self.c.execute(
+            "SELECT member_id, member_type, condition FROM role_members WHERE role_id = ? "
+            "ORDER BY seq", (role_id,)).fetchall()
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def roles_of(self, member_id: str, member_type: str) -> list[tuple[str, str | None]]:
+        rows = self.c.execute(
+            "SELECT role_id, condition FROM role_members WHERE member_id = ? AND member_type = ? "
+            "ORDER BY seq", (member_id, member_type)).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
+    def drop_member_everywhere(self, member_id: str, member_type: str) -> None:
+        self.c.execute("DELETE FROM role_members WHERE member_id = ? AND member_type = ?",
+                       (member_id, member_type))
+
+    def drop_role_members(self, role_id: str) -> None:
+        self.c.execute("DELETE FROM role_members WHERE role_id = ?", (role_id,))
+
+    # -- policy <-> role
+    def attach(self, policy_id: str, role_id: str) -> None:
+        self.c.execute(
+            "INSERT OR IGNORE INTO policy_roles (policy_id, role_id, seq) "
+            "VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM policy_roles))",
+            (policy_id, role_id),
+        )
+
+    def detach(self, policy_id: str, role_id: str) -> None:
+        self.c.execute("DELETE FROM policy_roles WHERE policy_id = ? AND role_id = ?",
+                       (policy_id, role_id))
+
+    def roles_of_policy(self, policy_id: str) -> list[str]:
+        rows = self.c.execute("SELECT role_id FROM policy_roles WHERE policy_id = ? ORDER BY seq",
+                              (policy_id,)).fetchall()
+        return [r[0] for r in rows]
+
+    def policies_of_role(self, role_id: str) -> list[str]:
+        rows = self.c.execute("SELECT policy_id FROM policy_roles WHERE role_id = ? ORDER BY seq",
+                              (role_id,)).fetchall()
+        return [r[0] for r in rows]
+
+    def drop_policy_links(self, *, policy_id: str | None = None,
+                          role_id: str | None = None) -> None:
+        if policy_id is not None:
+            self.c.execute("DELETE FROM policy_roles WHERE policy_id = ?", (policy_id,))
+        if role_id is not None:
+            self.c.execute("DELETE FROM policy_roles WHERE role_id = ?", (role_id,))
+
+
+class Store:
+    """A small pool of SQLite connections; writes are serialised by one lock."""
+
+    def __init__(self, path: Path, pool_size: int = 16) -> None:
+        self.path = path
+        self._write_lock = threading.Lock()
+        self._pool: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
+        self._created = 0
+        self._pool_size = pool_size
+        self._create_lock = threading.Lock()
+        conn = self._connect()
+        conn.executescript(SCHEMA)
+        self._pool.put(conn)
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                               check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode survives a process crash (kill -9); only power loss can drop the
+        # last commits, which is not a failure mode the emulator needs to model.
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        with self._create_lock:
+            self._created += 1
+        return conn
+
+    @contextmanager
+    def _conn(self) -> Iterator[sqlite3.Connection]:
+        try:
+            conn = self._pool.get_nowait()
+        except queue.Empty:
+            conn = self._connect()
+        try:
+            yield conn
+        finally:
+            if self._pool.qsize() < self._pool_size:
+                self._pool.put(conn)
+            else:
+                conn.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Tx]:
+        """A consistent snapshot for reads (a deferred transaction)."""
+        with self._conn() as conn:
+            conn.execute("BEGIN")
+            try:
+                yield Tx(conn)
+            finally:
+                conn.execute("COMMIT")
+
+    @contextmanager
+    def write(self) -> Iterator[Tx]:
+        """One write transaction: all or nothing, committed before the response is sent."""
+        with self._write_lock, self._conn() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield Tx(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        while True:
+            try:
+                self._pool.get_nowait().close()
+            except queue.Empty:
+                return
