@@ -38,26 +38,34 @@ version_ge() {
 
 # ---- 1. a suitable pulumi already on PATH ------------------------------------------------------
 find_existing() {
-  local p dir ver
-  p="$(type -P pulumi 2>/dev/null)" || return 1
-  p="$(realpath "$p")"
-  dir="$(dirname "$p")"
-  # Our own cache dirs are keyed by source hash: an old one on PATH (via env.sh) must not win.
-  case "$dir" in "$CACHE_ROOT"/*) return 1 ;; esac
-  ver="$(PULUMI_SKIP_UPDATE_CHECK=true "$p" version 2>/dev/null)" || return 1
-  ver="${ver#v}"
-  if ! version_ge "$ver" "$MIN_PULUMI_VERSION"; then
-    log "ignoring $p: version $ver < $MIN_PULUMI_VERSION"
-    return 1
-  fi
-  local tool
-  for tool in pulumi-language-python pulumi-resource-pulumi-python; do
-    if [[ ! -x "$dir/$tool" ]] && ! type -P "$tool" >/dev/null 2>&1; then
-      log "ignoring $p: no $tool next to it or on PATH"
-      return 1
+  local entry p dir ver tool ok
+  local -a path_entries
+  IFS=: read -r -a path_entries <<<"$PATH"
+  for entry in "${path_entries[@]}"; do
+    [[ -n "$entry" && -x "$entry/pulumi" && ! -d "$entry/pulumi" ]] || continue
+    p="$(realpath "$entry/pulumi")"
+    dir="$(dirname "$p")"
+    # Our own cache dirs are keyed by source hash: an old one on PATH (via env.sh) must not win.
+    case "$dir" in "$CACHE_ROOT"/*) continue ;; esac
+    ver="$(PULUMI_SKIP_UPDATE_CHECK=true "$p" version 2>/dev/null)" || continue
+    ver="${ver#v}"
+    if [[ ! "$ver" =~ ^[0-9]+\.[0-9]+\.[0-9]+ ]] || ! version_ge "$ver" "$MIN_PULUMI_VERSION"; then
+      log "ignoring $p: version '$ver' (need >= $MIN_PULUMI_VERSION)"
+      continue
+    fi
+    ok=1
+    for tool in pulumi-language-python pulumi-resource-pulumi-python; do
+      if [[ ! -x "$dir/$tool" ]] && ! type -P "$tool" >/dev/null 2>&1; then
+        log "ignoring $p: no $tool next to it or on PATH"
+        ok=0
+      fi
+    done
+    if ((ok)); then
+      echo "$dir"
+      return 0
     fi
   done
-  echo "$dir"
+  return 1
 }
 
 if [[ "${SKYFLOW_PULUMI_BUILD:-}" != "1" ]] && existing="$(find_existing)"; then
