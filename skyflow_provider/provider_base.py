@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 
 import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, ConfigureRequest, DiffResult, ResourceProvider
+from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
 from .errors import NotFoundError, SkyflowError
@@ -34,7 +35,13 @@ class SkyflowProviderError(Exception):
 
 
 def is_unknown(value: Any) -> bool:
-    """True for the preview-time sentinel the engine sends for not-yet-known values."""
+    """True for a value the engine does not know yet (preview).
+
+    SDK 3.272 deserializes unknowns in check/diff as ``pulumi.output.Unknown`` instances; older
+    paths use the sentinel string ``pulumi.runtime.rpc.UNKNOWN``. Both count.
+    """
+    if isinstance(value, Unknown):
+        return True
     return isinstance(value, str) and value == UNKNOWN
 
 
@@ -64,7 +71,7 @@ def raise_clean(err: SkyflowError, action: str, hint: str | None = None) -> NoRe
     """Re-raise a SkyflowError as a SkyflowProviderError without the chained traceback."""
     message = describe_error(err, action)
     if hint:
-        message += f". {hint}"
+        message = message.rstrip(". ") + f". {hint}"
     raise SkyflowProviderError(message) from None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
 from skyflow_provider.api_key import ApiKeyProvider
@@ -132,3 +133,15 @@ def test_replacements_with_reused_identity_delete_first(cls, old, new) -> None:
 def test_in_place_update_does_not_request_delete_first() -> None:
     p = ServiceAccountProvider()
     assert not p.diff("x", state(p, SA), news(p, {**SA, "description": "d"})).delete_before_replace
+
+
+@pytest.mark.parametrize("unknown", [UNKNOWN, Unknown()], ids=["sentinel-string", "Unknown"])
+def test_preview_with_unknown_ids_checks_clean(unknown) -> None:
+    """A PolicyAssignment whose policy and role ids are not known yet passes check (preview)."""
+    p = PolicyAssignmentProvider()
+    result = p.check({}, {"policy_id": unknown, "role_ids": [unknown], "__provider": "x"})
+    assert result.failures == []
+    result = p.check({}, {"policy_id": "p1", "role_ids": unknown})
+    assert result.failures == []
+    olds = state(p, {"policy_id": "p1", "role_ids": ["a"]})
+    assert p.diff("p1", olds, {"policy_id": "p1", "role_ids": [unknown]}).changes is True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
 from skyflow_provider import validation as v
@@ -28,13 +29,16 @@ def props(failures):
         lambda x: v.check_string("s", x, required=True),
     ],
 )
-def test_unknown_sentinel_is_skipped(fn) -> None:
-    assert fn(UNKNOWN) == []
+@pytest.mark.parametrize("unknown", [UNKNOWN, Unknown()], ids=["sentinel-string", "Unknown"])
+def test_unknown_values_are_skipped(fn, unknown) -> None:
+    # 3.272's Check deserializes unknowns as pulumi.output.Unknown; the string is the old form.
+    assert fn(unknown) == []
 
 
-def test_unknown_items_inside_lists_are_skipped() -> None:
-    assert v.check_cidr_blocks("c", [UNKNOWN, "10.0.0.0/8"]) == []
-    assert v.check_id_list("r", [UNKNOWN, "r1"]) == []
+@pytest.mark.parametrize("unknown", [UNKNOWN, Unknown()], ids=["sentinel-string", "Unknown"])
+def test_unknown_items_inside_lists_are_skipped(unknown) -> None:
+    assert v.check_cidr_blocks("c", [unknown, "10.0.0.0/8"]) == []
+    assert v.check_id_list("r", [unknown, "r1"]) == []
 
 
 @pytest.mark.parametrize("bad", ["", "a/b", "a b", "a?b", "a#b", "a%2F", "..", "a.b", "x" * 129,
