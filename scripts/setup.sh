@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Sets up everything `make up` and `make test` need, from a cold machine or warm in about a second:
+# the Python virtualenv named in Pulumi.yaml (with this package installed editable, so dynamic
+# providers pickle by reference) and the Pulumi CLI + Python language host (scripts/build-pulumi.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3}"
+VENV=venv
+STAMP="$VENV/.skyflow-pulumi-installed"
+want="$(cat pyproject.toml | sha256sum | cut -c1-16)-$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "setup: creating virtualenv $VENV" >&2
+  "$PYTHON" -m venv "$VENV"
+fi
+if [ "$(cat "$STAMP" 2>/dev/null || true)" != "$want" ]; then
+  echo "setup: installing skyflow-pulumi and its dependencies into $VENV" >&2
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[dev,sdk]'
+  echo "$want" > "$STAMP"
+fi
+
+bash scripts/build-pulumi.sh >/dev/null
