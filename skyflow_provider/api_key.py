@@ -154,7 +154,7 @@ class ApiKey(Resource, module="skyflow", name="ApiKey"):
         **kwargs: Any,
     ) -> None:
         props = resolve_service_account(merge_args(args, kwargs, ApiKeyArgs))
-        for key in OUTPUT_KEYS:
-            props[key] = None
+        for key in INPUT_KEYS + OUTPUT_KEYS:  # every attribute exists as an Output
+            props.setdefault(key, None)
         super().__init__(ApiKeyProvider(), resource_name, props,
                          with_secret_outputs(opts, SECRET_OUTPUTS))

@@ -416,6 +416,6 @@ class Policy(Resource, module="skyflow", name="Policy"):
         **kwargs: Any,
     ) -> None:
         props = merge_args(args, kwargs, PolicyArgs)
-        for key in OUTPUT_KEYS:
-            props[key] = None
+        for key in INPUT_KEYS + OUTPUT_KEYS:  # every attribute exists as an Output
+            props.setdefault(key, None)
         super().__init__(PolicyProvider(), resource_name, props, opts)

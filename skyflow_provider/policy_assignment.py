@@ -109,4 +109,6 @@ class PolicyAssignment(Resource, module="skyflow", name="PolicyAssignment"):
         **kwargs: Any,
     ) -> None:
         props = merge_args(args, kwargs, PolicyAssignmentArgs)
+        for key in INPUT_KEYS:
+            props.setdefault(key, None)
         super().__init__(PolicyAssignmentProvider(), resource_name, props, opts)

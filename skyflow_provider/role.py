@@ -168,8 +168,8 @@ class Role(Resource, module="skyflow", name="Role"):
         **kwargs: Any,
     ) -> None:
         props = merge_args(args, kwargs, RoleArgs)
-        for key in OUTPUT_KEYS:
-            props[key] = None
+        for key in INPUT_KEYS + OUTPUT_KEYS:  # every attribute exists as an Output
+            props.setdefault(key, None)
         super().__init__(RoleProvider(), resource_name, props, opts)
 
 
@@ -260,6 +260,8 @@ class SystemRole(Resource, module="skyflow", name="SystemRole"):
     ) -> None:
         props = merge_args(args, kwargs, SystemRoleArgs)
         props["role_id"] = None
+        for key in SYSTEM_INPUT_KEYS:
+            props.setdefault(key, None)
         super().__init__(SystemRoleProvider(), resource_name, props, opts)
 
 

@@ -338,8 +338,8 @@ class ServiceAccount(Resource, module="skyflow", name="ServiceAccount"):
         **kwargs: Any,
     ) -> None:
         props = merge_args(args, kwargs, ServiceAccountArgs)
-        for key in OUTPUT_KEYS:
-            props[key] = None
+        for key in INPUT_KEYS + OUTPUT_KEYS:  # every attribute exists as an Output
+            props.setdefault(key, None)
         super().__init__(ServiceAccountProvider(), resource_name, props,
                          with_secret_outputs(opts, SECRET_OUTPUTS))
 

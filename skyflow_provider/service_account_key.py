@@ -136,7 +136,7 @@ class ServiceAccountKey(Resource, module="skyflow", name="ServiceAccountKey"):
         **kwargs: Any,
     ) -> None:
         props = resolve_service_account(merge_args(args, kwargs, ServiceAccountKeyArgs))
-        for key in OUTPUT_KEYS:
-            props[key] = None
+        for key in INPUT_KEYS + OUTPUT_KEYS:  # every attribute exists as an Output
+            props.setdefault(key, None)
         super().__init__(ServiceAccountKeyProvider(), resource_name, props,
                          with_secret_outputs(opts, SECRET_OUTPUTS))
