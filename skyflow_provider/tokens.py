@@ -392,7 +392,9 @@ class TokenProvider:
                 return self._token
             assert self._credentials is not None
             now = self._clock()
-            assertion = sign_assertion(self._credentials, ctx=self._ctx, now=now)
+            # The assertion's exp is judged by the server's clock: sign with real time; the
+            # injectable clock only drives the cache.
+            assertion = sign_assertion(self._credentials, ctx=self._ctx)
             token, token_type = exchange_assertion(
                 assertion, self._credentials.token_uri, self._scope,
                 ca_bundle=self._ca_bundle, timeout=self._timeout,

@@ -19,6 +19,7 @@ from skyflow_provider.errors import CredentialsError
 
 from ._fakes import creds_dict, ec_pem, pkcs1_pem, rsa_key
 
+
 def _assert_no_key(text: str, pem: str) -> None:
     body = "".join(pem.strip().splitlines()[1:-1])
     assert body[:40] not in text
