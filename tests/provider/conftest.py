@@ -14,10 +14,9 @@ _ROOT = str(Path(__file__).resolve().parents[2])
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from tests.helpers.emulator_proc import EmulatorProcess  # noqa: E402
-
 from skyflow_provider.client import ManagementClient  # noqa: E402
 from skyflow_provider.settings import ProviderSettings, settings_from_config  # noqa: E402
+from tests.helpers.emulator_proc import EmulatorProcess  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,6 @@ from typing import Any
 
 import jwt
 import pytest
-from tests.helpers.emulator_proc import EmulatorProcess
 
 from skyflow_provider.client import ManagementClient
 from skyflow_provider.errors import (
@@ -34,6 +33,7 @@ from skyflow_provider.tokens import (
     generate_bearer_token_from_creds,
     is_expired,
 )
+from tests.helpers.emulator_proc import EmulatorProcess
 
 from .conftest import TOKEN_TEMPLATE, count_log
 
