@@ -1,0 +1,78 @@
+"""Skyflow's own Python SDK mints tokens from emulator-issued credentials, unchanged."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import jwt
+import pytest
+
+from tests.helpers.emulator_proc import EmulatorProcess
+
+from .conftest import Api
+
+sdk = pytest.importorskip("skyflow.service_account")
+
+
+@pytest.fixture
+def trust_emulator_ca(emu: EmulatorProcess, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The SDK's httpx client trusts SSL_CERT_FILE; nothing else is changed."""
+    assert emu.ca_bundle
+    monkeypatch.setenv("SSL_CERT_FILE", emu.ca_bundle)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", emu.ca_bundle)
+    yield
+
+
+def _write(tmp_path: Path, creds: dict) -> str:
+    path = tmp_path / "credentials.json"
+    path.write_text(json.dumps(creds))
+    return str(path)
+
+
+def test_sdk_generate_bearer_token(api: Api, trust_emulator_ca: None, tmp_path: Path) -> None:
+    creds = api.create_sa("sdk-user")
+    api.assign(api.system_role("ACCOUNT_ADMIN"), creds["clientID"])
+    token, token_type = sdk.generate_bearer_token(_write(tmp_path, creds))
+    assert token_type == "Bearer"
+    assert not sdk.is_expired(token)
+    api.call("GET", "/v1/serviceAccounts", bearer=token, expect=200)
+
+
+def test_sdk_with_ctx_and_role_scope(api: Api, trust_emulator_ca: None, tmp_path: Path) -> None:
+    creds = api.create_sa("sdk-scoped")
+    viewer, admin = api.system_role("VAULT_VIEWER"), api.system_role("ACCOUNT_ADMIN")
+    api.assign(viewer, creds["clientID"])
+    api.assign(admin, creds["clientID"])
+    path = _write(tmp_path, creds)
+    token, _ = sdk.generate_bearer_token(path, {"ctx": {"role": "admin", "tenant": "t1"},
+                                                "role_ids": [viewer]})
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["context_identifier"] == {"role": "admin", "tenant": "t1"}
+    assert claims["scope"] == f"role:{viewer}"
+    assert api.call("GET", "/v1/serviceAccounts", bearer=token).status_code == 403
+    token, _ = sdk.generate_bearer_token_from_creds(json.dumps(creds), {"ctx": "user-1"})
+    assert jwt.decode(token, options={"verify_signature": False})["context_identifier"] == \
+        "user-1"
+
+
+def test_sdk_sees_emulator_errors(api: Api, trust_emulator_ca: None, tmp_path: Path) -> None:
+    creds = api.create_sa("sdk-denied")
+    api.call("DELETE", "/v1/serviceAccounts/{ID}", path={"ID": creds["clientID"]}, expect=200)
+    with pytest.raises(Exception) as info:
+        sdk.generate_bearer_token(_write(tmp_path, creds))
+    # the SDK maps a 401 (UnauthorizedError) to exactly this message
+    assert "Authorization failed" in str(info.value)
+
+
+def test_sdk_refuses_untrusted_emulator(api: Api, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the CA the SDK fails: verification is really on."""
+    monkeypatch.setenv("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt")
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    if not os.path.exists("/etc/ssl/certs/ca-certificates.crt"):
+        pytest.skip("no system CA bundle")
+    with pytest.raises(Exception):  # noqa: B017 - any TLS failure will do
+        sdk.generate_bearer_token(_write(tmp_path, api.create_sa("sdk-untrusted")))
