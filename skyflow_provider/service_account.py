@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CheckFailure, CreateResult, ReadResult, Resource, UpdateResult
+from pulumi.dynamic import (
+    CheckFailure,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    UpdateResult,
+)
 
 from . import validation as v
 from .provider_base import (
@@ -131,8 +138,14 @@ class ServiceAccountProvider(SkyflowProvider):
     input_keys = INPUT_KEYS
     output_keys = OUTPUT_KEYS
     replace_keys = ("name", "auth_type")
-    # Same-name replacement (auth_type change) must free the name first.
-    delete_before_replace = True
+
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """A rename creates the new account first (no credential gap); an auth-type change with
+        the same name must delete first, because the name is taken until then."""
+        result = super().diff(id_, olds, news)
+        replaces = result.replaces or []
+        result.delete_before_replace = "auth_type" in replaces and "name" not in replaces
+        return result
 
     def apply_defaults(self, news: dict[str, Any]) -> dict[str, Any]:
         out = dict(news)

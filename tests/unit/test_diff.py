@@ -130,6 +130,14 @@ def test_replacements_with_reused_identity_delete_first(cls, old, new) -> None:
     assert p.diff("x", state(p, old), news(p, new)).delete_before_replace is True
 
 
+def test_service_account_rename_creates_first() -> None:
+    p = ServiceAccountProvider()
+    result = p.diff("x", state(p, SA), news(p, {"name": "renamed"}))
+    assert result.replaces == ["name"] and not result.delete_before_replace
+    both = p.diff("x", state(p, SA), news(p, {"name": "renamed", "auth_type": "api_key"}))
+    assert not both.delete_before_replace
+
+
 def test_in_place_update_does_not_request_delete_first() -> None:
     p = ServiceAccountProvider()
     assert not p.diff("x", state(p, SA), news(p, {**SA, "description": "d"})).delete_before_replace
