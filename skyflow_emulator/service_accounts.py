@@ -103,14 +103,17 @@ def create(ctx: Ctx) -> dict[str, Any]:
         "BasicAudit": audit(ctx.subject), "clientConfiguration": client_config,
         "apiKeyEnabled": api_key_enabled,
     }
-    with ctx.store.write() as tx:
-        tx.put("sa", sa_id, sa, account_id=ctx.account_id, name=name)
-        if api_key_enabled:
-            key, secret = _new_api_key_doc(sa_id)
+    if api_key_enabled:
+        key, secret = _new_api_key_doc(sa_id)
+        with ctx.store.write() as tx:
+            tx.put("sa", sa_id, sa, account_id=ctx.account_id, name=name)
             tx.put("apikey", key["keyID"], key, account_id=ctx.account_id, parent=sa_id,
                    lookup=key.pop("_hash"))
-            return models.api_key_credentials(sa, key, secret, ctx.state.token_uri)
-        jwt_key, private_pem = new_jwt_key(sa_id)
+        return models.api_key_credentials(sa, key, secret, ctx.state.token_uri)
+    # RSA generation is slow: do it before taking the write lock.
+    jwt_key, private_pem = new_jwt_key(sa_id)
+    with ctx.store.write() as tx:
+        tx.put("sa", sa_id, sa, account_id=ctx.account_id, name=name)
         tx.put("sakey", jwt_key["keyID"], jwt_key, account_id=ctx.account_id, parent=sa_id)
     return models.jwt_credentials(sa, jwt_key, private_pem, ctx.state.token_uri)
 
@@ -191,9 +194,9 @@ def _load_key(tx: Any, ctx: Ctx, sa: dict[str, Any], kind: str, param: str) -> d
 
 
 def create_key(ctx: Ctx) -> dict[str, Any]:
+    key, private_pem = new_jwt_key(ctx.params["ID"])  # before the write lock: RSA is slow
     with ctx.store.write() as tx:
         sa = _jwt_sa(tx, ctx)
-        key, private_pem = new_jwt_key(sa["ID"])
         tx.put("sakey", key["keyID"], key, account_id=ctx.account_id, parent=sa["ID"])
     return models.jwt_credentials(sa, key, private_pem, ctx.state.token_uri)
 
@@ -225,11 +228,11 @@ def get_key(ctx: Ctx) -> dict[str, Any]:
 
 def rotate_key(ctx: Ctx) -> dict[str, Any]:
     """Replaces the key by a new one (new keyID); the old key's assertions stop working."""
+    key, private_pem = new_jwt_key(ctx.params["ID"])  # before the write lock: RSA is slow
     with ctx.store.write() as tx:
         sa = _jwt_sa(tx, ctx)
         old = _load_key(tx, ctx, sa, "sakey", "KeyID")
         tx.delete("sakey", old["keyID"])
-        key, private_pem = new_jwt_key(sa["ID"])
         tx.put("sakey", key["keyID"], key, account_id=ctx.account_id, parent=sa["ID"])
     return models.jwt_credentials(sa, key, private_pem, ctx.state.token_uri)
 
