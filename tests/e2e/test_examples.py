@@ -100,3 +100,77 @@ def test_consumer_stack_reads_credentials_through_stack_reference(
                         [producer.backend_dir, consumer.backend_dir, consumer.home_dir,
                          producer.dir, consumer.dir],
                         producer, consumer)
+
+
+# --------------------------------------------------------------------------- api-key-service
+
+VIEWER_PERMISSIONS = {"vault.read", "role.read", "policy.read", "record.read"}
+
+
+def management_answers(emu: EmulatorProcess, bearer: str) -> dict[str, int]:
+    """Status codes of a few management calls made with ``bearer`` (token or API key)."""
+    s, url = emu.session(), emu.url
+    headers = {"Authorization": f"Bearer {bearer}", "X-Skyflow-Account-ID": emu.account_id}
+    vault = {"resource.ID": emu.vault_id, "resource.type": "VAULT"}
+    return {
+        "list vault roles (role.read)": s.get(f"{url}/v1/roles", params=vault,
+                                              headers=headers, timeout=30).status_code,
+        "list vault policies (policy.read)": s.get(f"{url}/v1/policies", params=vault,
+                                                   headers=headers, timeout=30).status_code,
+        "create vault role (role.create)": s.post(
+            f"{url}/v1/roles", headers=headers, timeout=30,
+            json={"resource": {"ID": emu.vault_id, "type": "VAULT"},
+                  "definition": {"name": "not-allowed", "permissions": ["vault.read"]}},
+        ).status_code,
+        "list service accounts (serviceAccount.read)": s.get(
+            f"{url}/v1/serviceAccounts", headers=headers, timeout=30).status_code,
+    }
+
+
+VIEWER_ANSWERS = {
+    "list vault roles (role.read)": 200,
+    "list vault policies (policy.read)": 200,
+    "create vault role (role.create)": 403,
+    "list service accounts (serviceAccount.read)": 403,
+}
+
+
+def member_permissions(emu: EmulatorProcess, member_id: str) -> set[str]:
+    r = emu.session().get(f"{emu.url}/v1/members/{member_id}/permissions", timeout=30,
+                          headers=emu.headers(), params={"member.type": "SERVICE_ACCOUNT"})
+    r.raise_for_status()
+    return set(r.json()["permissions"])
+
+
+def test_api_key_service_keys_act_exactly_per_their_role(emulator, project_factory):
+    proj = project_factory(EXAMPLES / "api-key-service", name="api-key-service")
+    proj.up()
+    masked = proj.outputs()
+    assert masked["api_key"] == "[secret]" and masked["second_api_key"] == "[secret]", masked
+    outs = proj.outputs(show_secrets=True)
+    keys = {"first api key": outs["api_key"], "second api key": outs["second_api_key"]}
+    assert outs["api_key_id"] != outs["second_api_key_id"]
+
+    # The emulator grants the account exactly VAULT_VIEWER, and both keys act with exactly that:
+    # vault reads pass, a vault write and an account-level read are refused.
+    assert member_permissions(emulator, outs["client_id"]) == VIEWER_PERMISSIONS
+    for label, key in keys.items():
+        assert management_answers(emulator, key) == VIEWER_ANSWERS, label
+    logged = [r for r in api_requests(emulator) if r.get("subject") == outs["client_id"]]
+    assert len(logged) == 2 * len(VIEWER_ANSWERS), logged  # the calls ran as this account
+
+    # Rotation: a new keepers value replaces the second key; the old one stops working at once.
+    proj.config_set("keyRotation", "2")
+    proj.up()
+    rotated = proj.outputs(show_secrets=True)
+    assert rotated["second_api_key_id"] != outs["second_api_key_id"]
+    assert rotated["api_key"] == outs["api_key"]
+    keys["rotated api key"] = rotated["second_api_key"]
+    assert management_answers(emulator, rotated["second_api_key"]) == VIEWER_ANSWERS
+    assert set(management_answers(emulator, outs["second_api_key"]).values()) == {401}
+
+    proj.destroy()
+    for label, key in keys.items():
+        assert set(management_answers(emulator, key).values()) == {401}, label
+    assert_no_plaintext(keys, [proj.backend_dir, proj.dir, proj.home_dir,
+                               emulator.data_dir / "requests.jsonl"], proj)
