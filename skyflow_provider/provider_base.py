@@ -20,7 +20,7 @@ from pulumi.dynamic import CheckFailure, CheckResult, ConfigureRequest, DiffResu
 from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
-from .errors import NotFoundError, SkyflowError
+from .errors import ConflictError, NotFoundError, SkyflowError
 
 PROVIDER_KEY = "__provider"
 
@@ -28,6 +28,13 @@ PROVIDER_KEY = "__provider"
 # provider instance, but they should share one client so one token exchange serves them all.
 _CLIENTS_LOCK = threading.Lock()
 _CLIENTS: list[tuple[Any, Any]] = []
+
+
+CONFLICT_HINT = (
+    "Names are unique in Skyflow: another stack or a hand-made object already uses this one. "
+    "Pick another name (the reference stack prefixes names with namePrefix, default the stack "
+    "name) or delete the other object; `pulumi import` does not work for dynamic resources"
+)
 
 
 class SkyflowProviderError(Exception):
@@ -223,7 +230,8 @@ class SkyflowProvider(ResourceProvider):
         except SkyflowError as err:
             if missing_ok and isinstance(err, NotFoundError):
                 return None
-            raise_clean(err, action)
+            hint = CONFLICT_HINT if isinstance(err, ConflictError) else None
+            raise_clean(err, action, hint)
 
     # ----- check / diff ------------------------------------------------------------------------
     def validate(self, news: dict[str, Any]) -> list[CheckFailure]:

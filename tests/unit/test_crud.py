@@ -93,6 +93,18 @@ def test_errors_are_clean_and_secret_free(make, fake) -> None:
     assert info.value.__cause__ is None and info.value.__suppress_context__
 
 
+def test_name_conflict_explains_the_fix(make, fake) -> None:
+    from skyflow_provider.errors import ConflictError
+
+    def conflict(_body):
+        raise ConflictError("create role: conflict", status=409, operation="create role")
+
+    fake.create_role = conflict
+    r = make(RoleProvider)
+    with pytest.raises(SkyflowProviderError, match="namePrefix"):
+        r.create(checked(r, {"vault_id": "v1", "name": "R"}))
+
+
 def test_api_key_and_key_resources(make, fake) -> None:
     sa = make(ServiceAccountProvider)
     api_sa = sa.create(checked(sa, {"name": "b", "auth_type": "api_key"})).id
