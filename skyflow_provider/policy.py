@@ -316,12 +316,13 @@ class PolicyProvider(SkyflowProvider):
         policy_id = resp.get("ID") or ""
         if not policy_id:
             raise SkyflowProviderError("Skyflow: create policy returned no ID")
-        remote = self._remote(policy_id) or {}
-        status = remote.get("status") or ("ACTIVE" if props["active"] else "INACTIVE")
-        if props["active"] and status != "ACTIVE":
-            self.call(f"activate policy {policy_id}", self.client.set_policy_status, policy_id,
-                      "ACTIVE")
-            status = "ACTIVE"
+        with self.undo_on_failure(lambda: self.client.delete_policy(policy_id)):
+            remote = self._remote(policy_id) or {}
+            status = remote.get("status") or ("ACTIVE" if props["active"] else "INACTIVE")
+            if props["active"] and status != "ACTIVE":
+                self.call(f"activate policy {policy_id}", self.client.set_policy_status,
+                          policy_id, "ACTIVE")
+                status = "ACTIVE"
         outs = {k: props.get(k) for k in INPUT_KEYS}
         outs.update(status=status, namespace=remote.get("namespace") or "",
                     rule_ids=self._rule_ids(remote))

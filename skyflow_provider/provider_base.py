@@ -10,9 +10,10 @@ attribute.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NoReturn
 
 import pulumi
@@ -232,6 +233,23 @@ class SkyflowProvider(ResourceProvider):
                 return None
             hint = CONFLICT_HINT if isinstance(err, ConflictError) else None
             raise_clean(err, action, hint)
+
+    @contextlib.contextmanager
+    def undo_on_failure(self, delete: Callable[[], Any]) -> Iterator[None]:
+        """Delete a just-created object if a follow-up step fails, then re-raise.
+
+        A dynamic provider cannot report a partially created resource, so without this a failed
+        follow-up would leak an object Pulumi does not know about (and the next up would hit a
+        name conflict).
+        """
+        try:
+            yield
+        except BaseException:
+            try:
+                delete()
+            except Exception:  # noqa: BLE001,S110 - the original error is the one to report
+                pass
+            raise
 
     # ----- check / diff ------------------------------------------------------------------------
     def validate(self, news: dict[str, Any]) -> list[CheckFailure]:

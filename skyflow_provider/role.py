@@ -105,7 +105,10 @@ class RoleProvider(SkyflowProvider):
         if not role_id:
             raise SkyflowProviderError("Skyflow: create role returned no ID")
         outs = {k: props.get(k) for k in INPUT_KEYS}
-        got = self.call(f"read role {role_id}", self.client.get_role, role_id, missing_ok=True)
+        try:  # best effort: a label must not fail (and leak) a created role
+            got = self.client.get_role(role_id)
+        except Exception:  # noqa: BLE001
+            got = None
         outs["namespace"] = ((got or {}).get("role") or {}).get("namespace") or ""
         return CreateResult(role_id, outs)
 

@@ -230,6 +230,14 @@ class ServiceAccountProvider(SkyflowProvider):
         client_id = resp.get("clientID") or ""
         if not client_id:
             raise SkyflowProviderError("Skyflow: create service account returned no clientID")
+        with self.undo_on_failure(lambda: self.client.delete_service_account(client_id)):
+            outs = self._outputs(props, resp, client_id, api_key_mode)
+        return CreateResult(client_id, outs)
+
+    def _outputs(
+        self, props: Mapping[str, Any], resp: Mapping[str, Any], client_id: str, api_key_mode: bool
+    ) -> dict[str, Any]:
+        """Outputs of a fresh account; raises if Skyflow returned no credential."""
         outs = self._inputs(props)
         outs.update(
             client_id=client_id,
@@ -247,18 +255,20 @@ class ServiceAccountProvider(SkyflowProvider):
             outs["api_key"] = resp.get("apiKey") or ""
             if not outs["api_key"]:
                 raise SkyflowProviderError(
-                    f"Skyflow created service account {client_id} but returned no API key; "
-                    "API-key service accounts may need to be enabled for this account by Skyflow"
+                    f"Skyflow created service account {client_id} but returned no API key, so it "
+                    "was deleted again; API-key service accounts may need to be enabled for "
+                    "this account by Skyflow"
                 )
         else:
             if not resp.get("privateKey"):
                 raise SkyflowProviderError(
-                    f"Skyflow created service account {client_id} but returned no private key"
+                    f"Skyflow created service account {client_id} but returned no private key, "
+                    "so it was deleted again"
                 )
             outs["key_id"] = resp.get("keyID") or ""
             outs["private_key"] = resp["privateKey"]
             outs["credentials"] = credentials_json(resp)
-        return CreateResult(client_id, outs)
+        return outs
 
     def _namespace(self, client_id: str) -> str:
         """Best effort: the create response lacks the namespace; a GET has it."""

@@ -93,6 +93,34 @@ def test_errors_are_clean_and_secret_free(make, fake) -> None:
     assert info.value.__cause__ is None and info.value.__suppress_context__
 
 
+def test_failed_follow_up_deletes_the_new_object(make, fake) -> None:
+    sa = make(ServiceAccountProvider)
+    real = fake.create_service_account
+
+    def no_key(body):
+        resp = real(body)
+        resp.pop("privateKey")
+        return resp
+
+    fake.create_service_account = no_key
+    with pytest.raises(SkyflowProviderError, match="deleted again"):
+        sa.create(checked(sa, {"name": "a"}))
+    assert fake.sas == {}
+
+    p = make(PolicyProvider)
+
+    def status_fails(_id, _status):
+        raise ServerError("set status: boom", status=500, operation="set status")
+
+    fake.set_policy_status = status_fails
+    real_create = fake.create_policy
+    fake.create_policy = lambda body: real_create({**body, "activated": False})
+    with pytest.raises(SkyflowProviderError, match="500"):
+        p.create(checked(p, {"vault_id": "v1", "name": "P", "rules": [
+            {"name": "a", "actions": ["READ"], "table": "t"}]}))
+    assert fake.policies == {}
+
+
 def test_name_conflict_explains_the_fix(make, fake) -> None:
     from skyflow_provider.errors import ConflictError
 
