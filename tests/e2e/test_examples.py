@@ -8,17 +8,20 @@ generated secrets.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
 import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 
 from tests.e2e.conftest import REPO_ROOT, api_requests
 from tests.helpers.emulator_proc import EmulatorProcess
-from tests.helpers.pulumi_cli import PulumiProject
+from tests.helpers.pulumi_cli import REPO_VENV, PulumiProject
 from tests.helpers.secrets_scan import scan
 
 pytestmark = pytest.mark.e2e
@@ -174,3 +177,89 @@ def test_api_key_service_keys_act_exactly_per_their_role(emulator, project_facto
         assert set(management_answers(emulator, key).values()) == {401}, label
     assert_no_plaintext(keys, [proj.backend_dir, proj.dir, proj.home_dir,
                                emulator.data_dir / "requests.jsonl"], proj)
+
+
+# --------------------------------------------------------------------------- scoped-tokens
+
+SKYFLOW_TOKEN = REPO_VENV / "bin" / "skyflow-token"
+
+
+def skyflow_token(emu: EmulatorProcess, creds_file: Path, *args: str
+                  ) -> subprocess.CompletedProcess[str]:
+    """The real ``skyflow-token`` CLI, as the example's README runs it (stdout = the token)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SKYFLOW_")}
+    if emu.ca_bundle:
+        env["SKYFLOW_CA_BUNDLE"] = emu.ca_bundle
+    return subprocess.run([str(SKYFLOW_TOKEN), "--credentials", str(creds_file), "--json", *args],
+                          capture_output=True, text=True, env=env, timeout=60)
+
+
+def unverified_claims(token: str) -> dict[str, Any]:
+    return dict(jwt.decode(token, options={"verify_signature": False}))
+
+
+def test_scoped_tokens_carry_context_and_one_role(emulator, project_factory, tmp_path):
+    proj = project_factory(EXAMPLES / "scoped-tokens", name="scoped-tokens")
+    proj.up()
+    assert proj.outputs()["credentials"] == "[secret]"
+    outs = proj.outputs(show_secrets=True)
+    viewer, pipeline = outs["viewer_role_id"], outs["pipeline_role_id"]
+    client_id = outs["client_id"]
+    creds_file = tmp_path / "support-console-credentials.json"
+    creds_file.touch(mode=0o600)
+    creds_file.write_text(outs["credentials"])
+    assert creds_file.stat().st_mode & 0o077 == 0
+    private_key = json.loads(outs["credentials"])["privateKey"]
+    stderrs: dict[str, str] = {}
+    tokens: dict[str, str] = {}
+
+    def mint(label: str, *args: str) -> subprocess.CompletedProcess[str]:
+        result = skyflow_token(emulator, creds_file, *args)
+        stderrs[label] = result.stderr
+        if result.returncode == 0:
+            tokens[label] = json.loads(result.stdout)["token"]
+        return result
+
+    # One role and an end-user context: the emulator puts both into the token.
+    assert mint("viewer", "--role", viewer, "--ctx", '{"agent_id": "a-17", "ticket": "T42"}'
+                ).returncode == 0, stderrs["viewer"]
+    claims = unverified_claims(tokens["viewer"])
+    assert claims["sub"] == client_id
+    assert claims["scope"] == f"role:{viewer}"
+    assert claims["context_identifier"] == {"agent_id": "a-17", "ticket": "T42"}
+    assert mint("pipeline", "--role", pipeline, "--ctx", "agent-a-17").returncode == 0
+    claims = unverified_claims(tokens["pipeline"])
+    assert claims["scope"] == f"role:{pipeline}" and claims["context_identifier"] == "agent-a-17"
+
+    # The scope is enforced: only the viewer-scoped token may read the vault's roles.
+    assert management_answers(emulator, tokens["viewer"]) == VIEWER_ANSWERS
+    assert set(management_answers(emulator, tokens["pipeline"]).values()) == {403}
+
+    # enforce_context_id: no ctx, no token (401 from the exchange, exit code 1, a clear reason).
+    since = len(api_requests(emulator))
+    refused = mint("no ctx", "--role", viewer)
+    assert refused.returncode == 1 and refused.stdout == "", refused.stdout
+    assert "ctx" in refused.stderr and "enforceContextID" in refused.stderr, refused.stderr
+    assert [r["status"] for r in token_exchanges(emulator, since)] == [401]
+    # A role the account does not hold cannot be put into the scope.
+    editor = mint("not assigned", "--role", "VAULT_EDITOR", "--ctx", "agent-a-17")
+    assert editor.returncode == 1 and "scope" in editor.stderr.lower(), editor.stderr
+
+    # The library path of the README: the same token options in-process.
+    from skyflow_provider.tokens import generate_bearer_token
+
+    token, token_type = generate_bearer_token(
+        str(creds_file), {"ctx": "agent-a-17", "role_ids": [viewer]},
+        ca_bundle=emulator.ca_bundle)
+    assert token_type == "Bearer"
+    assert unverified_claims(token)["scope"] == f"role:{viewer}"
+    tokens["library"] = token
+
+    proj.destroy()
+    gone = mint("after destroy", "--ctx", "agent-a-17")
+    assert gone.returncode == 1 and "invalid clientID" in gone.stderr, gone.stderr
+    creds_file.unlink()
+    assert_no_plaintext({"private key": private_key, **tokens},
+                        [proj.backend_dir, proj.dir, proj.home_dir,
+                         emulator.data_dir / "requests.jsonl"],
+                        proj, texts={f"skyflow-token {k} stderr": v for k, v in stderrs.items()})
