@@ -10,6 +10,7 @@ shortly before the token's ``exp``, safe to share between threads.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import time
@@ -221,6 +222,15 @@ def _check_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
     return out
 
 
+def _merge(options: Mapping[str, Any] | None, **kw: Any) -> Mapping[str, Any] | None:
+    extra = {k: v for k, v in kw.items() if v is not None}
+    if not extra:
+        return options
+    if options is not None and not isinstance(options, Mapping):
+        return options  # let _check_options report it
+    return {**(options or {}), **extra}
+
+
 def get_bearer_token(
     credentials: Credentials,
     options: Mapping[str, Any] | None = None,
@@ -229,11 +239,15 @@ def get_bearer_token(
     timeout: Any = None,
     now: float | None = None,
 ) -> tuple[str, str]:
-    """Sign and exchange for validated ``Credentials``; returns (access_token, token_type)."""
+    """Sign and exchange for validated ``Credentials``; returns (access_token, token_type).
+
+    ``ca_bundle`` defaults to SKYFLOW_CA_BUNDLE (then requests' REQUESTS_CA_BUNDLE).
+    """
     opts = _check_options(options)
     token_uri = opts.get("token_uri") or credentials.token_uri
     scope = format_scope(opts.get("role_ids"))
     assertion = sign_assertion(credentials, ctx=opts.get("ctx"), token_uri=token_uri, now=now)
+    ca_bundle = ca_bundle or os.environ.get("SKYFLOW_CA_BUNDLE") or None
     return exchange_assertion(assertion, token_uri, scope, ca_bundle=ca_bundle, timeout=timeout)
 
 
@@ -241,13 +255,21 @@ def generate_bearer_token(
     credentials_file_path: Any,
     options: Mapping[str, Any] | None = None,
     *,
+    ctx: Any = None,
+    role_ids: Iterable[str] | None = None,
+    token_uri: str | None = None,
     ca_bundle: str | None = None,
     timeout: Any = None,
 ) -> tuple[str, str]:
-    """Like ``skyflow.service_account.generate_bearer_token``: (access_token, token_type)."""
+    """Like ``skyflow.service_account.generate_bearer_token``: (access_token, token_type).
+
+    Go SDK: ``GenerateBearerToken(filepath)``. ``ctx``/``role_ids``/``token_uri`` keywords
+    are conveniences for the same ``options`` keys.
+    """
     from .credentials import credentials_from_file
 
-    return get_bearer_token(credentials_from_file(credentials_file_path), options,
+    opts = _merge(options, ctx=ctx, role_ids=role_ids, token_uri=token_uri)
+    return get_bearer_token(credentials_from_file(credentials_file_path), opts,
                             ca_bundle=ca_bundle, timeout=timeout)
 
 
@@ -255,12 +277,16 @@ def generate_bearer_token_from_creds(
     credentials: str,
     options: Mapping[str, Any] | None = None,
     *,
+    ctx: Any = None,
+    role_ids: Iterable[str] | None = None,
+    token_uri: str | None = None,
     ca_bundle: str | None = None,
     timeout: Any = None,
 ) -> tuple[str, str]:
     """Like ``skyflow.service_account.generate_bearer_token_from_creds`` (JSON text input).
 
-    A dict or ``Credentials`` is accepted too.
+    Go SDK: ``GenerateBearerTokenFromCreds(credentials)``. A dict or ``Credentials`` is
+    accepted too.
     """
     if isinstance(credentials, str):
         from .credentials import credentials_from_json
@@ -268,7 +294,8 @@ def generate_bearer_token_from_creds(
         creds = credentials_from_json(credentials)
     else:
         creds = load_credentials(credentials)
-    return get_bearer_token(creds, options, ca_bundle=ca_bundle, timeout=timeout)
+    opts = _merge(options, ctx=ctx, role_ids=role_ids, token_uri=token_uri)
+    return get_bearer_token(creds, opts, ca_bundle=ca_bundle, timeout=timeout)
 
 
 # --------------------------------------------------------------------------- expiry

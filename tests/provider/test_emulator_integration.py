@@ -147,6 +147,7 @@ def test_sdk_token_accepted_and_sdk_accepts_emulator(emu: EmulatorProcess,
 
 def test_tls_needs_the_ca(emu: EmulatorProcess, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("SKYFLOW_CA_BUNDLE", raising=False)
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     with pytest.raises(TransportError) as info:
         generate_bearer_token(emu.admin_credentials_path)
@@ -155,6 +156,10 @@ def test_tls_needs_the_ca(emu: EmulatorProcess, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(emu.ca_bundle))
     tok, _ = generate_bearer_token(emu.admin_credentials_path)
     assert tok
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    monkeypatch.setenv("SKYFLOW_CA_BUNDLE", str(emu.ca_bundle))
+    tok, _ = generate_bearer_token(emu.admin_credentials_path, role_ids=None, ctx="k")
+    assert _claims(tok)["context_identifier"] == "k"
 
 
 def test_deleted_sa_credentials_refused(emu: EmulatorProcess,

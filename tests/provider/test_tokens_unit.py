@@ -113,8 +113,8 @@ def test_generate_sdk_shape_and_body(token_server: ScriptedServer, tmp_path: Any
     f.write_text(json.dumps(creds))
     tok, typ = generate_bearer_token(str(f))
     assert typ == "Bearer" and not is_expired(tok)
-    tok2, _ = generate_bearer_token_from_creds(json.dumps(creds),
-                                               {"ctx": {"user": "u1"}, "role_ids": ["a", "b"]})
+    tok2, _ = generate_bearer_token_from_creds(json.dumps(creds), {"ctx": {"user": "u1"}},
+                                               role_ids=["a", "b"])  # keyword convenience
     assert tok2
     first, second = token_server.requests
     assert first.path == "/v1/auth/sa/oauth/token" and first.method == "POST"
