@@ -10,7 +10,7 @@ from typing import Any
 from werkzeug.wrappers import Request
 
 from .auth import Principal, TokenIssuer
-from .errors import bad_request, not_found
+from .errors import ApiError, bad_request, not_found
 from .faults import Faults
 from .requestlog import RequestLog
 from .store import Store, Tx
@@ -67,9 +67,11 @@ class Ctx:
     def body(self) -> dict[str, Any]:
         """The JSON object body; an empty body counts as ``{}``."""
         if self._body is None:
+            if (self.request.content_length or 0) > MAX_BODY:
+                raise ApiError(413, f"request body larger than {MAX_BODY} bytes")
             raw = self.request.get_data(cache=True)
             if len(raw) > MAX_BODY:
-                raise bad_request("request body too large")
+                raise ApiError(413, f"request body larger than {MAX_BODY} bytes")
             if not raw.strip():
                 self._body = {}
             else:

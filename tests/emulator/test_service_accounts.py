@@ -167,3 +167,21 @@ def test_unknown_path_and_method(api: Api) -> None:
     assert r.status_code == 404
     r = api.call("PUT", SA, json_body={})
     assert r.status_code == 405
+
+
+def test_ip_allowlist_active_all_applies_to_every_call(api: Api, unique: str) -> None:
+    creds = api.create_sa(unique, apiKeyEnabled=True,
+                          sa={"ipAllowlist": {"status": "ACTIVE_ALL",
+                                              "cidrBlocks": ["10.0.0.0/8"]}})
+    api.assign(api.system_role("ACCOUNT_ADMIN"), creds["clientID"])
+    r = api.call("GET", SA, bearer=creds["apiKey"])
+    assert r.status_code == 403 and "allowlist" in r.json()["error"]["message"]
+    api.call("PATCH", ONE, path={"ID": creds["clientID"]}, expect=200, json_body={
+        "serviceAccount": {"ipAllowlist": {"status": "ACTIVE_ALL",
+                                           "cidrBlocks": ["10.0.0.0/8", "127.0.0.1/32"]}}})
+    api.call("GET", SA, bearer=creds["apiKey"], expect=200)
+
+
+def test_oversized_body_is_413(api: Api) -> None:
+    r = api.call("POST", SA, raw=b'{"serviceAccount": {"name": "' + b"x" * (1 << 20) + b'"}}')
+    assert r.status_code == 413
