@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from tests.helpers.emulator_proc import EmulatorProcess
 
 from .conftest import Api
@@ -46,6 +48,7 @@ def test_kill_9_and_restart_keeps_every_acknowledged_write(fresh_emu: EmulatorPr
     assert pol["status"] == "ACTIVE" and pol["members"] == [rid]
 
 
+@pytest.mark.slow
 def test_parallel_writes_and_reads(fresh_emu: EmulatorProcess) -> None:
     api = Api(fresh_emu)
     token = api.admin_token

@@ -103,6 +103,7 @@ def test_faults_from_flags_and_env(tmp_path) -> None:
         assert r.status_code == 429 and r.headers["Retry-After"] == "2"
 
 
+@pytest.mark.slow
 def test_state_stays_consistent_under_429s_and_lost_responses(
         fresh_emu: EmulatorProcess) -> None:
     """A retrying client under faults: nothing partial, nothing acknowledged is lost."""

@@ -152,3 +152,17 @@ def test_access_token_claims(emu: EmulatorProcess) -> None:
     assert claims["iss"] == "skyflow-emulator" and claims["account_id"] == emu.account_id
     assert claims["context_identifier"] == "abc" and claims["exp"] > time.time()
     assert json.dumps(claims).find("PRIVATE") == -1
+
+
+def test_a_silent_client_does_not_block_others(emu: EmulatorProcess) -> None:
+    """TLS handshakes happen per connection thread, not in the accept loop."""
+    import socket
+
+    silent = socket.create_connection(("127.0.0.1", emu.port), timeout=5)
+    try:
+        started = time.monotonic()
+        r = emu.session().get(emu.url + "/v1/serviceAccounts", timeout=10)
+        assert r.status_code == 401
+        assert time.monotonic() - started < 5
+    finally:
+        silent.close()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.helpers.emulator_proc import EmulatorProcess
 
 from .measure_rate import measure
 
 
+@pytest.mark.slow
 def test_sustained_rate_smoke(fresh_emu: EmulatorProcess) -> None:
     rates = measure(fresh_emu, seconds=1.0, threads=4)
     assert set(rates) == {"read", "write", "token"}
