@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import secrets
 import shutil
 import subprocess
 import time
@@ -18,8 +20,9 @@ from typing import Any
 
 import jwt
 import pytest
+import yaml
 
-from tests.e2e.conftest import REPO_ROOT, api_requests
+from tests.e2e.conftest import REPO_ROOT, api_requests, list_service_accounts
 from tests.helpers.emulator_proc import EmulatorProcess
 from tests.helpers.pulumi_cli import REPO_VENV, PulumiProject
 from tests.helpers.secrets_scan import scan
@@ -263,3 +266,193 @@ def test_scoped_tokens_carry_context_and_one_role(emulator, project_factory, tmp
                         [proj.backend_dir, proj.dir, proj.home_dir,
                          emulator.data_dir / "requests.jsonl"],
                         proj, texts={f"skyflow-token {k} stderr": v for k, v in stderrs.items()})
+
+
+# --------------------------------------------------------------------------- pipeline
+
+PIPELINE = EXAMPLES / "pipeline"
+WORKFLOW = PIPELINE / ".github" / "workflows" / "skyflow.yml"
+STORE_EXPR = re.compile(r"^\$\{\{\s*(secrets|vars)\.([A-Za-z0-9_]+)\s*\}\}$")
+SENSITIVE_ENV = {"SKYFLOW_CREDENTIALS", "SKYFLOW_API_KEY", "SKYFLOW_BEARER_TOKEN",
+                 "PULUMI_CONFIG_PASSPHRASE", "PULUMI_ACCESS_TOKEN"}
+LITERAL_SECRET_PATTERNS = {
+    "PEM block": re.compile(r"-----BEGIN"),
+    "credentials.json value": re.compile(r"[\"']privateKey[\"']\s*:\s*[\"']"),
+    "Skyflow API key": re.compile(r"sky-[A-Za-z0-9]{5}-[a-fA-F0-9]{32}"),
+    "JWT": re.compile(r"eyJ[\w-]{10,}\.[\w-]{10,}\."),
+}
+
+
+def load_workflow() -> dict[str, Any]:
+    doc = yaml.safe_load(WORKFLOW.read_text())
+    if True in doc:  # YAML 1.1 reads a bare `on:` key as the boolean true
+        doc["on"] = doc.pop(True)
+    return dict(doc)
+
+
+def workflow_step(doc: dict[str, Any], job: str, step_id: str) -> tuple[dict[str, Any], str]:
+    """(the step's effective env, unresolved; its run script): workflow < job < step env."""
+    job_doc = doc["jobs"][job]
+    step = next(s for s in job_doc["steps"] if s.get("id") == step_id)
+    env = {**(doc.get("env") or {}), **(job_doc.get("env") or {}), **(step.get("env") or {})}
+    return {k: str(v) for k, v in env.items()}, str(step["run"])
+
+
+def resolve(env: dict[str, str], store: dict[str, dict[str, str]]) -> dict[str, str]:
+    """Replace ``${{ secrets.X }}`` / ``${{ vars.X }}`` from a CI store; anything else fails."""
+    out = {}
+    for key, value in env.items():
+        m = STORE_EXPR.match(value.strip())
+        if m:
+            out[key] = store[m.group(1)][m.group(2)]  # KeyError: the workflow needs a new one
+        else:
+            assert "${{" not in value, f"{key}: unsupported expression {value!r}"
+            out[key] = value
+    return out
+
+
+def test_pipeline_workflow_triggers_and_no_secret_literals():
+    doc = load_workflow()
+    on = doc["on"]
+    assert set(on) == {"pull_request", "push"}, on
+    assert on["pull_request"]["branches"] == ["main"] and on["push"]["branches"] == ["main"]
+    preview, up = doc["jobs"]["preview"], doc["jobs"]["up"]
+    assert preview["if"] == "github.event_name == 'pull_request'"
+    assert "github.event_name == 'push'" in up["if"] and "refs/heads/main" in up["if"]
+    assert workflow_step(doc, "preview", "preview")[1].endswith("ci-preview.sh")
+    assert workflow_step(doc, "up", "up")[1].endswith("ci-up.sh")
+    assert up["concurrency"]["cancel-in-progress"] is False
+
+    # Credentials and the passphrase come from the secret store, and only into the Pulumi steps.
+    text = WORKFLOW.read_text()
+    for key in SENSITIVE_ENV:
+        for m in re.finditer(rf"^\s*{key}:\s*(.+)$", text, re.M):
+            assert STORE_EXPR.match(m.group(1).strip()), f"{key} is not from the store: {m[0]}"
+            assert m.group(1).strip().startswith("${{ secrets."), m[0]
+    assert "secrets." not in json.dumps(doc.get("env") or {})
+    for job_name, job in doc["jobs"].items():
+        for step in job["steps"]:
+            if "secrets." in json.dumps(step):
+                assert step.get("id") in ("preview", "up"), (job_name, step)
+
+    # No literal secret anywhere in the example (workflow, scripts, README).
+    for path in sorted(p for p in PIPELINE.rglob("*") if p.is_file()):
+        body = path.read_text()
+        if path.suffix != ".md":  # the README may name the field it explains
+            for label, pattern in LITERAL_SECRET_PATTERNS.items():
+                assert not pattern.search(body), f"{path}: {label}"
+        if path.suffix == ".sh":
+            assert not re.search(r"^\s*set\s+-\w*x", body, re.M), f"{path} traces commands"
+
+
+def checkout(src_files: dict[str, Path], work: Path) -> PulumiProject:
+    """A fresh "actions/checkout" of a repo holding the reference program and the CI scripts."""
+    src = work / "repo"
+    (src / "examples" / "pipeline").mkdir(parents=True)
+    for name, path in src_files.items():
+        shutil.copy(path, src / name)
+    shutil.copytree(PIPELINE / "scripts", src / "examples" / "pipeline" / "scripts")
+    # PulumiProject copies it to work/program with the virtualenv made absolute: the workflow's
+    # "Install the program's virtualenv" step, done once for the whole test session.
+    return PulumiProject(src, work)
+
+
+def test_pipeline_steps_preview_then_up_against_emulator(emulator, tmp_path):
+    doc = load_workflow()
+    admin = emulator.admin_credentials
+    store = {
+        "secrets": {"SKYFLOW_ADMIN_CREDENTIALS": json.dumps(admin, indent=2),
+                    "PULUMI_CONFIG_PASSPHRASE": secrets.token_urlsafe(24)},
+        "vars": {"PULUMI_BACKEND_URL": f"file://{tmp_path / 'ci-state'}",
+                 "SKYFLOW_ACCOUNT_ID": emulator.account_id,
+                 "SKYFLOW_MANAGEMENT_URL": emulator.url,
+                 "SKYFLOW_VAULT_ID": emulator.vault_id},
+    }
+    (tmp_path / "ci-state").mkdir()
+    src_files = {"Pulumi.yaml": REPO_ROOT / "Pulumi.yaml", "__main__.py": REPO_ROOT / "__main__.py"}
+    summary = tmp_path / "step-summary.md"
+    visible: dict[str, str] = {}
+    masks: set[str] = set()
+    runs: list[PulumiProject] = []
+
+    def job_environment(proj: PulumiProject, job: str, step_id: str, event: str
+                        ) -> tuple[dict[str, str], str]:
+        """A runner's environment for one step: the step's env only, resolved from the store."""
+        env = {k: v for k, v in proj.environment().items()
+               if not k.startswith("SKYFLOW_")
+               and k not in ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE",
+                             "PULUMI_SKIP_CONFIRMATIONS")}
+        step_env, script = workflow_step(doc, job, step_id)
+        env.update(resolve(step_env, store))
+        env.update({"CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": event,
+                    "GITHUB_STEP_SUMMARY": str(summary)})
+        # The one addition for the emulator: its private CA (real Skyflow needs none).
+        if emulator.ca_bundle:
+            env["SKYFLOW_CA_BUNDLE"] = emulator.ca_bundle
+        return env, script
+
+    def run_job(job: str, step_id: str, event: str) -> subprocess.CompletedProcess[str]:
+        """One job on a fresh runner: new checkout, new PULUMI_HOME, the step's env only."""
+        n = len(runs)
+        proj = checkout(src_files, tmp_path / f"run{n}-{job}")
+        runs.append(proj)
+        env, script = job_environment(proj, job, step_id, event)
+        result = subprocess.run(["bash", "-e", "-c", script], cwd=proj.dir, env=env,
+                                capture_output=True, text=True, timeout=600)
+        # The runner swallows ::add-mask:: commands; everything else is the visible log.
+        lines = result.stdout.splitlines()
+        masks.update(ln.removeprefix("::add-mask::") for ln in lines
+                     if ln.startswith("::add-mask::"))
+        visible[f"run{n} {job} stdout"] = "\n".join(
+            ln for ln in lines if not ln.startswith("::add-mask::"))
+        visible[f"run{n} {job} stderr"] = result.stderr
+        assert result.returncode == 0, f"{job}: {result.stdout}\n{result.stderr}"
+        return result
+
+    def mutations(since: int) -> list[dict[str, Any]]:
+        return [r for r in api_requests(emulator, since)
+                if r["method"] != "GET" and r.get("template") != TOKEN_PATH]
+
+    # A pull request: preview on an empty stack plans the creates and changes nothing.
+    since = len(api_requests(emulator))
+    pr = run_job("preview", "preview", "pull_request")
+    assert "to create" in pr.stdout, pr.stdout
+    assert mutations(since) == []
+    key_lines = {ln for ln in admin["privateKey"].splitlines() if not ln.startswith("-----")}
+    assert key_lines <= masks  # every line of the multi-line secret is masked in the log
+
+    # Merged to main: up creates the reference stack, outputs printed masked.
+    push = run_job("up", "up", "push")
+    assert "created" in push.stdout and "[secret]" in push.stdout, push.stdout
+    names = {sa["name"] for sa in list_service_accounts(emulator)}
+    assert {"prod-payments-api", "prod-analytics-etl", "prod-legacy-batch"} <= names, names
+
+    # The next pull request, on another fresh runner: nothing to change.
+    since = len(api_requests(emulator))
+    again = run_job("preview", "preview", "pull_request")
+    assert "to create" not in again.stdout and "unchanged" in again.stdout, again.stdout
+    assert mutations(since) == []
+    assert "pulumi preview (prod)" in summary.read_text()
+
+    # Collect the generated secrets, then tear down (not a workflow step: test cleanup).
+    last = runs[-1]
+    env, _ = job_environment(last, "up", "up", "push")
+    pulumi = [str(last.pulumi), "--non-interactive", "--stack", "prod"]
+    shown = subprocess.run([*pulumi[:1], "stack", "output", "--json", "--show-secrets",
+                            *pulumi[1:]], cwd=last.dir, env=env, capture_output=True,
+                           text=True, check=True, timeout=120)
+    outs = json.loads(shown.stdout)
+    generated = {k: json.loads(v)["privateKey"] if k.endswith("_credentials") else v
+                 for k, v in outs.items() if k.endswith(("_credentials", "_api_key"))}
+    assert len(generated) == 3, sorted(outs)
+    destroyed = subprocess.run([*pulumi[:1], "destroy", "--yes", "--skip-preview", *pulumi[1:]],
+                               cwd=last.dir, env=env, capture_output=True, text=True,
+                               timeout=600)
+    assert destroyed.returncode == 0, destroyed.stdout + destroyed.stderr
+    visible["destroy"] = destroyed.stdout + destroyed.stderr
+    assert {sa["ID"] for sa in list_service_accounts(emulator)} == {admin["clientID"]}
+
+    roots = [tmp_path / "ci-state", summary, emulator.data_dir / "requests.jsonl"]
+    roots += [p.dir for p in runs] + [p.home_dir for p in runs]
+    assert_no_plaintext({"admin private key": admin["privateKey"], **generated}, roots,
+                        texts=visible)
