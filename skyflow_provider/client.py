@@ -177,6 +177,7 @@ class ManagementClient:
             try:
                 resp = self._session(idempotent).request(
                     method, url, json=json, params=params, headers=headers,
+                    allow_redirects=False,  # never forward the token to another location
                     **http_session.request_kwargs(self.timeout, self._verify))
             except requests.exceptions.SSLError as exc:
                 raise TransportError(
@@ -203,7 +204,7 @@ class ManagementClient:
                 retried_auth = True
                 continue
             break
-        if resp.status_code >= 400 or resp.status_code < 200:
+        if resp.status_code >= 300 or resp.status_code < 200:
             raise error_from_response(resp, operation=op, target=target or None,
                                       attempts=attempts)
         if not resp.content:

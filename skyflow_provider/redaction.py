@@ -22,9 +22,12 @@ _PEM_RE = re.compile(
 )
 # JSON-escaped PEM (newlines as \n inside a JSON string) is covered by the same pattern because
 # the DOTALL match runs up to END; a PEM cut off mid-string is covered by the "$" branch.
-_JWT_RE = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
-_API_KEY_RE = re.compile(r"\bsky-[A-Za-z0-9]{5}-[A-Fa-f0-9]{32}\b")
-_BEARER_RE = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+")
+# No word boundaries: a secret glued to other text ("x=eyJ…", "0sky-…") must still match.
+_JWT_RE = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
+_API_KEY_RE = re.compile(r"sky-[A-Za-z0-9]{5}-[A-Fa-f0-9]{32,}")
+# A credential after "Bearer": real values are long (API keys 42 chars, JWTs hundreds), which
+# keeps prose such as "bearer token has expired" readable.
+_BEARER_RE = re.compile(r"(?i)(bearer)\s+[A-Za-z0-9._~+/=-]{16,}")
 # "privateKey": "....", "apiKey": "...", "accessToken": "..." etc. in JSON-ish text.
 SECRET_FIELDS = frozenset(
     {

@@ -168,6 +168,7 @@ def exchange_assertion(
     started = time.monotonic()
     try:
         resp = sess.post(url, json=body, headers={"Accept": "application/json"},
+                         allow_redirects=False,
                          **http_session.request_kwargs(timeout, verify))
     except requests.exceptions.SSLError as exc:
         raise TransportError(

@@ -198,3 +198,12 @@ def test_sessions_are_per_thread(server: ScriptedServer) -> None:
     assert len(server.requests) == 4
 
 
+
+
+def test_redirects_are_not_followed(server: ScriptedServer) -> None:
+    server.replies["GET /v1/roles/x"] = [(302, {"Location": "https://elsewhere.example/"}, {})]
+    c = ManagementClient(_settings(server, SKYFLOW_BEARER_TOKEN=issue_token()))
+    with pytest.raises(SkyflowError) as info:
+        c.get_role("x")
+    assert info.value.status == 302
+    assert server.count("GET", "/v1/roles/x") == 1

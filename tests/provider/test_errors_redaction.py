@@ -7,6 +7,8 @@ import logging
 import pickle
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from skyflow_provider.errors import (
     ConflictError,
@@ -51,18 +53,19 @@ def test_status_mapping(status: int, cls: str) -> None:
 def test_server_echoed_secrets_are_redacted() -> None:
     d = creds_dict()
     tok = issue_token()
-    msg = f"bad key {d['privateKey']} token {tok} api {API_KEY} Authorization: Bearer abc.def"
+    opaque = "opaque_TOKEN_value-0123456789"
+    msg = f"bad key {d['privateKey']} token {tok} api {API_KEY} Authorization: Bearer {opaque}"
     for e in (UnauthenticatedError("x", skyflow_message=msg), ConflictError(msg),
               RateLimitedError("y", skyflow_message=msg), ServerError(msg)):
         for text in (str(e), repr(e)):
             assert "MII" not in text and tok not in text and API_KEY not in text
-            assert "abc.def" not in text and REDACTED in text
+            assert opaque not in text and REDACTED in text
 
 
 def test_redact_helpers() -> None:
     d = creds_dict()
     body = {"clientID": "c", "privateKey": d["privateKey"], "apiKey": API_KEY,
-            "nested": [{"accessToken": "zzz"}], "note": "Bearer qqq"}
+            "nested": [{"accessToken": "zzz"}], "note": "Bearer qqq_opaque_token_1234"}
     out = redact_body(json.dumps(body))
     assert "MII" not in out and API_KEY not in out and "zzz" not in out and "qqq" not in out
     assert '"clientID": "c"' in out
@@ -83,3 +86,27 @@ def test_logging_never_sees_secrets(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     logging.getLogger("t").debug("body=%s", redact_body({"privateKey": "-----BEGIN"}))
     assert "BEGIN" not in caplog.text
+
+
+def test_prose_about_tokens_is_kept() -> None:
+    text = "The bearer token has expired; generate a new bearer token."
+    assert redact_text(text) == text
+
+
+_SECRETS = [creds_dict()["privateKey"], issue_token(), API_KEY,
+            creds_dict()["privateKey"][:400]]  # a truncated PEM too
+_FILLER = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60)
+
+
+@settings(max_examples=200, deadline=None)
+@given(prefix=_FILLER, suffix=_FILLER, which=st.integers(0, len(_SECRETS) - 1),
+       as_json=st.booleans())
+def test_secret_never_survives_redaction(prefix: str, suffix: str, which: int,
+                                         as_json: bool) -> None:
+    secret = _SECRETS[which]
+    text = prefix + (json.dumps({"x": secret}) if as_json else secret) + suffix
+    out = redact_text(text)
+    core = secret.strip().splitlines()[1] if "PRIVATE KEY" in secret else secret
+    assert core not in out
+    if not as_json:
+        assert core not in str(ServerError("failed", skyflow_message=text))
