@@ -396,3 +396,40 @@ def test_token_exchange_retried_on_429(emu: EmulatorProcess) -> None:
         assert tok
     assert count_log(emu, template=TOKEN_TEMPLATE, since=since, status=200) == 3
     assert count_log(emu, template=TOKEN_TEMPLATE, since=since, status=429) == 2
+
+
+def test_threads_share_one_exchange(emu: EmulatorProcess,
+                                    make_client: Callable[..., ManagementClient]) -> None:
+    import threading
+
+    client = make_client()
+    since = len(emu.read_request_log())
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(8)
+
+    def work() -> None:
+        try:
+            barrier.wait()
+            for _ in range(5):
+                client.list_roles(emu.vault_id)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert count_log(emu, template=TOKEN_TEMPLATE, since=since) == 1
+    assert count_log(emu, template="/v1/roles", since=since, status=200) == 40
+
+
+def test_plain_http_to_loopback_emulator(tmp_path: Any) -> None:
+    with EmulatorProcess(tmp_path / "http-emu", insecure_http=True) as plain:
+        assert plain.url.startswith("http://127.0.0.1:")
+        s = settings_from_config(lambda _k: None, {
+            "SKYFLOW_ACCOUNT_ID": plain.account_id,
+            "SKYFLOW_CREDENTIALS_FILE": str(plain.admin_credentials_path)})
+        assert s.management_url == plain.url
+        assert ManagementClient(s).list_roles(plain.vault_id)
