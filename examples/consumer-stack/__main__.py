@@ -50,8 +50,9 @@ def expiry_iso(token: str) -> str:
     return datetime.fromtimestamp(exp, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-# `credentials` is secret, so `token` is secret too: Pulumi would mask it anywhere it went.
-token = credentials.apply(mint_token)
+# Secret twice over: derived from secret credentials, and marked so explicitly. It is not
+# exported; were it ever passed to a resource or an export, Pulumi would encrypt and mask it.
+token = pulumi.Output.secret(credentials.apply(mint_token))
 
 # The expiry reveals nothing about the token: unsecret it on purpose so it shows in outputs.
 pulumi.export("token_expires_at", pulumi.Output.unsecret(token.apply(expiry_iso)))

@@ -456,3 +456,85 @@ def test_pipeline_steps_preview_then_up_against_emulator(emulator, tmp_path):
     roots += [p.dir for p in runs] + [p.home_dir for p in runs]
     assert_no_plaintext({"admin private key": admin["privateKey"], **generated}, roots,
                         texts=visible)
+
+
+# --------------------------------------------------------------------------- README walkthrough
+
+README_FLOW = r"""
+set -euo pipefail
+cd "$ROOT"
+source examples/emulator-env.sh
+bash scripts/up.sh >/dev/null
+
+# examples/consumer-stack/README.md
+(cd examples/consumer-stack
+ pulumi stack select dev --create --secrets-provider passphrase --non-interactive
+ pulumi up --yes --non-interactive --color never
+ pulumi stack output --json > "$OUT/consumer-outputs.json"
+ pulumi destroy --yes --non-interactive --color never)
+
+# the other examples' Pulumi.yaml (virtualenv ../../venv) in place: a preview each
+for ex in api-key-service scoped-tokens; do
+  (cd "examples/$ex"
+   pulumi stack select dev --create --secrets-provider passphrase --non-interactive
+   pulumi preview --non-interactive --color never)
+done
+
+# examples/pipeline/README.md: the workflow's scripts, credentials from the env only
+(export PULUMI_STACK=ci-demo
+ SKYFLOW_CREDENTIALS="$(cat .state/emulator/admin-credentials.json)"
+ export SKYFLOW_CREDENTIALS
+ unset SKYFLOW_CREDENTIALS_FILE
+ bash examples/pipeline/scripts/ci-preview.sh
+ bash examples/pipeline/scripts/ci-up.sh
+ pulumi stack output --json --show-secrets --stack ci-demo > "$OUT/ci-demo-secrets.json"
+ pulumi destroy --yes --stack ci-demo --non-interactive --color never)
+
+pulumi stack output --json --show-secrets --stack dev > "$OUT/dev-secrets.json"
+pulumi destroy --yes --stack dev --non-interactive --color never
+"""
+
+
+def test_readme_walkthrough_with_emulator_env(tmp_path):
+    """The READMEs' commands, in place: emulator-env.sh + make up's script + each example.
+
+    The repo layout is rebuilt in tmp (state, Pulumi.dev.yaml changes stay out of the checkout)
+    and the emulator listens on a free port instead of `make emulator`'s 18443.
+    """
+    root, out = tmp_path / "root", tmp_path / "out"
+    root.mkdir()
+    out.mkdir()
+    for name in ("Pulumi.yaml", "__main__.py", "Pulumi.dev.yaml"):
+        shutil.copy(REPO_ROOT / name, root / name)
+    for name in ("scripts", "tools", "examples"):
+        shutil.copytree(REPO_ROOT / name, root / name,
+                        ignore=shutil.ignore_patterns("__pycache__", "Pulumi.*.yaml"))
+    (root / "venv").symlink_to(REPO_VENV)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("SKYFLOW_", "PULUMI_")) and k != "VIRTUAL_ENV"}
+    env.update({"ROOT": str(root), "OUT": str(out), "NO_COLOR": "1",
+                "PULUMI_SKIP_UPDATE_CHECK": "true"})
+    with EmulatorProcess(root / ".state" / "emulator") as emu:
+        result = subprocess.run(["bash", "-c", README_FLOW], env=env, capture_output=True,
+                                text=True, timeout=900)
+        assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-6000:]
+        assert {sa["ID"] for sa in list_service_accounts(emu)} == {
+            emu.admin_credentials["clientID"]}
+        admin_key = emu.admin_credentials["privateKey"]
+    consumer = json.loads((out / "consumer-outputs.json").read_text())
+    assert consumer["service_config"] == "[secret]" and consumer["token_expires_at"]
+    assert (root / ".state" / "passphrase").stat().st_mode & 0o077 == 0
+    generated: dict[str, str] = {"admin private key": admin_key}
+    for stack in ("dev", "ci-demo"):
+        outs = json.loads((out / f"{stack}-secrets.json").read_text())
+        for k, v in outs.items():
+            if k.endswith("_credentials"):
+                generated[f"{stack} {k}"] = json.loads(v)["privateKey"]
+            elif k.endswith("_api_key"):
+                generated[f"{stack} {k}"] = v
+    assert len(generated) == 7, sorted(generated)
+    (out / "dev-secrets.json").unlink()
+    (out / "ci-demo-secrets.json").unlink()
+    assert_no_plaintext(generated, [root / ".state" / "backend", root / "examples", out],
+                        texts={"walkthrough stdout": result.stdout,
+                               "walkthrough stderr": result.stderr})
