@@ -314,8 +314,7 @@ def set_api_key_status(ctx: Ctx) -> dict[str, Any]:
     with ctx.store.write() as tx:
         sa = load(tx, "sa", ctx.params["ID"], "service account", ctx.account_id)
         key = _load_key(tx, ctx, sa, "apikey", "keyID")
-        lookup = tx.c.execute("SELECT lookup FROM objects WHERE kind = 'apikey' AND id = ?",
-                              (key["keyID"],)).fetchone()[0]
+        lookup = tx.lookup_of("apikey", key["keyID"])
         key["status"] = status
         tx.put("apikey", key["keyID"], key, account_id=ctx.account_id, parent=sa["ID"],
                lookup=lookup)

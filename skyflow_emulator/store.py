@@ -94,6 +94,11 @@ class Tx:
             (kind, obj_id, account_id, parent, name, lookup, json.dumps(doc)),
         )
 
+    def lookup_of(self, kind: str, obj_id: str) -> str | None:
+        row = self.c.execute("SELECT lookup FROM objects WHERE kind = ? AND id = ?",
+                             (kind, obj_id)).fetchone()
+        return None if row is None else row[0]
+
     def delete(self, kind: str, obj_id: str) -> bool:
         cur = self.c.execute("DELETE FROM objects WHERE kind = ? AND id = ?", (kind, obj_id))
         return cur.rowcount > 0
