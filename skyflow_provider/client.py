@@ -23,7 +23,8 @@ from .errors import (
     ConfigError,
     SkyflowError,
     TransportError,
-    class_for_status,
+    error_from_response,
+    request_id_of,
 )
 from .redaction import redact_body, redact_headers
 from .settings import ProviderSettings
@@ -33,7 +34,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGES = 10_000
-_REQUEST_ID_HEADERS = ("X-Request-ID", "X-Request-Id", "X-Skyflow-Request-ID", "Request-Id")
 
 
 def _q(value: str) -> str:
@@ -41,60 +41,7 @@ def _q(value: str) -> str:
     return quote(str(value), safe="")
 
 
-def _request_id(resp: requests.Response, body: Any) -> str | None:
-    for h in _REQUEST_ID_HEADERS:
-        if resp.headers.get(h):
-            return resp.headers[h]
-    if isinstance(body, Mapping):
-        for k in ("request_id", "requestId", "requestID"):
-            if isinstance(body.get(k), str):
-                return body[k]
-    return None
 
-
-def error_from_response(
-    resp: requests.Response,
-    *,
-    operation: str,
-    target: str | None = None,
-    attempts: int | None = None,
-) -> SkyflowError:
-    """Map ``{"error": {grpc_code, http_code, message}}`` (or googlerpcStatus) to an exception."""
-    try:
-        body: Any = resp.json()
-    except ValueError:
-        body = None
-    message: str | None = None
-    grpc_code: int | None = None
-    if isinstance(body, Mapping):
-        err = body.get("error")
-        if isinstance(err, Mapping):
-            message = err.get("message") if isinstance(err.get("message"), str) else None
-            gc = err.get("grpc_code", err.get("code"))
-            grpc_code = gc if isinstance(gc, int) else None
-        elif isinstance(err, str):
-            message = err
-        if message is None and isinstance(body.get("message"), str):
-            message = body["message"]
-            gc = body.get("code")
-            grpc_code = gc if isinstance(gc, int) else None
-    if message is None and resp.text:
-        message = resp.text.strip()[:300] or None
-    status = resp.status_code
-    cls = class_for_status(status)
-    what = f"{operation} failed" if operation else "request failed"
-    if target:
-        what = f"{operation} {target} failed" if operation else f"request for {target} failed"
-    return cls(
-        what,
-        status=status,
-        grpc_code=grpc_code,
-        skyflow_message=message,
-        request_id=_request_id(resp, body),
-        operation=operation,
-        target=target,
-        attempts=attempts,
-    )
 
 
 class ManagementClient:
@@ -197,7 +144,7 @@ class ManagementClient:
             if log.isEnabledFor(logging.DEBUG):
                 log.debug("%s %s -> %s in %.0f ms (%d attempt(s)) request_id=%s body=%s",
                           method, url, resp.status_code, (time.monotonic() - started) * 1000,
-                          attempts, _request_id(resp, None), redact_body(resp.content))
+                          attempts, request_id_of(resp, None), redact_body(resp.content))
             if resp.status_code == 401 and not retried_auth and \
                     self.tokens.invalidate(token):
                 # The cached token may have been revoked or expired early: exchange once more.
@@ -214,7 +161,7 @@ class ManagementClient:
         except ValueError:
             raise SkyflowError(
                 f"{op}: the response is not JSON", status=resp.status_code, operation=op,
-                target=target or None, request_id=_request_id(resp, None),
+                target=target or None, request_id=request_id_of(resp, None),
             ) from None
         if not isinstance(data, dict):
             return {"items": data}

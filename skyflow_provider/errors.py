@@ -7,6 +7,7 @@ ever carries a private key, API key or token, whatever the server echoed back.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from .redaction import redact_text
@@ -212,3 +213,63 @@ def class_for_status(status: int) -> type[SkyflowError]:
     if status == 422:
         return InvalidArgumentError
     return SkyflowError
+
+
+_REQUEST_ID_HEADERS = ("X-Request-ID", "X-Request-Id", "X-Skyflow-Request-ID", "Request-Id")
+
+
+def request_id_of(resp: Any, body: Any) -> str | None:
+    """The request id Skyflow support asks for: X-Request-ID header, else a body field."""
+    for h in _REQUEST_ID_HEADERS:
+        if resp.headers.get(h):
+            return resp.headers[h]
+    if isinstance(body, Mapping):
+        for k in ("request_id", "requestId", "requestID"):
+            if isinstance(body.get(k), str):
+                return body[k]
+    return None
+
+
+def error_from_response(
+    resp: Any,
+    *,
+    operation: str,
+    target: str | None = None,
+    attempts: int | None = None,
+) -> SkyflowError:
+    """Map ``{"error": {grpc_code, http_code, message}}`` (or googlerpcStatus) to an exception."""
+    try:
+        body: Any = resp.json()
+    except ValueError:
+        body = None
+    message: str | None = None
+    grpc_code: int | None = None
+    if isinstance(body, Mapping):
+        err = body.get("error")
+        if isinstance(err, Mapping):
+            message = err.get("message") if isinstance(err.get("message"), str) else None
+            gc = err.get("grpc_code", err.get("code"))
+            grpc_code = gc if isinstance(gc, int) else None
+        elif isinstance(err, str):
+            message = err
+        if message is None and isinstance(body.get("message"), str):
+            message = body["message"]
+            gc = body.get("code")
+            grpc_code = gc if isinstance(gc, int) else None
+    if message is None and body is None and resp.text:  # not JSON: quote it (shortened)
+        message = resp.text.strip()[:300] or None
+    status = resp.status_code
+    cls = class_for_status(status)
+    what = f"{operation} failed" if operation else "request failed"
+    if target:
+        what = f"{operation} {target} failed" if operation else f"request for {target} failed"
+    return cls(
+        what,
+        status=status,
+        grpc_code=grpc_code,
+        skyflow_message=message,
+        request_id=request_id_of(resp, body),
+        operation=operation,
+        target=target,
+        attempts=attempts,
+    )

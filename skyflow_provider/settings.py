@@ -14,6 +14,7 @@ from typing import Any
 
 from .credentials import Credentials, check_url, credentials_from_file, credentials_from_json
 from .errors import ConfigError, CredentialsError
+from .tokens import is_expired, token_expiry
 
 DEFAULT_MANAGEMENT_URL = "https://manage.skyflowapis.com"
 API_KEY_RE = re.compile(r"^sky-[a-zA-Z0-9]{5}-[a-fA-F0-9]{32}$")
@@ -181,8 +182,6 @@ def settings_from_config(get: Getter, env: Mapping[str, str] | None = None) -> P
         bearer_token = value.strip()
         if bearer_token.lower().startswith("bearer "):
             bearer_token = bearer_token[7:].strip()
-        from .tokens import is_expired, token_expiry  # local: tokens imports settings
-
         if token_expiry(bearer_token) is not None and is_expired(bearer_token):
             raise ConfigError(
                 "The bearer token has expired",

@@ -29,6 +29,7 @@ from .errors import (
     SkyflowError,
     TransportError,
     UnauthenticatedError,
+    error_from_response,
 )
 from .redaction import redact_body
 
@@ -156,8 +157,6 @@ def exchange_assertion(
 
     The exchange only mints a token, so it is retried on 429/5xx like an idempotent call.
     """
-    from .client import error_from_response  # shared envelope parsing
-
     url = token_endpoint(token_uri)
     body: dict[str, Any] = {"grant_type": GRANT_TYPE, "assertion": assertion}
     if scope:
