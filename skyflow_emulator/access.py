@@ -8,10 +8,12 @@ from typing import Any
 import jwt
 
 from .auth import API_KEY_RE, Principal, api_key_hash
+from .cel import Env, evaluate
 from .context import Ctx
 from .errors import forbidden, unauthenticated
 from .permissions import Grant, Target, allowed, expand
 from .store import Tx
+from .util import now
 
 
 def ip_allowed(sa: dict[str, Any], remote: str | None, *, for_token: bool) -> bool:
@@ -91,11 +93,18 @@ def _from_token(ctx: Ctx, tx: Tx, credential: str) -> Principal:
                      context=claims.get("context_identifier"), claims=claims)
 
 
-def member_grants(tx: Tx, member_id: str, only_roles: list[str] | None = None) -> list[Grant]:
-    """Grants from the roles assigned to a member (restricted to a token's scope if any)."""
+def member_grants(tx: Tx, member_id: str, only_roles: list[str] | None = None,
+                  env: Env | None = None) -> list[Grant]:
+    """Grants from the roles assigned to a member (restricted to a token's scope if any).
+
+    With a request ``env``, an assignment's CEL condition must hold for its role to count;
+    without one (listing a member's permissions) conditional roles are included.
+    """
     grants: list[Grant] = []
-    for role_id, _condition in tx.roles_of(member_id, "SERVICE_ACCOUNT"):
+    for role_id, condition in tx.roles_of(member_id, "SERVICE_ACCOUNT"):
         if only_roles is not None and role_id not in only_roles:
+            continue
+        if condition and env is not None and not evaluate(condition, env):
             continue
         role = tx.get("role", role_id)
         if role is None:
@@ -113,8 +122,9 @@ def member_permissions(tx: Tx, member_id: str) -> list[str]:
 def authorize(ctx: Ctx, permission: str, target: Target) -> None:
     """403 naming the missing permission unless the caller's roles grant it on the target."""
     assert ctx.principal is not None
+    env = Env(time=now(), context=ctx.principal.context, origin_ip=ctx.request.remote_addr)
     with ctx.store.read() as tx:
-        grants = member_grants(tx, ctx.principal.subject, ctx.principal.scoped_roles)
+        grants = member_grants(tx, ctx.principal.subject, ctx.principal.scoped_roles, env)
     if not allowed(grants, permission, target, ctx.account_id):
         where = "the account" if target.type in ("ACCOUNT", "ANY") else \
             f"{target.type.lower()} {target.id}"

@@ -7,6 +7,7 @@ from typing import Any
 
 from . import models
 from .access import member_permissions
+from .cel import CelError, compile_condition
 from .context import Ctx, load
 from .errors import bad_request, conflict, failed_precondition, not_found
 from .permissions import SYSTEM_ACCOUNT_ROLES, SYSTEM_VAULT_ROLES, Target
@@ -212,6 +213,13 @@ def assign(ctx: Ctx) -> dict[str, Any]:
     if condition is not None and (not isinstance(condition, str)
                                   or len(condition) > MAX_CONDITION):
         raise bad_request("condition: must be a CEL expression string")
+    if condition:
+        try:
+            compile_condition(condition)
+        except CelError as exc:
+            raise bad_request(f"condition: unsupported CEL expression ({exc}); the emulator "
+                              "supports request.time, request.context, request.originIP with "
+                              "== != < <= > >= in && || ! and timestamp()") from None
     with ctx.store.write() as tx:
         role = load(tx, "role", check_id(body.get("ID"), "ID"), "role", ctx.account_id)
         for m in _members(tx, ctx, body.get("members")):
