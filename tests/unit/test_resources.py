@@ -88,3 +88,18 @@ def test_resources_force_their_secret_outputs(monkeypatch, cls, kwargs, secrets)
 def test_unknown_keyword_is_a_type_error(mocks) -> None:
     with pytest.raises(TypeError, match="displayName"):
         sp.ServiceAccount("x", name="a", displayName="b")
+
+
+@pulumi.runtime.test
+def test_get_system_role_declares_one_lookup_per_vault_and_name(mocks) -> None:
+    a = sp.get_system_role("v1", "VAULT_EDITOR")
+    b = sp.get_system_role("v1", "VAULT_EDITOR")
+    sp.get_system_role("v1", "VAULT_VIEWER")
+    with pytest.raises(TypeError, match="resource_name"):
+        sp.get_system_role(pulumi.Output.from_input("v1"), "VAULT_EDITOR")
+
+    def check(ids: list[str]) -> None:
+        lookups = [r.name for r in mocks.registered if r.typ.endswith(":SystemRole")]
+        assert sorted(lookups) == ["system-role-v1-vault-editor", "system-role-v1-vault-viewer"]
+
+    return pulumi.Output.all(a, b).apply(check)
