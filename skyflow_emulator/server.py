@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import fcntl
 import ipaddress
 import logging
 import os
@@ -11,7 +12,7 @@ import ssl
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -69,6 +70,17 @@ def fault_config(args: argparse.Namespace) -> FaultConfig:
     return FaultConfig.from_dict(given, base)
 
 
+def _lock_data_dir(data_dir: Path) -> TextIO | None:
+    """One emulator per data dir: an exclusive lock held for the life of the process."""
+    handle = (data_dir / "emulator.lock").open("a+")
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return None
+    return handle
+
+
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
@@ -86,6 +98,10 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     data_dir = Path(args.data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    lock = _lock_data_dir(data_dir)
+    if lock is None:
+        print(f"skyflow-emulator: another emulator is using {data_dir}", file=sys.stderr)
+        return 2
     store = Store(data_dir / "emulator.db")
     account_id, admin_sa_id, signing_key = bootstrap.bootstrap(store)
     ssl_ctx: ssl.SSLContext | None = server_context(data_dir) if https else None
@@ -94,7 +110,12 @@ def serve(args: argparse.Namespace) -> int:
                   admin_token=bootstrap.new_admin_token(data_dir), account_id=account_id,
                   admin_sa_id=admin_sa_id)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server: BaseWSGIServer = make_server(args.host, args.port, App(state), threaded=True)
+    try:
+        server: BaseWSGIServer = make_server(args.host, args.port, App(state), threaded=True)
+    except (OSError, SystemExit) as exc:  # werkzeug exits(1) itself when the port is taken
+        print(f"skyflow-emulator: cannot listen on {args.host}:{args.port} ({exc})",
+              file=sys.stderr)
+        return 2
     if ssl_ctx is not None:
         # Handshakes happen lazily in each connection's own thread, not in the accept loop,
         # so one slow client cannot stall the server.
@@ -123,4 +144,5 @@ def serve(args: argparse.Namespace) -> int:
         server.server_close()
         state.log.close()
         store.close()
+        lock.close()
     return 0

@@ -166,3 +166,13 @@ def test_a_silent_client_does_not_block_others(emu: EmulatorProcess) -> None:
         assert time.monotonic() - started < 5
     finally:
         silent.close()
+
+
+def test_one_emulator_per_data_dir_and_busy_port(emu: EmulatorProcess, tmp_path) -> None:
+    r = subprocess.run([sys.executable, "-m", "skyflow_emulator", "--port", "0",
+                        "--data-dir", str(emu.data_dir)], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 2 and "another emulator" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "skyflow_emulator", "--port", str(emu.port),
+                        "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "cannot listen" in r.stderr
