@@ -173,34 +173,34 @@ def exchange_assertion(
         raise TransportError(
             f"TLS verification failed for the token endpoint {url} "
             f"({http_session.transport_reason(exc)})",
-            operation="exchange token",
+            operation="token exchange",
             hint="For a private CA (such as the emulator's) set skyflow:caBundle / "
             "SKYFLOW_CA_BUNDLE (CLI: --ca-bundle) or REQUESTS_CA_BUNDLE.",
         ) from None
     except requests.exceptions.RequestException as exc:
         raise TransportError(
             f"Could not reach the token endpoint {url} ({http_session.transport_reason(exc)})",
-            operation="exchange token",
+            operation="token exchange",
             hint="Check the tokenURI host and network access.",
         ) from None
     attempts = http_session.attempts_of(resp)
     log.debug("POST %s -> %s in %.0f ms (%d attempt(s)) body=%s", url, resp.status_code,
               (time.monotonic() - started) * 1000, attempts, redact_body(resp.content))
     if resp.status_code != 200:
-        raise error_from_response(resp, operation="exchange token",
-                                  target="token endpoint " + url, attempts=attempts)
+        raise error_from_response(resp, operation="token exchange",
+                                  target="at " + url, attempts=attempts)
     try:
         data = resp.json()
     except ValueError:
         data = None
     if not isinstance(data, dict):
         raise SkyflowError("The token endpoint returned a body that is not a JSON object",
-                           status=resp.status_code, operation="exchange token")
+                           status=resp.status_code, operation="token exchange")
     token = data.get("accessToken") or data.get("access_token")
     token_type = data.get("tokenType") or data.get("token_type") or "Bearer"
     if not isinstance(token, str) or not token:
         raise SkyflowError("The token endpoint response has no accessToken",
-                           status=resp.status_code, operation="exchange token")
+                           status=resp.status_code, operation="token exchange")
     return token, str(token_type)
 
 

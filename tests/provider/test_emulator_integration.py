@@ -86,7 +86,7 @@ def test_scoped_token(emu: EmulatorProcess, make_client: Callable[..., Managemen
     with pytest.raises(InvalidArgumentError) as info:
         generate_bearer_token(emu.admin_credentials_path, {"role_ids": ["nope" * 8]},
                               ca_bundle=emu.ca_bundle)
-    assert "exchange token" in str(info.value) and info.value.request_id
+    assert "token exchange" in str(info.value) and info.value.request_id
 
 
 def test_cache_hit_makes_no_http_call(emu: EmulatorProcess) -> None:

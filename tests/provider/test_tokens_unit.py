@@ -150,7 +150,7 @@ def test_exchange_refused(status: int, grpc: int, cls: type) -> None:
         with pytest.raises(cls) as info:
             generate_bearer_token_from_creds(json.dumps(creds))
         text = str(info.value)
-        assert "Key expired" in text and "rid-9" in text and "exchange token" in text
+        assert "Key expired" in text and "rid-9" in text and "token exchange" in text
         assert "PRIVATE" not in text and "eyJ" not in text
     finally:
         srv.stop()
