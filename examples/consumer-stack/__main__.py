@@ -29,9 +29,10 @@ cfg = pulumi.Config()
 service = cfg.require("service")
 producer = pulumi.StackReference(cfg.require("producerStack"))
 
-client_id = producer.require_output(f"{service}_client_id")
+client_id: pulumi.Output[str] = producer.require_output(f"{service}_client_id")
 # Secret in the producer already; wrapping again keeps it secret even if that ever changed.
-credentials = pulumi.Output.secret(producer.require_output(f"{service}_credentials"))
+credentials: pulumi.Output[str] = pulumi.Output.secret(
+    producer.require_output(f"{service}_credentials"))
 ca_bundle = (pulumi.Config("skyflow").get("caBundle")
              or os.environ.get("SKYFLOW_CA_BUNDLE") or None)
 
@@ -52,7 +53,7 @@ def expiry_iso(token: str) -> str:
 
 # Secret twice over: derived from secret credentials, and marked so explicitly. It is not
 # exported; were it ever passed to a resource or an export, Pulumi would encrypt and mask it.
-token = pulumi.Output.secret(credentials.apply(mint_token))
+token: pulumi.Output[str] = pulumi.Output.secret(credentials.apply(mint_token))
 
 # The expiry reveals nothing about the token: unsecret it on purpose so it shows in outputs.
 pulumi.export("token_expires_at", pulumi.Output.unsecret(token.apply(expiry_iso)))
