@@ -43,13 +43,13 @@ def reference_program(tmp_path: Path) -> Path:
     return prog
 
 
-def assert_no_plaintext(secrets: dict[str, str], roots: list[Path],
+def assert_no_plaintext(needles: dict[str, str], roots: list[Path],
                         *projects: PulumiProject, texts: dict[str, str] | None = None) -> None:
     """Zero hits for every secret across backend files and everything the CLI printed."""
     captured: dict[str, str] = dict(texts or {})
     for i, proj in enumerate(projects):
         captured.update({f"[{i}] {k}": v for k, v in proj.captured_texts().items()})
-    hits = scan(secrets, roots=roots, texts=captured)
+    hits = scan(needles, roots=roots, texts=captured)
     assert hits == [], f"{len(hits)} plaintext secret hits: {hits}"
 
 
@@ -99,6 +99,12 @@ def test_consumer_stack_reads_credentials_through_stack_reference(
     outputs = next(r for r in exported["deployment"]["resources"]
                    if r["type"] == "pulumi:pulumi:Stack")["outputs"]
     assert "4dabf18193072939515e22adb298388d" in json.dumps(outputs["service_config"]), outputs
+
+    # require_output: a service the producer does not export stops the consumer at preview.
+    consumer.config_set("service", "no-such-service")
+    missing = consumer.preview(check=False)
+    assert missing.returncode != 0 and "no-such-service_client_id" in missing.output, \
+        missing.output
 
     consumer.destroy()
     producer.destroy()
