@@ -14,6 +14,7 @@ import jwt
 import pytest
 
 from tests.helpers.emulator_proc import EmulatorProcess
+from tests.helpers.secrets_scan import fragments
 
 from ._fakes import creds_dict, issue_token
 
@@ -32,6 +33,8 @@ def run(args: list[str], *, env: dict[str, str] | None = None, stdin: str | None
 
 
 def _no_key(out: str, creds: dict[str, Any]) -> None:
+    for needle in fragments(creds["privateKey"]):
+        assert needle not in out
     for line in creds["privateKey"].strip().splitlines()[1:-1]:
         assert line not in out
     assert "PRIVATE KEY" not in out
