@@ -512,9 +512,12 @@ def test_readme_walkthrough_with_emulator_env(tmp_path):
     out.mkdir()
     for name in ("Pulumi.yaml", "__main__.py", "Pulumi.dev.yaml"):
         shutil.copy(REPO_ROOT / name, root / name)
-    for name in ("scripts", "tools", "examples"):
-        shutil.copytree(REPO_ROOT / name, root / name,
-                        ignore=shutil.ignore_patterns("__pycache__", "Pulumi.*.yaml"))
+    ignore = shutil.ignore_patterns("__pycache__", "Pulumi.*.yaml")
+    for name in ("scripts", "tools"):
+        shutil.copytree(REPO_ROOT / name, root / name, ignore=ignore)
+    for name in ("consumer-stack", "api-key-service", "scoped-tokens", "pipeline"):
+        shutil.copytree(EXAMPLES / name, root / "examples" / name, ignore=ignore)
+    shutil.copy(EXAMPLES / "emulator-env.sh", root / "examples" / "emulator-env.sh")
     (root / "venv").symlink_to(REPO_VENV)
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("SKYFLOW_", "PULUMI_")) and k != "VIRTUAL_ENV"}
