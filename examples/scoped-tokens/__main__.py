@@ -10,9 +10,13 @@ pipelines). Each bearer token it mints is
   assertion lacks a ``ctx`` claim; the context (an end-user id, a request id) is carried into
   the token as ``context_identifier`` for audit logs and conditional policies.
 
+The VAULT_VIEWER assignment is also conditional on the context (``request.context.team ==
+'support'``): the context is not only logged, it decides what the token may do.
+
 Outputs: ``client_id``, ``credentials`` (secret: credentials.json), and the two role ids a
-client passes to ``skyflow-token --role`` / ``role_ids``. Config: ``namePrefix`` (default: the
-stack name); the vault from ``skyflow:vaultId`` or env ``SKYFLOW_VAULT_ID``.
+client passes to ``skyflow-token --role`` / ``role_ids``. Config: ``team`` (default
+``support``), ``namePrefix`` (default: the stack name); the vault from ``skyflow:vaultId`` or
+env ``SKYFLOW_VAULT_ID``.
 """
 
 from __future__ import annotations
@@ -37,9 +41,15 @@ service = ServiceAccount(
     enforce_context_id=True,
 )
 
+# The context is also what conditional assignments test: VAULT_VIEWER counts only for tokens
+# whose ctx says they act for the support team (a string ctx, or another team, gets nothing).
+team = cfg.get("team") or "support"
+if not team.replace("-", "").isalnum():
+    raise ValueError(f"team {team!r}: letters, digits and '-' only (it goes into a CEL string)")
 roles = {
     "viewer": RoleAssignment("support-console-vault-viewer", vault_id=vault_id,
-                             role_name="VAULT_VIEWER", service_account_id=service.id),
+                             role_name="VAULT_VIEWER", service_account_id=service.id,
+                             condition=f"request.context.team == '{team}'"),
     "pipeline": RoleAssignment("support-console-pipeline-manager", vault_id=vault_id,
                                role_name="PIPELINE_MANAGER", service_account_id=service.id),
 }
@@ -48,4 +58,5 @@ pulumi.export("client_id", service.client_id)
 pulumi.export("credentials", pulumi.Output.secret(service.credentials))
 pulumi.export("viewer_role_id", roles["viewer"].resolved_role_id)
 pulumi.export("pipeline_role_id", roles["pipeline"].resolved_role_id)
+pulumi.export("viewer_condition", roles["viewer"].condition)
 pulumi.export("vault_id", vault_id)

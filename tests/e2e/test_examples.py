@@ -230,12 +230,13 @@ def test_scoped_tokens_carry_context_and_one_role(emulator, project_factory, tmp
         return result
 
     # One role and an end-user context: the emulator puts both into the token.
-    assert mint("viewer", "--role", viewer, "--ctx", '{"agent_id": "a-17", "ticket": "T42"}'
+    support_ctx = {"agent_id": "a-17", "team": "support", "ticket": "T42"}
+    assert mint("viewer", "--role", viewer, "--ctx", json.dumps(support_ctx)
                 ).returncode == 0, stderrs["viewer"]
     claims = unverified_claims(tokens["viewer"])
     assert claims["sub"] == client_id
     assert claims["scope"] == f"role:{viewer}"
-    assert claims["context_identifier"] == {"agent_id": "a-17", "ticket": "T42"}
+    assert claims["context_identifier"] == support_ctx
     assert mint("pipeline", "--role", pipeline, "--ctx", "agent-a-17").returncode == 0
     claims = unverified_claims(tokens["pipeline"])
     assert claims["scope"] == f"role:{pipeline}" and claims["context_identifier"] == "agent-a-17"
@@ -243,6 +244,13 @@ def test_scoped_tokens_carry_context_and_one_role(emulator, project_factory, tmp
     # The scope is enforced: only the viewer-scoped token may read the vault's roles.
     assert management_answers(emulator, tokens["viewer"]) == VIEWER_ANSWERS
     assert set(management_answers(emulator, tokens["pipeline"]).values()) == {403}
+    # ...and so is the context: VAULT_VIEWER is conditional on ctx.team == 'support'.
+    assert outs["viewer_condition"] == "request.context.team == 'support'"
+    assert mint("billing", "--role", viewer, "--ctx", '{"agent_id": "b-9", "team": "billing"}'
+                ).returncode == 0
+    assert set(management_answers(emulator, tokens["billing"]).values()) == {403}
+    assert mint("string ctx", "--role", viewer, "--ctx", "agent-a-17").returncode == 0
+    assert set(management_answers(emulator, tokens["string ctx"]).values()) == {403}
 
     # enforce_context_id: no ctx, no token (401 from the exchange, exit code 1, a clear reason).
     since = len(api_requests(emulator))
