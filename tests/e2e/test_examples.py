@@ -266,10 +266,11 @@ def test_scoped_tokens_carry_context_and_one_role(emulator, project_factory, tmp
     from skyflow_provider.tokens import generate_bearer_token
 
     token, token_type = generate_bearer_token(
-        str(creds_file), {"ctx": "agent-a-17", "role_ids": [viewer]},
+        str(creds_file), {"ctx": {"agent_id": "a-17", "team": "support"}, "role_ids": [viewer]},
         ca_bundle=emulator.ca_bundle)
     assert token_type == "Bearer"
     assert unverified_claims(token)["scope"] == f"role:{viewer}"
+    assert management_answers(emulator, token) == VIEWER_ANSWERS
     tokens["library"] = token
 
     proj.destroy()
