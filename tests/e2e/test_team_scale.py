@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import boto3  # with moto[server], from the dev extra (scripts/setup.sh installs it)
 import pytest
 import requests
 import yaml
@@ -38,9 +39,6 @@ from tests.e2e.conftest import PROGRAMS, REPO_ROOT, list_service_accounts, provi
 from tests.helpers.emulator_proc import EmulatorProcess
 from tests.helpers.pulumi_cli import PulumiProject, Result
 from tests.helpers.secrets_scan import scan
-
-boto3 = pytest.importorskip("boto3", reason="boto3/moto come with the dev extra (make setup)")
-pytest.importorskip("moto.server", reason="moto[server] comes with the dev extra (make setup)")
 
 pytestmark = pytest.mark.e2e
 
