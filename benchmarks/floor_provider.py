@@ -1,0 +1,111 @@
+"""The engine floor: dynamic resources shaped like ServiceAccount/RoleAssignment that call nothing.
+
+Why a look-alike and not an empty resource: the floor must cost the engine what our resources
+cost it (same number of resources, same dependency edges, same input/output keys, the same
+forced-secret outputs of about the same size), so that ``skyflow / floor`` isolates what is
+ours: validation, HTTP, the emulator and our pickled provider. The module is importable
+(``benchmarks.floor_provider``), so dill pickles the provider class by reference, as ours.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import (
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    ResourceProvider,
+    UpdateResult,
+)
+
+SA_INPUTS = ("name", "display_name", "description", "auth_type", "enforce_context_id",
+             "enforce_signed_data_tokens", "ip_allowlist")
+SA_OUTPUTS = ("client_id", "client_name", "token_uri", "namespace", "key_id", "private_key",
+              "credentials", "api_key_id", "api_key")
+SA_SECRETS = ("private_key", "credentials", "api_key")
+RA_INPUTS = ("role_id", "vault_id", "role_name", "service_account_id", "member_id",
+             "member_type", "condition")
+RA_OUTPUTS = ("resolved_role_id", "resolved_member_id")
+
+# Placeholders with the byte sizes of what Skyflow returns (RSA-2048 PEM, credentials.json).
+_FAKE_KEY = "-----BEGIN PRIVATE KEY-----\n" + ("A" * 64 + "\n") * 25 + "-----END PRIVATE KEY-----"
+_FAKE_CREDS = '{"clientID": "x", "privateKey": "' + "B" * 1900 + '"}'
+
+
+def _fake_id(*parts: Any) -> str:
+    """A deterministic 32-hex id, like Skyflow's."""
+    return hashlib.sha256("/".join(map(str, parts)).encode()).hexdigest()[:32]
+
+
+class _Base(ResourceProvider):
+    """Diff on inputs only; no I/O anywhere."""
+
+    inputs: tuple[str, ...] = ()
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = [k for k in self.inputs if olds.get(k) != news.get(k)]
+        replaces = [k for k in changed if k == "name" or k.endswith("_id")]
+        return DiffResult(changes=bool(changed), replaces=replaces,
+                          delete_before_replace=False)
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        outs = {k: v for k, v in props.items() if k != "__provider"}
+        return ReadResult(id_, outs, {k: outs.get(k) for k in self.inputs})
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        outs = {k: v for k, v in olds.items() if k != "__provider"}
+        outs.update({k: news.get(k) for k in self.inputs})
+        return UpdateResult(outs)
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        return None
+
+
+class FloorAccountProvider(_Base):
+    inputs = SA_INPUTS
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        cid = _fake_id("sa", props.get("name"))
+        outs = {k: props.get(k) for k in SA_INPUTS}
+        outs.update(client_id=cid, client_name=props.get("name"),
+                    token_uri="https://127.0.0.1/v1/auth/sa/oauth/token", namespace="",
+                    key_id=_fake_id("key", cid), private_key=_FAKE_KEY,
+                    credentials=_FAKE_CREDS, api_key_id=None, api_key=None)
+        return CreateResult(cid, outs)
+
+
+class FloorAssignmentProvider(_Base):
+    inputs = RA_INPUTS
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        role = _fake_id("role", props.get("vault_id"), props.get("role_name"))
+        member = str(props.get("service_account_id"))
+        outs = {k: props.get(k) for k in RA_INPUTS}
+        outs.update(resolved_role_id=role, resolved_member_id=member)
+        return CreateResult(f"{role}:{member}", outs)
+
+
+class FloorAccount(Resource, module="floor", name="Account"):
+    """ServiceAccount's shape: same inputs and outputs, same forced secrets."""
+
+    client_id: pulumi.Output[str]
+
+    def __init__(self, resource_name: str, opts: pulumi.ResourceOptions | None = None,
+                 **kwargs: Any) -> None:
+        props: dict[str, Any] = {k: kwargs.get(k) for k in SA_INPUTS + SA_OUTPUTS}
+        opts = pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(additional_secret_outputs=list(SA_SECRETS)))
+        super().__init__(FloorAccountProvider(), resource_name, props, opts)
+
+
+class FloorAssignment(Resource, module="floor", name="Assignment"):
+    """RoleAssignment's shape."""
+
+    def __init__(self, resource_name: str, opts: pulumi.ResourceOptions | None = None,
+                 **kwargs: Any) -> None:
+        props: dict[str, Any] = {k: kwargs.get(k) for k in RA_INPUTS + RA_OUTPUTS}
+        super().__init__(FloorAssignmentProvider(), resource_name, props, opts)
