@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NoReturn
@@ -36,6 +38,22 @@ CONFLICT_HINT = (
     "Pick another name (the reference stack prefixes names with namePrefix, default the stack "
     "name) or delete the other object; `pulumi import` does not work for dynamic resources"
 )
+
+
+TRACEBACKS_ENV = "SKYFLOW_PROVIDER_TRACEBACKS"
+
+
+def quiet_tracebacks() -> None:
+    """Show users our one-line error messages, not Python tracebacks.
+
+    Pulumi's dynamic-provider host reports every exception raised by create/update/delete as
+    ``traceback.format_exc()``, so a clean "Skyflow: ... failed: 409 ..." reaches the CLI buried
+    under our stack frames. With ``sys.tracebacklimit = 0`` the formatted text is just
+    ``Type: message``. Called from ``configure()``, which only runs in the provider process; set
+    ``SKYFLOW_PROVIDER_TRACEBACKS=1`` to get full tracebacks back when debugging the provider.
+    """
+    if os.environ.get(TRACEBACKS_ENV, "").lower() not in ("1", "true", "yes"):
+        sys.tracebacklimit = 0
 
 
 class SkyflowProviderError(Exception):
@@ -166,6 +184,8 @@ class SkyflowProvider(ResourceProvider):
         Deferring means check/diff keep working without credentials (preview needs no API call).
         """
         from .settings import settings_from_config
+
+        quiet_tracebacks()
 
         def get(key: str) -> Any:
             try:

@@ -1,0 +1,27 @@
+"""Errors Skyflow returns during `up` reach the user as one clear line, not a Python traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def test_api_refusal_is_one_clean_line_without_traceback(project_factory):
+    proj = project_factory("apikey_on_jwt")
+    result = proj.up(check=False)
+    assert result.returncode != 0
+    out = result.output
+    assert "Traceback" not in out and 'File "' not in out, out
+    # The message says what failed and quotes Skyflow's rule.
+    error_lines = [line for line in out.splitlines() if "API key" in line or "api key" in line]
+    assert error_lines, out
+    proj.destroy()
+
+
+def test_full_tracebacks_come_back_for_provider_debugging(project_factory):
+    proj = project_factory("apikey_on_jwt", env={"SKYFLOW_PROVIDER_TRACEBACKS": "1"})
+    result = proj.up(check=False)
+    assert result.returncode != 0
+    assert "Traceback (most recent call last)" in result.output
+    proj.destroy()
