@@ -84,7 +84,8 @@ def test_service_account_lifecycle_with_secret_credentials(emulator, project_fac
     }
     hits = scan(
         secrets,
-        roots=[proj.backend_dir, proj.dir / "Pulumi.test.yaml", emulator.data_dir / "requests.jsonl"],
+        roots=[proj.backend_dir, proj.dir / "Pulumi.test.yaml",
+               emulator.data_dir / "requests.jsonl"],
         texts=proj.captured_texts(),
     )
     assert hits == [], f"{len(hits)} plaintext secret hits: {hits}"
