@@ -14,6 +14,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CheckFailure, CreateResult, ReadResult, Resource, UpdateResult
 
+from . import idempotency
 from . import validation as v
 from .errors import SkyflowError
 from .provider_base import (
@@ -96,7 +97,7 @@ class ApiKeyProvider(SkyflowProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         sa_id = props["service_account_id"]
         try:
-            resp = self.client.create_api_key(sa_id)
+            resp = idempotency.create_api_key(self.client, sa_id)
         except SkyflowError as err:
             hint = JWT_RULE if getattr(err, "status", None) in (400, 412) else None
             raise_clean(err, f"create API key for service account {sa_id}", hint)

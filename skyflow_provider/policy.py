@@ -16,6 +16,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CheckFailure, CreateResult, ReadResult, Resource, UpdateResult
 
+from . import idempotency
 from . import validation as v
 from .provider_base import SkyflowProvider, SkyflowProviderError, carry, is_unknown, merge_args
 
@@ -312,7 +313,8 @@ class PolicyProvider(SkyflowProvider):
             "ruleParams": self._rule_params(props),
             "activated": bool(props["active"]),
         }
-        resp = self.call(f"create policy {props['name']!r}", self.client.create_policy, body)
+        resp = self.call(f"create policy {props['name']!r}", idempotency.create_policy,
+                         self.client, body)
         policy_id = resp.get("ID") or ""
         if not policy_id:
             raise SkyflowProviderError("Skyflow: create policy returned no ID")

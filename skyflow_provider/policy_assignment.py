@@ -14,6 +14,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CheckFailure, CreateResult, ReadResult, Resource, UpdateResult
 
+from . import idempotency
 from . import validation as v
 from .provider_base import SkyflowProvider, is_unknown, merge_args, same_value
 
@@ -57,8 +58,8 @@ class PolicyAssignmentProvider(SkyflowProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         policy_id, roles = props["policy_id"], [str(r) for r in props["role_ids"]]
-        self.call(f"assign policy {policy_id} to roles", self.client.assign_policy, policy_id,
-                  roles)
+        self.call(f"assign policy {policy_id} to roles", idempotency.assign_policy,
+                  self.client, policy_id, roles)
         return CreateResult(policy_id, {"policy_id": policy_id, "role_ids": roles})
 
     def _has_policy(self, role_id: str, policy_id: str) -> bool:

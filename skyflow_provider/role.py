@@ -15,6 +15,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CheckFailure, CreateResult, ReadResult, Resource, UpdateResult
 
+from . import idempotency
 from . import validation as v
 from .provider_base import SkyflowProvider, SkyflowProviderError, carry, merge_args
 
@@ -100,7 +101,8 @@ class RoleProvider(SkyflowProvider):
             "roleDefinition": self._definition(props),
             "resource": {"ID": props["vault_id"], "type": "VAULT"},
         }
-        resp = self.call(f"create role {props['name']!r}", self.client.create_role, body)
+        resp = self.call(f"create role {props['name']!r}", idempotency.create_role,
+                         self.client, body)
         role_id = resp.get("ID") or ""
         if not role_id:
             raise SkyflowProviderError("Skyflow: create role returned no ID")

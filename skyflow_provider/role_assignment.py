@@ -15,6 +15,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CheckFailure, CreateResult, ReadResult, Resource, UpdateResult
 
+from . import idempotency
 from . import validation as v
 from .errors import ConflictError, SkyflowError
 from .provider_base import (
@@ -130,7 +131,7 @@ class RoleAssignmentProvider(SkyflowProvider):
     def _assign(self, role_id: str, member_id: str, member_type: str, condition: Any) -> None:
         members = [{"ID": member_id, "type": member_type}]
         try:
-            self.client.assign_role(role_id, members, condition=condition or None)
+            idempotency.assign_role(self.client, role_id, members, condition or None)
         except ConflictError as err:
             # Already assigned: adopt it if the member is really there.
             if self._is_member(role_id, member_id):

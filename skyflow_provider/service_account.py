@@ -23,6 +23,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from . import idempotency
 from . import validation as v
 from .provider_base import (
     SkyflowProvider,
@@ -226,7 +227,7 @@ class ServiceAccountProvider(SkyflowProvider):
         if api_key_mode:
             body["apiKeyEnabled"] = True
         resp = self.call(f"create service account {props['name']!r}",
-                         self.client.create_service_account, body)
+                         idempotency.create_service_account, self.client, body)
         client_id = resp.get("clientID") or ""
         if not client_id:
             raise SkyflowProviderError("Skyflow: create service account returned no clientID")

@@ -14,6 +14,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CheckFailure, CreateResult, ReadResult, Resource, UpdateResult
 
+from . import idempotency
 from . import validation as v
 from .api_key import check_keepers, resolve_service_account
 from .errors import SkyflowError
@@ -74,7 +75,7 @@ class ServiceAccountKeyProvider(SkyflowProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         sa_id = props["service_account_id"]
         try:
-            resp = self.client.create_key(sa_id)
+            resp = idempotency.create_key(self.client, sa_id)
         except SkyflowError as err:
             hint = API_KEY_RULE if getattr(err, "status", None) in (400, 412) else None
             raise_clean(err, f"create key for service account {sa_id}", hint)

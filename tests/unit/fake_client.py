@@ -220,3 +220,21 @@ class FakeClient:
 
     def list_role_policies(self, role_id: str) -> list[Any]:
         return [{"ID": p} for p in sorted(self.role_policies.get(role_id, set()))]
+
+
+    # look-ups used by skyflow_provider.idempotency (not recorded in calls: reads only)
+    def list_service_accounts(self, name: str | None = None,
+                              status: str | None = None) -> list[Any]:
+        return [dict(sa) for sa in self.sas.values()
+                if name is None or sa["serviceAccount"].get("name") == name]
+
+    def list_policies(self, resource_id: str, resource_type: str = "VAULT",
+                      name: str | None = None) -> list[Any]:
+        return [dict(p) for p in self.policies.values()
+                if p["resource"].get("ID") == resource_id and (name is None or p["name"] == name)]
+
+    def list_keys(self, sa_id: str) -> list[Any]:
+        return [dict(k) for k in self.keys.values() if k.get("saID") == sa_id]
+
+    def list_api_keys(self, sa_id: str) -> list[Any]:
+        return [dict(k) for k in self.api_keys.values() if k.get("saID") == sa_id]
