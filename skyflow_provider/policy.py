@@ -96,12 +96,7 @@ def _check_rule(i: int, rule: Any) -> list[CheckFailure]:
     expr = rule.get("rule_expression")
     targets = [k for k in TARGET_KEYS if rule.get(k) not in (None, [], "")]
     if expr is not None:
-        f += v.check_string(f"{p}.rule_expression", expr, required=True, max_len=2048)
-        if isinstance(expr, str) and expr and not is_unknown(expr) and not re.match(
-            r"^\s*(ALLOW|DENY)\s+\S.*\s+ON\s+\S+", expr
-        ):
-            f.append(CheckFailure(f"{p}.rule_expression", f"{p}.rule_expression must read like "
-                                  "'ALLOW READ ON persons.* WITH REDACTION = MASKED'"))
+        f += v.check_rule_expression(f"{p}.rule_expression", expr, ACTIONS, REDACTIONS)
         if targets:
             f.append(CheckFailure(f"{p}.rule_expression", f"{p}: give either rule_expression or "
                                   f"{'/'.join(TARGET_KEYS)}, not both"))

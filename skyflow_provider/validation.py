@@ -11,13 +11,19 @@ Limits chosen here (Skyflow documents few of them; see docs/resources.md):
 * policy and rule names: Skyflow's ``^[A-Za-z0-9]+$``;
 * role names: letters, digits, ``_ - .``, starting with a letter or digit;
 * ids: 1-128 characters of ``[A-Za-z0-9_-]`` (ids end up in URL paths);
-* CIDR blocks: at most 10 (Skyflow's ``maxItems``), each a valid IPv4/IPv6 network.
+* CIDR blocks: at most 10 (Skyflow's ``maxItems``), each a valid IPv4/IPv6 network;
+* every string: no control or invisible format characters (C0/C1 controls, NUL, bidi
+  overrides and isolates, zero-width characters, line/paragraph separators, surrogates) -
+  they make a name look like another one in Studio and in logs ("Trojan Source");
+* names additionally: no path separators or URL metacharacters (``/ \\ ? # % & ;`` ...),
+  because names travel in URLs (list filters) and appear in paths of tools that consume them.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -36,6 +42,15 @@ POLICY_NAME_RE = re.compile(r"^[A-Za-z0-9]+$")
 ROLE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 PERMISSION_RE = re.compile(r"^[A-Za-z0-9_*]+(\.[A-Za-z0-9_*]+)*(:[A-Za-z0-9_*]+)?$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+# Unicode categories refused in every string: controls, format characters (bidi controls,
+# zero-width space/joiners, BOM, soft hyphen), surrogates, private use, unassigned, and the
+# line/paragraph separators.
+_BAD_CATEGORIES = {"Cc": "a control character", "Cf": "an invisible format character",
+                   "Cs": "a surrogate", "Co": "a private-use character",
+                   "Cn": "an unassigned code point", "Zl": "a line separator",
+                   "Zp": "a paragraph separator"}
+#: characters refused in names: path separators and URL/shell metacharacters
+NAME_FORBIDDEN = frozenset('/\\?#%&;<>"\'`{}|^[]@')
 
 Failures = list[CheckFailure]
 
@@ -77,9 +92,22 @@ def check_string(
             prop, f"{prop} is {len(value)} characters long; shorten it to at most {max_len}"
         )
     text = value.replace("\n", "").replace("\t", "") if not single_line else value
-    if _CONTROL_RE.search(text):
-        return _fail(prop, f"{prop} contains control characters; remove them")
+    bad = bad_character(text)
+    if bad is not None:
+        index, what = bad
+        return _fail(prop, f"{prop} contains {what} (U+{ord(text[index]):04X} at position "
+                     f"{index}); remove it - such characters can make one value look like "
+                     "another")
     return []
+
+
+def bad_character(text: str) -> tuple[int, str] | None:
+    """(index, description) of the first control/format/invisible character, else None."""
+    for i, ch in enumerate(text):
+        category = unicodedata.category(ch)
+        if category in _BAD_CATEGORIES:
+            return i, _BAD_CATEGORIES[category]
+    return None
 
 
 def check_name(
@@ -101,6 +129,16 @@ def check_name(
         return base
     if value != value.strip():
         return _fail(prop, f"{prop} {_show(value)} has leading or trailing whitespace; trim it")
+    if any(ch.isspace() and ch != " " for ch in value):
+        return _fail(prop, f"{prop} {_show(value)} contains a tab, newline or non-breaking "
+                     "space; use plain spaces")
+    forbidden = sorted({ch for ch in value if ch in NAME_FORBIDDEN})
+    if forbidden:
+        return _fail(prop, f"{prop} {_show(value)} contains {' '.join(forbidden)}: path "
+                     "separators and URL metacharacters are not allowed in names; use "
+                     "letters, digits, spaces, '-', '_', '.', ',', ':', '(' or ')'")
+    if ".." in value:
+        return _fail(prop, f"{prop} {_show(value)} contains '..'; use a single '.'")
     if pattern is not None and not pattern.match(value):
         return _fail(prop, f"{prop} {_show(value)} is invalid: {pattern_hint}")
     return []
@@ -291,3 +329,40 @@ def check_unknown_keys(props: Mapping[str, Any], allowed_keys: Iterable[str]) ->
         for k in sorted(props)
         if k not in allowed and not k.startswith("__")
     ]
+
+
+_RULE_TARGET = r"[A-Za-z0-9_]+\.(?:[A-Za-z0-9_]+|\*)"
+RULE_EXPRESSION_RE = re.compile(
+    r"^\s*(?P<effect>ALLOW|DENY)\s+(?P<actions>[A-Z_]+(?:\s*,\s*[A-Z_]+)*)\s+ON\s+"
+    rf"(?P<targets>{_RULE_TARGET}(?:\s*,\s*{_RULE_TARGET})*)"
+    r"(?:\s+WITH\s+REDACTION\s*=\s*(?P<redaction>[A-Z_]+))?"
+    r"(?:\s+WHERE\s+(?P<where>\S.*))?\s*$",
+    re.DOTALL,
+)
+RULE_EXPRESSION_EXAMPLE = "ALLOW READ ON persons.* WITH REDACTION = MASKED"
+
+
+def check_rule_expression(
+    prop: str, value: Any, actions: Iterable[str], redactions: Iterable[str]
+) -> Failures:
+    """A policy rule expression: ``ALLOW|DENY <ACTIONS> ON <table.column, ...>
+    [WITH REDACTION = <R>] [WHERE <filter>]`` with known actions and redactions."""
+    base = check_string(prop, value, required=True, max_len=2048, single_line=False)
+    if base or is_unknown(value):
+        return base
+    m = RULE_EXPRESSION_RE.match(value)
+    if not m:
+        return _fail(prop, f"{prop} {_show(value)} is not a rule expression; write it as "
+                     f"'{RULE_EXPRESSION_EXAMPLE}' (ALLOW|DENY, actions, ON table.column or "
+                     "table.*, optional WITH REDACTION = ..., optional WHERE ...)")
+    allowed = list(actions)
+    unknown = [a.strip() for a in m.group("actions").split(",") if a.strip() not in allowed]
+    if unknown:
+        return _fail(prop, f"{prop} uses unknown action(s) {', '.join(unknown)}; use "
+                     f"{', '.join(allowed)}")
+    redaction = m.group("redaction")
+    allowed_red = list(redactions)
+    if redaction is not None and redaction not in allowed_red:
+        return _fail(prop, f"{prop} uses unknown redaction {redaction}; use "
+                     f"{', '.join(allowed_red)}")
+    return []
