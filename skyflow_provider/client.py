@@ -59,6 +59,7 @@ class ManagementClient:
         timeout: Any = None,
         retry_total: int = 5,
         backoff_factor: float = 0.5,
+        rate_limit_rounds: int = 2,
     ) -> None:
         problem = check_url(settings.management_url, "The management URL")
         if problem:
@@ -71,6 +72,10 @@ class ManagementClient:
         self._verify = http_session.resolve_verify(settings.ca_bundle)
         self._retry_total = retry_total
         self._backoff = backoff_factor
+        # 429 means "not processed": after urllib3's retries, wait Retry-After and start over
+        # this many more times, so a long rate-limit burst slows a run down instead of failing
+        # it (each round is retry_total + 1 attempts).
+        self._rate_limit_rounds = rate_limit_rounds
         self._local = threading.local()
 
     # ----------------------------------------------------------------------- plumbing
@@ -108,6 +113,8 @@ class ManagementClient:
         url = self.base_url + path
         op = operation or f"{method} {path}"
         retried_auth = False
+        rate_rounds = 0
+        earlier_attempts = 0  # attempts of earlier rate-limit rounds
         while True:
             token = self.tokens.get_token()
             headers = {
@@ -150,7 +157,13 @@ class ManagementClient:
                 # The cached token may have been revoked or expired early: exchange once more.
                 retried_auth = True
                 continue
+            if resp.status_code == 429 and rate_rounds < self._rate_limit_rounds:
+                rate_rounds += 1
+                earlier_attempts += attempts
+                time.sleep(http_session.retry_after_seconds(resp, default=1.0))
+                continue
             break
+        attempts += earlier_attempts
         if resp.status_code >= 300 or resp.status_code < 200:
             raise error_from_response(resp, operation=op, target=target or None,
                                       attempts=attempts)

@@ -119,6 +119,17 @@ def transport_reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {reason}" if reason else type(exc).__name__
 
 
+def retry_after_seconds(response: requests.Response, default: float = 1.0,
+                        cap: float = 60.0) -> float:
+    """The response's ``Retry-After`` in seconds (delta form), capped; ``default`` if absent."""
+    raw = (response.headers.get("Retry-After") or "").strip()
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        value = default
+    return max(0.0, min(cap, value))
+
+
 def attempts_of(response: requests.Response) -> int:
     """How many HTTP attempts urllib3 made for this response (1 = no retry)."""
     retries = getattr(getattr(response, "raw", None), "retries", None)

@@ -114,7 +114,7 @@ def test_retry_after_honoured_and_capped(server: ScriptedServer) -> None:
 def test_retries_exhausted_report_attempts(server: ScriptedServer) -> None:
     server.replies["GET /v1/roles/x"] = [(503, {}, envelope(503, "down", 14))]
     c = ManagementClient(_settings(server, SKYFLOW_BEARER_TOKEN=issue_token()),
-                         retry_total=2, backoff_factor=0.01)
+                         retry_total=2, backoff_factor=0.01, rate_limit_rounds=0)
     with pytest.raises(ServerError) as info:
         c.get_role("x")
     assert server.count("GET", "/v1/roles/x") == 3 and info.value.attempts == 3
