@@ -2,7 +2,9 @@
 
 Why a separate resource: rotating or adding a key must not replace the service account (and
 with it every role assignment). Skyflow returns the key value only once, at creation, so it is
-kept as a secret output and carried over; changing ``keepers`` replaces the key (rotation).
+kept as a secret output and carried over. Rotation (``rotation_trigger``/``rotate_after_days``)
+updates the resource in place: the new key is minted and published first, the previous one stays
+valid for ``overlap_hours`` (docs/rotation.md). ``keepers`` keeps its old replace semantics.
 """
 
 from __future__ import annotations
@@ -12,9 +14,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CheckFailure, CreateResult, ReadResult, Resource, UpdateResult
+from pulumi.dynamic import (
+    CheckFailure,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    UpdateResult,
+)
 
-from . import idempotency
+from . import idempotency, rotation
 from . import validation as v
 from .errors import SkyflowError
 from .provider_base import (
@@ -26,9 +35,11 @@ from .provider_base import (
     with_secret_outputs,
 )
 
-INPUT_KEYS = ("service_account_id", "service_account_auth_type", "keepers")
-OUTPUT_KEYS = ("key_id", "api_key", "created_at")
-SECRET_OUTPUTS = ("api_key",)
+INPUT_KEYS = ("service_account_id", "service_account_auth_type", "keepers",
+              *rotation.ROTATION_INPUTS)
+OUTPUT_KEYS = ("key_id", "api_key", "created_at", "previous_api_key",
+               *rotation.ROTATION_OUTPUTS)
+SECRET_OUTPUTS = ("api_key", "previous_api_key")
 JWT_RULE = (
     "Skyflow's rule: a service account set up for bearer tokens (JWT) cannot have API keys; "
     "create the service account with auth_type='api_key'"
@@ -47,7 +58,16 @@ class ApiKeyArgs:
     service_account_auth_type: pulumi.Input[str] | None = None
     """Optional hint (``"api_key"``/``"jwt"``); filled from ``service_account`` when given."""
     keepers: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None
-    """Arbitrary strings; changing any of them replaces (rotates) the key."""
+    """Legacy (GCP-style): changing a value *replaces* the key, so the old one stops working in
+    the same up. Prefer ``rotation_trigger``, which keeps the old key for ``overlap_hours``."""
+    rotation_trigger: pulumi.Input[Any] | None = None
+    """Any value; changing it rotates the key in place (new key first, old one kept for
+    ``overlap_hours``)."""
+    rotate_after_days: pulumi.Input[float] | None = None
+    """Rotate once the current key is this many days old (checked at every preview/up)."""
+    overlap_hours: pulumi.Input[float] | None = None
+    """How long the previous key stays valid after a rotation (default 24). 0 uses Skyflow's
+    rotate endpoint: same key id, new secret, the old secret is refused at once."""
 
 
 def resolve_service_account(props: dict[str, Any]) -> dict[str, Any]:
@@ -73,15 +93,34 @@ def check_keepers(value: Any) -> list[CheckFailure]:
 
 
 class ApiKeyProvider(SkyflowProvider):
-    """CRUD for /v1/serviceAccounts/{ID}/apikey."""
+    """CRUD for /v1/serviceAccounts/{ID}/apikey, plus in-place rotation (see rotation.py).
+
+    The resource id stays the first key's id for the resource's whole life (Pulumi cannot change
+    an id in an update); ``key_id`` is the current key.
+    """
 
     input_keys = INPUT_KEYS
     output_keys = OUTPUT_KEYS
     replace_keys = ("service_account_id", "keepers")
+    slots = rotation.KeySlots(("key_id", "api_key", "created_at"),
+                              {"key_id": "previous_key_id", "api_key": "previous_api_key"})
 
     def changed_keys(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
         # The auth-type hint is informational only: it never forces an update.
-        return [k for k in super().changed_keys(olds, news) if k != "service_account_auth_type"]
+        return [k for k in self.input_keys if k != "service_account_auth_type"
+                and rotation.input_changed(k, olds, news)]
+
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        result = super().diff(id_, olds, news)
+        if result.replaces:
+            return result
+        the_plan = rotation.plan(olds, news, "key_id", rotation.now(),
+                                 f"API key of service account {olds.get('service_account_id')}:")
+        for message in the_plan.warnings:
+            rotation.warn(message)
+        if the_plan.needed:
+            result.changes = True
+        return result
 
     def validate(self, news: dict[str, Any]) -> list[CheckFailure]:
         f = v.check_unknown_keys(news, INPUT_KEYS)
@@ -92,49 +131,97 @@ class ApiKeyProvider(SkyflowProvider):
             f.append(CheckFailure("service_account_id", f"service_account_id is a JWT service "
                                   f"account. {JWT_RULE}"))
         f += check_keepers(news.get("keepers"))
+        f += rotation.validate(news)
         return f
 
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        sa_id = props["service_account_id"]
+    def _mint(self, sa_id: str) -> dict[str, Any]:
         try:
             resp = idempotency.create_api_key(self.client, sa_id)
         except SkyflowError as err:
             hint = JWT_RULE if getattr(err, "status", None) in (400, 412) else None
             raise_clean(err, f"create API key for service account {sa_id}", hint)
+        return self._key_outputs(sa_id, resp, "create")
+
+    def _rotate(self, sa_id: str, key_id: str) -> dict[str, Any]:
+        resp = self.call(f"rotate API key {key_id}", self.client.rotate_api_key, sa_id, key_id)
+        return self._key_outputs(sa_id, resp, "rotate")
+
+    def _key_outputs(self, sa_id: str, resp: Mapping[str, Any], verb: str) -> dict[str, Any]:
         key_id = resp.get("apiKeyID") or resp.get("keyID") or ""
         api_key = resp.get("apiKey") or ""
         if not key_id or not api_key:
             raise SkyflowProviderError(
-                f"Skyflow: create API key for service account {sa_id} returned no key. {JWT_RULE}"
+                f"Skyflow: {verb} API key for service account {sa_id} returned no key. {JWT_RULE}"
             )
         created_at = resp.get("keyValidAfterTime") or ""
         if not created_at:
             got = self.call("read API key", self.client.get_api_key, sa_id, key_id,
                             missing_ok=True) or {}
             created_at = got.get("keyValidAfterTime") or ""
-        outs = {k: props.get(k) for k in INPUT_KEYS}
-        outs.update(key_id=key_id, api_key=api_key, created_at=created_at)
-        return CreateResult(key_id, outs)
+        return {"key_id": key_id, "api_key": api_key, "created_at": created_at}
+
+    def _ops(self, sa_id: str) -> rotation.KeyOps:
+        return rotation.KeyOps(
+            mint=lambda: self._mint(sa_id),
+            delete=lambda key_id: self.call(f"delete API key {key_id}",
+                                            self.client.delete_api_key, sa_id, key_id,
+                                            missing_ok=True),
+            rotate_in_place=lambda key_id: self._rotate(sa_id, key_id),
+        )
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        sa_id = props["service_account_id"]
+        fresh = self._mint(sa_id)
+        outs: dict[str, Any] = {k: props.get(k) for k in INPUT_KEYS}
+        outs.update({k: None for k in OUTPUT_KEYS})
+        outs.update(fresh)
+        outs["key_created_at"] = rotation.fmt(rotation.later(rotation.now(), fresh["created_at"]))
+        rotation.finish(outs, props)
+        return CreateResult(fresh["key_id"], outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         sa_id = props.get("service_account_id") or ""
-        got = self.call(f"read API key {id_}", self.client.get_api_key, sa_id, id_,
-                        missing_ok=True)
-        if got is None or str(got.get("status") or "").upper() == "DELETED":
-            return ReadResult(None, {})
+        key_id = props.get("key_id") or id_
         outs = {k: props.get(k) for k in INPUT_KEYS + OUTPUT_KEYS}
-        outs["key_id"] = got.get("keyID") or id_
-        outs["created_at"] = got.get("keyValidAfterTime") or props.get("created_at") or ""
+        got = self.call(f"read API key {key_id}", self.client.get_api_key, sa_id, key_id,
+                        missing_ok=True)
+        gone = got is None or str(got.get("status") or "").upper() == "DELETED"
+        previous = props.get("previous_key_id")
+        if previous and self.call(f"read API key {previous}", self.client.get_api_key, sa_id,
+                                  previous, missing_ok=True) is None:
+            for name in self.slots.previous.values():  # deleted by hand: nothing to retire
+                outs[name] = None
+            outs["previous_key_delete_after"] = None
+            previous = None
+        if gone:
+            if not previous:
+                return ReadResult(None, {})
+            # The previous key still works: keep the resource; the next up mints a current one.
+            rotation.warn(f"API key {key_id} of service account {sa_id} was deleted outside "
+                          "Pulumi; the next `pulumi up` mints a new one")
+            outs.update(key_id=None, api_key=None, created_at=None)
+        else:
+            assert got is not None
+            outs["key_id"] = got.get("keyID") or key_id
+            outs["created_at"] = got.get("keyValidAfterTime") or props.get("created_at") or ""
         return ReadResult(id_, outs, {k: outs.get(k) for k in INPUT_KEYS})
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         outs = carry(olds, OUTPUT_KEYS)
         outs.update({k: news.get(k) for k in INPUT_KEYS})
+        sa_id = news.get("service_account_id") or olds.get("service_account_id") or ""
+        at = rotation.now()
+        the_plan = rotation.plan(olds, news, "key_id", at,
+                                 f"API key of service account {sa_id}:")
+        rotation.apply(outs, news, the_plan, self.slots, self._ops(sa_id), at, "API key")
         return UpdateResult(outs)
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        self.call(f"delete API key {id_}", self.client.delete_api_key,
-                  props.get("service_account_id") or "", id_, missing_ok=True)
+        sa_id = props.get("service_account_id") or ""
+        for key_id in dict.fromkeys([props.get("key_id") or id_, props.get("previous_key_id")]):
+            if key_id:
+                self.call(f"delete API key {key_id}", self.client.delete_api_key, sa_id, key_id,
+                          missing_ok=True)
 
 
 class ApiKey(Resource, module="skyflow", name="ApiKey"):
@@ -142,10 +229,22 @@ class ApiKey(Resource, module="skyflow", name="ApiKey"):
 
     service_account_id: pulumi.Output[str]
     keepers: pulumi.Output[dict[str, str] | None]
+    rotation_trigger: pulumi.Output[Any]
+    rotate_after_days: pulumi.Output[float | None]
+    overlap_hours: pulumi.Output[float | None]
     key_id: pulumi.Output[str]
+    """The current key (the resource id stays the first key's id)."""
     api_key: pulumi.Output[str]
     """Secret."""
     created_at: pulumi.Output[str]
+    key_created_at: pulumi.Output[str]
+    next_rotation_at: pulumi.Output[str | None]
+    rotated_at: pulumi.Output[str | None]
+    previous_key_id: pulumi.Output[str | None]
+    """The key replaced by the last rotation, valid until ``previous_key_delete_after``."""
+    previous_api_key: pulumi.Output[str | None]
+    """Secret."""
+    previous_key_delete_after: pulumi.Output[str | None]
 
     def __init__(
         self,

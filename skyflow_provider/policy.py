@@ -14,11 +14,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CheckFailure, CreateResult, ReadResult, Resource, UpdateResult
+from pulumi.dynamic import (
+    CheckFailure,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    UpdateResult,
+)
 
 from . import idempotency
 from . import validation as v
 from .provider_base import SkyflowProvider, SkyflowProviderError, carry, is_unknown, merge_args
+from .role import adopt_diff
 
 ACTIONS = ("ALL", "CREATE", "READ", "UPDATE", "DELETE", "TOKENIZATION", "DETOKENIZATION")
 EFFECTS = ("ALLOW", "DENY")
@@ -28,7 +36,7 @@ RULE_KEYS = ("name", "effect", "actions", "columns", "table", "column_groups", "
 TARGET_KEYS = ("columns", "table", "column_groups")
 MAX_RULES = 100
 
-INPUT_KEYS = ("vault_id", "name", "display_name", "description", "rules", "active")
+INPUT_KEYS = ("vault_id", "name", "display_name", "description", "rules", "active", "adopt_id")
 OUTPUT_KEYS = ("status", "namespace", "rule_ids")
 
 COLUMN_RE = re.compile(r"^[A-Za-z0-9_]+\.([A-Za-z0-9_]+|\*)$")
@@ -82,6 +90,10 @@ class PolicyArgs:
     """Updates in place."""
     active: pulumi.Input[bool] | None = None
     """True (default): enforced. Toggled in place via the status endpoint."""
+    adopt_id: pulumi.Input[str] | None = None
+    """Bring this existing policy (its id) under management instead of creating one; its name,
+    descriptions, rules and status are set to the declared ones (rules matched by name keep
+    their ids)."""
 
 
 # ----- validation --------------------------------------------------------------------------------
@@ -271,9 +283,16 @@ class PolicyProvider(SkyflowProvider):
             out["rules"] = [_normalise_rule(r) if isinstance(r, Mapping) else r for r in rules]
         return out
 
+    def changed_keys(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
+        return [k for k in super().changed_keys(olds, news) if k != "adopt_id"]
+
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        return adopt_diff(super().diff(id_, olds, news), id_, news)
+
     def validate(self, news: dict[str, Any]) -> list[CheckFailure]:
         f = v.check_unknown_keys(news, INPUT_KEYS)
         f += v.check_id("vault_id", news.get("vault_id"))
+        f += v.check_id("adopt_id", news.get("adopt_id"), required=False)
         f += v.check_policy_name("name", news.get("name"))
         f += v.check_string("display_name", news.get("display_name"))
         f += v.check_string("description", news.get("description"), max_len=v.MAX_DESCRIPTION,
@@ -298,8 +317,27 @@ class PolicyProvider(SkyflowProvider):
         return {str(r.get("name")): str(r.get("ID")) for r in (policy or {}).get("rules") or []
                 if r.get("name") and r.get("ID")}
 
+    def _adopt(self, props: dict[str, Any]) -> CreateResult:
+        """Take over an existing policy: declared name, rules and status are applied."""
+        policy_id = str(props["adopt_id"])
+        remote = self._remote(policy_id)
+        if remote is None or remote.get("status") == "DELETED":
+            raise SkyflowProviderError(f"adopt_id {policy_id}: Skyflow has no such policy; check "
+                                       "the id or remove adopt_id to create a new policy")
+        vault = (remote.get("resource") or {}).get("ID")
+        if vault and vault != props["vault_id"]:
+            raise SkyflowProviderError(f"adopt_id {policy_id}: the policy belongs to vault "
+                                       f"{vault}, not vault_id {props['vault_id']}")
+        status = remote.get("status") or ""
+        olds = {"rule_ids": self._rule_ids(remote), "status": status,
+                "active": status == "ACTIVE", "namespace": remote.get("namespace") or ""}
+        outs = self.update(policy_id, olds, props).outs or {}
+        return CreateResult(policy_id, outs)
+
     def create(self, props: dict[str, Any]) -> CreateResult:
         props = self.apply_defaults(props)
+        if props.get("adopt_id"):
+            return self._adopt(props)
         body = {
             "name": props["name"],
             "displayName": props["display_name"],
@@ -405,6 +443,7 @@ class Policy(Resource, module="skyflow", name="Policy"):
     status: pulumi.Output[str]
     namespace: pulumi.Output[str]
     rule_ids: pulumi.Output[dict[str, str]]
+    adopt_id: pulumi.Output[str | None]
 
     def __init__(
         self,

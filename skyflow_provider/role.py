@@ -13,16 +13,30 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CheckFailure, CreateResult, ReadResult, Resource, UpdateResult
+from pulumi.dynamic import (
+    CheckFailure,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    UpdateResult,
+)
 
 from . import idempotency
 from . import validation as v
-from .provider_base import SkyflowProvider, SkyflowProviderError, carry, merge_args
+from .provider_base import (
+    SkyflowProvider,
+    SkyflowProviderError,
+    carry,
+    is_unknown,
+    merge_args,
+)
 
 SYSTEM_ROLES = ("VAULT_OWNER", "VAULT_EDITOR", "VAULT_VIEWER", "PIPELINE_MANAGER",
                 "CONNECTION_MANAGER")
 
-INPUT_KEYS = ("vault_id", "name", "display_name", "description", "permissions", "levels")
+INPUT_KEYS = ("vault_id", "name", "display_name", "description", "permissions", "levels",
+              "adopt_id")
 OUTPUT_KEYS = ("namespace",)
 
 
@@ -43,6 +57,10 @@ class RoleArgs:
     from policies attached to the role (``PolicyAssignment``)."""
     levels: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
     """Levels the role applies at (e.g. ``VAULT``). Updates in place."""
+    adopt_id: pulumi.Input[str] | None = None
+    """Bring this existing custom role (its id) under management instead of creating one
+    (``pulumi import`` does not work for dynamic resources); its definition is set to the
+    declared one."""
 
 
 PERMISSION_HINT = "permissions look like 'resource.verb[:qualifier]', e.g. 'vaults.read:upstream'"
@@ -65,9 +83,17 @@ class RoleProvider(SkyflowProvider):
         out.setdefault("levels", [])
         return out
 
+    def changed_keys(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
+        return [k for k in super().changed_keys(olds, news) if k != "adopt_id"]
+
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        result = super().diff(id_, olds, news)
+        return adopt_diff(result, id_, news)
+
     def validate(self, news: dict[str, Any]) -> list[CheckFailure]:
         f = v.check_unknown_keys(news, INPUT_KEYS)
         f += v.check_id("vault_id", news.get("vault_id"))
+        f += v.check_id("adopt_id", news.get("adopt_id"), required=False)
         f += v.check_role_name("name", news.get("name"))
         name = news.get("name")
         if isinstance(name, str) and name.upper() in SYSTEM_ROLES:
@@ -95,8 +121,28 @@ class RoleProvider(SkyflowProvider):
             "type": "CUSTOM",
         }
 
+    def _adopt(self, props: dict[str, Any]) -> CreateResult:
+        """Take over an existing custom role: its definition is set to the declared one."""
+        role_id = str(props["adopt_id"])
+        got = self.call(f"adopt role {role_id}", self.client.get_role, role_id, missing_ok=True)
+        role = (got or {}).get("role")
+        if not role:
+            raise SkyflowProviderError(f"adopt_id {role_id}: Skyflow has no such role; check the "
+                                       "id or remove adopt_id to create a new role")
+        vault = (role.get("resource") or {}).get("ID")
+        if vault and vault != props["vault_id"]:
+            raise SkyflowProviderError(f"adopt_id {role_id}: the role belongs to vault {vault}, "
+                                       f"not vault_id {props['vault_id']}")
+        if str((role.get("definition") or {}).get("type") or "").upper() == "SYSTEM":
+            raise SkyflowProviderError(f"adopt_id {role_id} is a system role, which cannot be "
+                                       "managed; use SystemRole / get_system_role instead")
+        outs = self.update(role_id, {"namespace": role.get("namespace") or ""}, props).outs or {}
+        return CreateResult(role_id, outs)
+
     def create(self, props: dict[str, Any]) -> CreateResult:
         props = self.apply_defaults(props)
+        if props.get("adopt_id"):
+            return self._adopt(props)
         body = {
             "roleDefinition": self._definition(props),
             "resource": {"ID": props["vault_id"], "type": "VAULT"},
@@ -145,6 +191,16 @@ class RoleProvider(SkyflowProvider):
         self.call(f"delete role {id_}", self.client.delete_role, id_, missing_ok=True)
 
 
+def adopt_diff(result: DiffResult, id_: str, news: Mapping[str, Any]) -> DiffResult:
+    """adopt_id only matters at creation; naming a different object than the one held
+    replaces (adopts that one instead)."""
+    adopt = news.get("adopt_id")
+    if adopt and not is_unknown(adopt) and adopt != id_:
+        result.replaces = [*(result.replaces or []), "adopt_id"]
+        result.changes = True
+    return result
+
+
 def _same_order(desired: Any, remote: Any) -> list[Any]:
     """Remote list in the desired order when they hold the same items (no spurious diff)."""
     remote_list = list(remote or [])
@@ -163,6 +219,7 @@ class Role(Resource, module="skyflow", name="Role"):
     description: pulumi.Output[str]
     permissions: pulumi.Output[list[str]]
     levels: pulumi.Output[list[str]]
+    adopt_id: pulumi.Output[str | None]
     namespace: pulumi.Output[str]
 
     def __init__(

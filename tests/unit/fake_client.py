@@ -49,8 +49,15 @@ class FakeClient:
                 "tokenURI": "https://emu.test/v1/auth/sa/oauth/token"}
         if body.get("apiKeyEnabled"):
             resp.update(apiKeyID=self._id("ak"), apiKey="sky-abcde-" + "0" * 28 + sa_id[-4:])
+            self.api_keys[resp["apiKeyID"]] = {"keyID": resp["apiKeyID"], "saID": sa_id,
+                                               "status": "ACTIVE",
+                                               "keyValidAfterTime": "2026-01-01T00:00:00Z"}
         else:
-            resp.update(keyID=self._id("k"), privateKey=TEST_PEM.format(n=sa_id),
+            resp.update(keyID=self._id("k"))
+            self.keys[resp["keyID"]] = {"keyID": resp["keyID"], "saID": sa_id,
+                                        "validAfterTime": "2026-01-01T00:00:00Z",
+                                        "validBeforeTime": "2027-01-01T00:00:00Z"}
+            resp.update(privateKey=TEST_PEM.format(n=sa_id),
                         keyValidAfterTime="2026-01-01T00:00:00Z",
                         keyValidBeforeTime="2027-01-01T00:00:00Z", keyAlgorithm="KEY_ALG_RSA_2048")
         return resp
@@ -85,7 +92,7 @@ class FakeClient:
         if not self.sas[sa_id]["api"]:
             raise InvalidArgumentError("JWT service accounts cannot have API keys", status=400)
         key_id = self._id("ak")
-        self.api_keys[key_id] = {"keyID": key_id, "status": "ACTIVE",
+        self.api_keys[key_id] = {"keyID": key_id, "saID": sa_id, "status": "ACTIVE",
                                  "keyValidAfterTime": "2026-01-02T00:00:00Z"}
         return {"clientID": sa_id, "apiKeyID": key_id, "apiKey": "sky-zzzzz-" + "1" * 32}
 
@@ -101,7 +108,10 @@ class FakeClient:
 
     def create_key(self, sa_id: str) -> dict[str, Any]:
         key_id = self._id("k")
-        self.keys[key_id] = {"keyID": key_id, "validAfterTime": "a", "validBeforeTime": "b"}
+        if sa_id in self.sas and self.sas[sa_id]["api"]:
+            raise InvalidArgumentError("API-key service accounts have no key pairs", status=400)
+        self.keys[key_id] = {"keyID": key_id, "saID": sa_id, "validAfterTime": "a",
+                             "validBeforeTime": "b"}
         return {"clientID": sa_id, "clientName": "n", "tokenURI": "https://emu.test/t",
                 "keyID": key_id, "privateKey": TEST_PEM.format(n=key_id),
                 "keyValidAfterTime": "a", "keyValidBeforeTime": "b",
@@ -116,6 +126,27 @@ class FakeClient:
         if self.keys.pop(key_id, None) is None:
             raise self._nf("key")
         return {"ID": sa_id, "keyID": key_id}
+
+    def list_keys(self, sa_id: str) -> list[Any]:
+        self.calls.append("list_keys")
+        return [dict(k) for k in self.keys.values() if k.get("saID") == sa_id]
+
+    def list_api_keys(self, sa_id: str) -> list[Any]:
+        self.calls.append("list_api_keys")
+        return [dict(k) for k in self.api_keys.values() if k.get("saID") == sa_id]
+
+    def rotate_key(self, sa_id: str, key_id: str) -> dict[str, Any]:
+        self.calls.append("rotate_key")
+        self.delete_key(sa_id, key_id)
+        return self.create_key(sa_id)
+
+    def rotate_api_key(self, sa_id: str, key_id: str) -> dict[str, Any]:
+        self.calls.append("rotate_api_key")
+        if key_id not in self.api_keys:
+            raise self._nf("API key")
+        self.secret_serial = getattr(self, "secret_serial", 0) + 1
+        return {"clientID": sa_id, "apiKeyID": key_id,
+                "apiKey": "sky-rrrrr-" + str(self.secret_serial).rjust(32, "2")}
 
     # roles
     def list_roles(self, resource_id: str, resource_type: str = "VAULT",
@@ -221,7 +252,6 @@ class FakeClient:
     def list_role_policies(self, role_id: str) -> list[Any]:
         return [{"ID": p} for p in sorted(self.role_policies.get(role_id, set()))]
 
-
     # look-ups used by skyflow_provider.idempotency (not recorded in calls: reads only)
     def list_service_accounts(self, name: str | None = None,
                               status: str | None = None) -> list[Any]:
@@ -232,9 +262,3 @@ class FakeClient:
                       name: str | None = None) -> list[Any]:
         return [dict(p) for p in self.policies.values()
                 if p["resource"].get("ID") == resource_id and (name is None or p["name"] == name)]
-
-    def list_keys(self, sa_id: str) -> list[Any]:
-        return [dict(k) for k in self.keys.values() if k.get("saID") == sa_id]
-
-    def list_api_keys(self, sa_id: str) -> list[Any]:
-        return [dict(k) for k in self.api_keys.values() if k.get("saID") == sa_id]

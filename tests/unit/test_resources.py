@@ -69,9 +69,13 @@ def test_secret_outputs_are_forced_even_if_caller_passes_options() -> None:
 
 
 @pytest.mark.parametrize(("cls", "kwargs", "secrets"), [
-    (sp.ServiceAccount, {"name": "a"}, {"private_key", "credentials", "api_key"}),
-    (sp.ApiKey, {"service_account_id": "sa1"}, {"api_key"}),
-    (sp.ServiceAccountKey, {"service_account_id": "sa1"}, {"private_key", "credentials"}),
+    (sp.ServiceAccount, {"name": "a"}, {"private_key", "credentials", "api_key",
+                                        "previous_private_key", "previous_credentials",
+                                        "previous_api_key"}),
+    (sp.ApiKey, {"service_account_id": "sa1"}, {"api_key", "previous_api_key"}),
+    (sp.ServiceAccountKey, {"service_account_id": "sa1"}, {"private_key", "credentials",
+                                                          "previous_private_key",
+                                                          "previous_credentials"}),
 ])
 def test_resources_force_their_secret_outputs(monkeypatch, cls, kwargs, secrets) -> None:
     seen: dict[str, Any] = {}
