@@ -86,6 +86,24 @@ def _version(dist: str) -> str | None:
         return None
 
 
+def code_version() -> dict[str, Any]:
+    """The commit measured, and whether the provider/emulator trees had local changes.
+
+    Why: the provider process imports skyflow_provider from the working tree at every command,
+    so a result only means something together with the code it ran.
+    """
+    root = Path(__file__).resolve().parents[1]
+
+    def git(*args: str) -> str:
+        proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                              check=False)
+        return proc.stdout.strip()
+
+    dirty = git("status", "--porcelain", "--", "skyflow_provider", "skyflow_emulator")
+    return {"commit": git("rev-parse", "--short", "HEAD") or None,
+            "provider_or_emulator_modified": bool(dirty)}
+
+
 def machine_facts(pulumi_bin: str) -> dict[str, Any]:
     """Everything a reader needs to judge the numbers: date, versions, CPUs, load."""
     cli = subprocess.run([pulumi_bin, "version"], capture_output=True, text=True,
@@ -101,4 +119,5 @@ def machine_facts(pulumi_bin: str) -> dict[str, Any]:
         "cpu_model": _cpu_model(),
         "platform": platform.platform(),
         "loadavg_start": list(os.getloadavg()),
+        "code": code_version(),
     }

@@ -19,6 +19,9 @@ SHORT_OPS = {
     "ServiceAccountService_GetServiceAccount": "GetSA",
     "ServiceAccountService_UpdateServiceAccount": "UpdateSA",
     "ServiceAccountService_DeleteServiceAccount": "DeleteSA",
+    "ServiceAccountService_ListServiceAccounts": "ListSAs",
+    "ServiceAccountService_ListServiceAccountKeys": "ListSAKeys",
+    "ServiceAccountService_CreateServiceAccountKey": "CreateSAKey",
     "RoleService_ListRoles": "ListRoles",
     "RoleService_AssignRole": "AssignRole",
     "RoleService_UnassignRole": "UnassignRole",
@@ -34,7 +37,7 @@ def _fmt(x: float | None, digits: int = 2) -> str:
 def calls_text(per_resource: dict[str, float], exchanges: float) -> str:
     """``CreateSA 0.50, AssignRole 0.50 (+1 token)`` - calls per Pulumi resource by operation."""
     parts = [f"{SHORT_OPS.get(op, op)} {v:.2f}" for op, v in sorted(per_resource.items())
-             if op != "AuthenticationService_GetAuthToken"]
+             if op != "AuthenticationService_GetAuthToken" and v > 0]
     text = ", ".join(parts) if parts else "0"
     if exchanges:
         text += f" (+{exchanges:g} token)"
@@ -52,13 +55,17 @@ def markdown(results: dict[str, Any]) -> str:
     """The human-readable report: meta, the scenario table, tokens, state, targets."""
     meta = results["meta"]
     cfg = results["config"]
+    code = meta.get("code") or {}
+    dirty = " + local provider/emulator changes" if code.get("provider_or_emulator_modified") \
+        else ""
     lines = [
         f"# make bench - {meta['date']}",
         "",
         f"Pulumi CLI {meta['pulumi_cli']}, Pulumi Python SDK {meta['pulumi_python_sdk']}, "
         f"Python {meta['python']}, skyflow SDK {meta['skyflow_python_sdk']}; "
         f"{meta['nproc']} CPUs ({meta['cpu_model']}); load average at start "
-        f"{meta['loadavg_start'][0]:.1f}, at end {meta.get('loadavg_end', [0])[0]:.1f}.",
+        f"{meta['loadavg_start'][0]:.1f}, at end {meta.get('loadavg_end', [0])[0]:.1f}; "
+        f"code {code.get('commit') or 'not recorded'}{dirty}.",
         f"Sizes {cfg['sizes']}, {cfg['runs']} runs each (median, min, max), engine "
         f"--parallel {cfg['parallel'] or 'default (8)'}; total wall time "
         f"{results['wall_seconds'] / 60:.1f} min.",

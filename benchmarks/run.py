@@ -44,6 +44,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="engine --parallel (default: the CLI's default)")
     p.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     p.add_argument("--skip-tokens", action="store_true", help="skip scenario 6")
+    p.add_argument("--report-only", action="store_true",
+                   help="re-render latest.md and latest.png from <out>/latest.json; no runs")
     args = p.parse_args(argv)
     if args.quick:
         args.sizes, args.runs = "1,5", 1
@@ -196,6 +198,11 @@ def targets(results: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, st
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.report_only:
+        results = json.loads((args.out / "latest.json").read_text())
+        (args.out / "latest.md").write_text(report.markdown(results))
+        report.plot(results, args.out / "latest.png")
+        return 0
     started = time.perf_counter()
     pulumi_bin = require_pulumi()
     meta = machine_facts(pulumi_bin)
