@@ -115,7 +115,7 @@ class ApiKeyProvider(SkyflowProvider):
         if result.replaces:
             return result
         the_plan = rotation.plan(olds, news, "key_id", rotation.now(),
-                                 f"API key of service account {olds.get('service_account_id')}:")
+                                 f"service account {olds.get('service_account_id')}: API key")
         for message in the_plan.warnings:
             rotation.warn(message)
         if the_plan.needed:
@@ -199,7 +199,7 @@ class ApiKeyProvider(SkyflowProvider):
             # The previous key still works: keep the resource; the next up mints a current one.
             rotation.warn(f"API key {key_id} of service account {sa_id} was deleted outside "
                           "Pulumi; the next `pulumi up` mints a new one")
-            outs.update(key_id=None, api_key=None, created_at=None)
+            outs.update(key_id=rotation.MISSING, api_key=None, created_at=None)
         else:
             assert got is not None
             outs["key_id"] = got.get("keyID") or key_id
@@ -212,7 +212,7 @@ class ApiKeyProvider(SkyflowProvider):
         sa_id = news.get("service_account_id") or olds.get("service_account_id") or ""
         at = rotation.now()
         the_plan = rotation.plan(olds, news, "key_id", at,
-                                 f"API key of service account {sa_id}:")
+                                 f"service account {sa_id}: API key")
         rotation.apply(outs, news, the_plan, self.slots, self._ops(sa_id), at, "API key")
         return UpdateResult(outs)
 

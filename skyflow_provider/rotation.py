@@ -33,6 +33,9 @@ DEFAULT_OVERLAP_HOURS = 24.0
 #: Without ``rotate_after_days``, warn this long before a key expires.
 DEFAULT_EXPIRY_WARNING_DAYS = 30
 MAX_OVERLAP_HOURS = 24 * 366
+#: What ``read`` records as the current key id when the key was deleted out of band. An empty
+#: string, not None: the engine drops null properties before ``diff`` sees them.
+MISSING = ""
 
 ROTATION_INPUTS = ("rotation_trigger", "rotate_after_days", "overlap_hours")
 ROTATION_OUTPUTS = (
@@ -185,12 +188,12 @@ def plan(olds: Mapping[str, Any], news: Mapping[str, Any], key_field: str,
     * ``rotate_after_days`` set and the key is at least that old -> rotate;
     * ``rotate_after_days`` set and the key expires before a new one could overlap it -> rotate;
     * a previous key whose window (``rotated_at + overlap_hours``) has passed -> delete it;
-    * the current key is recorded as missing (``key_field`` present but empty: ``read`` found
-      it deleted out of band) -> mint one.
+    * the current key is recorded as missing (``key_field`` is ``MISSING``: ``read`` found it
+      deleted out of band) -> mint one.
     """
     result = Plan()
     current_key_id = olds.get(key_field)
-    if key_field in olds and not current_key_id:
+    if key_field in olds and current_key_id in (MISSING, None):
         result.recreate = True
     elif not same_value(olds.get("rotation_trigger"), news.get("rotation_trigger")):
         result.rotate = "rotation_trigger changed"
@@ -326,6 +329,6 @@ def finish(outs: dict[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
     return outs
 
 
-__all__ = ["DEFAULT_OVERLAP_HOURS", "NOW_ENV", "ROTATION_INPUTS", "ROTATION_OUTPUTS", "KeyOps",
-           "KeySlots", "Plan", "apply", "finish", "fmt", "input_changed", "later", "now",
+__all__ = ["DEFAULT_OVERLAP_HOURS", "MISSING", "NOW_ENV", "ROTATION_INPUTS", "ROTATION_OUTPUTS",
+           "KeyOps", "KeySlots", "Plan", "apply", "finish", "fmt", "input_changed", "later", "now",
            "overlap_hours", "parse_time", "plan", "rotate_after_days", "validate", "warn"]

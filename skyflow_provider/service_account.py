@@ -218,7 +218,7 @@ class ServiceAccountProvider(SkyflowProvider):
         if replaces:
             return result
         the_plan = rotation.plan(olds, news, _key_field(olds), rotation.now(),
-                                 f"key of service account {id_}:")
+                                 f"service account {id_}: key")
         for message in the_plan.warnings:
             rotation.warn(message)
         if the_plan.needed or (news.get("exclusive_keys") is True
@@ -534,6 +534,7 @@ class ServiceAccountProvider(SkyflowProvider):
                           "Pulumi; the next `pulumi up` mints a new one")
             for name in slots.current:
                 outs[name] = None
+            outs[slots.id_key] = rotation.MISSING
             outs["private_key" if not api_key_mode else "api_key"] = None
             if not api_key_mode:
                 outs["credentials"] = None
@@ -571,7 +572,7 @@ class ServiceAccountProvider(SkyflowProvider):
         api_key_mode = news.get("auth_type") == "api_key"
         at = rotation.now()
         the_plan = rotation.plan(olds, news, _key_field(olds), at,
-                                 f"key of service account {id_}:")
+                                 f"service account {id_}: key")
         rotation.apply(outs, news, the_plan, API_KEY_SLOTS if api_key_mode else JWT_SLOTS,
                        self._ops(id_, api_key_mode), at, "key")
         if news.get("exclusive_keys") is True and (olds.get("unmanaged_key_ids")

@@ -95,7 +95,7 @@ class ServiceAccountKeyProvider(SkyflowProvider):
         if result.replaces:
             return result
         the_plan = rotation.plan(olds, news, "key_id", rotation.now(),
-                                 f"key of service account {olds.get('service_account_id')}:")
+                                 f"service account {olds.get('service_account_id')}: key")
         for message in the_plan.warnings:
             rotation.warn(message)
         if the_plan.needed:
@@ -163,7 +163,7 @@ class ServiceAccountKeyProvider(SkyflowProvider):
                 return ReadResult(None, {})
             rotation.warn(f"key {key_id} of service account {sa_id} was deleted outside Pulumi; "
                           "the next `pulumi up` mints a new one")
-            outs.update(key_id=None, private_key=None, credentials=None)
+            outs.update(key_id=rotation.MISSING, private_key=None, credentials=None)
         else:
             got = got.get("key", got) if isinstance(got.get("key"), Mapping) else got
             outs["key_id"] = got.get("keyID") or key_id
@@ -177,7 +177,7 @@ class ServiceAccountKeyProvider(SkyflowProvider):
         sa_id = news.get("service_account_id") or olds.get("service_account_id") or ""
         at = rotation.now()
         the_plan = rotation.plan(olds, news, "key_id", at,
-                                 f"key of service account {sa_id}:")
+                                 f"service account {sa_id}: key")
         rotation.apply(outs, news, the_plan, self.slots, self._ops(sa_id), at, "key")
         return UpdateResult(outs)
 

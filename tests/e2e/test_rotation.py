@@ -172,3 +172,211 @@ def test_overlap_rotation_keeps_old_credentials_valid_for_the_window(emulator, p
     proj.destroy()
     assert sa_id not in {s["ID"] for s in list_service_accounts(emulator)}
     assert_no_plaintext(proj, emulator, secrets)
+
+
+# ----- rotate_after_days and expiry ----------------------------------------------------------
+
+def test_rotate_after_days_rotates_when_due_and_warns_before_expiry(emulator, project_factory):
+    t0 = datetime.now(timezone.utc)
+    proj = project_factory("rotation")
+    set_clock(proj, t0)
+    proj.config_set("name", "rot-due")
+    proj.config_set("rotateAfterDays", "30")
+    proj.up()
+    first = secret_outputs(proj)
+    assert first["valid_before"] and first["next_rotation_at"]
+    assert abs((datetime.fromisoformat(first["next_rotation_at"].replace("Z", "+00:00"))
+                - (t0 + timedelta(days=30))).total_seconds()) < 120
+
+    # Not due yet: nothing to do.
+    set_clock(proj, t0 + timedelta(days=29))
+    proj.up(expect_no_changes=True)
+    assert jwt_works(emulator, first["credentials"])
+
+    # Due: the preview says so, the up rotates (overlap 24 h by default).
+    set_clock(proj, t0 + timedelta(days=31))
+    preview = proj.preview()
+    assert "1 to update" in preview.stdout, preview.stdout
+    proj.up()
+    second = secret_outputs(proj)
+    assert second["key_id"] != first["key_id"] and second["previous_key_id"] == first["key_id"]
+    assert jwt_works(emulator, second["credentials"]) and jwt_works(emulator,
+                                                                    first["credentials"])
+    # Right after: not due again (the schedule restarts from the rotation).
+    proj.up(expect_no_changes=True)
+
+    # Close to the key's expiry (Skyflow: one year): preview warns, naming the key and the date.
+    set_clock(proj, t0 + timedelta(days=345))
+    preview = proj.preview()
+    assert f"key {second['key_id']}" in preview.output and "expires" in preview.output, \
+        preview.output
+    proj.up()
+    third = secret_outputs(proj)
+    assert third["key_id"] not in (first["key_id"], second["key_id"])
+    assert not jwt_works(emulator, first["credentials"])  # its window ended with this rotation
+    assert jwt_works(emulator, third["credentials"]) and jwt_works(emulator,
+                                                                   second["credentials"])
+    proj.destroy()
+    assert_no_plaintext(proj, emulator, {
+        f"key {i}": private_key(o["credentials"]) for i, o in enumerate((first, second, third))})
+
+
+# ----- API keys --------------------------------------------------------------------------------
+
+def test_api_key_rotation_with_and_without_overlap(emulator, project_factory):
+    t0 = datetime.now(timezone.utc)
+    proj = project_factory("rotation")
+    set_clock(proj, t0)
+    proj.config_set("apiName", "rot-batch")
+    proj.config_set("apiTrigger", "1")
+    proj.up()
+    first = secret_outputs(proj)
+    sa_id = first["api_client_id"]
+    assert api_key_works(emulator, first["api_key"])
+
+    # overlap_hours=0: Skyflow's rotate endpoint. Same key id, new secret, old one refused.
+    proj.config_set("apiOverlapHours", "0")
+    proj.config_set("apiTrigger", "2")
+    before = len(emulator.read_request_log())
+    result = proj.up()
+    assert "1 updated" in result.stdout and "replaced" not in result.stdout, result.stdout
+    second = secret_outputs(proj)
+    assert second["api_key_id"] == first["api_key_id"]
+    assert second["api_key"] != first["api_key"]
+    assert second.get("api_previous_key_id") is None
+    assert api_key_works(emulator, second["api_key"])
+    assert not api_key_works(emulator, first["api_key"])
+    templates = [r["template"] for r in emulator.read_request_log()[before:]]
+    assert "/v1/serviceAccounts/{ID}/apikey/{keyID}/rotate" in templates, templates
+
+    # Default overlap: a second API key first, the old one kept (and secret) for 24 h.
+    proj.config_set("apiOverlapHours", "24")
+    proj.config_set("apiTrigger", "3")
+    set_clock(proj, t0 + timedelta(hours=1))
+    proj.up()
+    third = secret_outputs(proj)
+    assert third["api_key_id"] != second["api_key_id"]
+    assert third["api_previous_key_id"] == second["api_key_id"]
+    assert third["api_previous_api_key"] == second["api_key"]
+    assert proj.outputs()["api_previous_api_key"] == "[secret]"
+    assert api_key_works(emulator, third["api_key"]) and api_key_works(emulator,
+                                                                     second["api_key"])
+    set_clock(proj, t0 + timedelta(hours=26))
+    proj.up()
+    fourth = secret_outputs(proj)
+    assert fourth.get("api_previous_key_id") is None
+    assert not api_key_works(emulator, second["api_key"])
+    assert api_key_works(emulator, fourth["api_key"])
+    assert third["api_key_id"] in key_ids(emulator, sa_id, "apikey")
+    proj.destroy()
+    assert_no_plaintext(proj, emulator, {f"api key {i}": o["api_key"]
+                                         for i, o in enumerate((first, second, third))})
+
+
+# ----- adoption --------------------------------------------------------------------------------
+
+def create_outside_pulumi(emu: EmulatorProcess, name: str) -> dict[str, Any]:
+    """A JWT account made by hand (as in Studio), plus a second key: what adoption finds."""
+    s = emu.session()
+    r = s.post(f"{emu.url}/v1/serviceAccounts", headers=emu.headers(), timeout=30,
+               json={"serviceAccount": {"name": name, "description": "hand-made"}})
+    r.raise_for_status()
+    creds = r.json()
+    r = s.post(f"{emu.url}/v1/serviceAccounts/{creds['clientID']}/keys", headers=emu.headers(),
+               timeout=30)
+    r.raise_for_status()
+    return {"creds": creds, "extra": r.json()}
+
+
+def test_adopt_mints_a_fresh_key_then_exclusive_keys_deletes_the_rest(emulator, project_factory):
+    made = create_outside_pulumi(emulator, "rot-legacy")
+    sa_id = made["creds"]["clientID"]
+    hand_keys = {made["creds"]["keyID"], made["extra"]["keyID"]}
+    accounts_before = {s["ID"] for s in list_service_accounts(emulator)}
+    proj = project_factory("rotation")
+    proj.config_set("name", "rot-legacy")
+    proj.config_set("adoptId", sa_id)
+    result = proj.up()
+    assert "2 created" in result.stdout, result.stdout  # the stack and the adopted account
+    # Adopted, not recreated: same account, no new one.
+    assert {s["ID"] for s in list_service_accounts(emulator)} == accounts_before
+    outs = secret_outputs(proj)
+    assert outs["client_id"] == sa_id and resource(proj, SA_TYPE, "svc")["id"] == sa_id
+    assert outs["key_id"] not in hand_keys and jwt_works(emulator, outs["credentials"])
+    # The hand-made keys still work and are reported as unmanaged.
+    state = resource(proj, SA_TYPE, "svc")["outputs"]
+    assert sorted(state["unmanaged_key_ids"]) == sorted(hand_keys)
+    assert "does not manage" in result.output and made["extra"]["keyID"] in result.output
+    assert jwt_works(emulator, json.dumps(made["creds"]))
+    proj.up(expect_no_changes=True)
+
+    # exclusive_keys: the next up deletes every key the stack does not hold.
+    proj.config_set("exclusiveKeys", "true")
+    proj.up()
+    assert key_ids(emulator, sa_id) == {outs["key_id"]}
+    assert not jwt_works(emulator, json.dumps(made["creds"]))
+    assert jwt_works(emulator, outs["credentials"])
+    assert resource(proj, SA_TYPE, "svc")["outputs"]["unmanaged_key_ids"] == []
+    proj.up(expect_no_changes=True)
+
+    proj.destroy()  # adopted means managed: destroy deletes it
+    assert sa_id not in {s["ID"] for s in list_service_accounts(emulator)}
+    assert_no_plaintext(proj, emulator, {"minted": private_key(outs["credentials"])})
+
+
+def test_adopt_with_exclusive_keys_at_once(emulator, project_factory):
+    made = create_outside_pulumi(emulator, "rot-legacy2")
+    sa_id = made["creds"]["clientID"]
+    proj = project_factory("rotation")
+    proj.config_set("name", "rot-legacy2")
+    proj.config_set("adoptId", sa_id)
+    proj.config_set("exclusiveKeys", "true")
+    proj.up()
+    outs = secret_outputs(proj)
+    assert key_ids(emulator, sa_id) == {outs["key_id"]}
+    assert jwt_works(emulator, outs["credentials"])
+    assert not jwt_works(emulator, json.dumps(made["creds"]))
+    proj.destroy()
+
+
+# ----- drift -------------------------------------------------------------------------------------
+
+def test_refresh_reports_unmanaged_keys_and_up_recreates_a_deleted_key(emulator, project_factory):
+    proj = project_factory("rotation")
+    proj.config_set("name", "rot-drift")
+    proj.up()
+    first = secret_outputs(proj)
+    sa_id = first["client_id"]
+
+    # A key added outside Pulumi: refresh reports it (state output + a warning), up keeps it.
+    r = emulator.session().post(f"{emulator.url}/v1/serviceAccounts/{sa_id}/keys",
+                                headers=emulator.headers(), timeout=30)
+    r.raise_for_status()
+    stray = r.json()
+    refreshed = proj.refresh()
+    assert stray["keyID"] in refreshed.output and "does not manage" in refreshed.output, \
+        refreshed.output
+    assert resource(proj, SA_TYPE, "svc")["outputs"]["unmanaged_key_ids"] == [stray["keyID"]]
+    assert jwt_works(emulator, first["credentials"])
+
+    # The managed key deleted outside Pulumi: refresh notices, the next up mints a new one.
+    r = emulator.session().delete(
+        f"{emulator.url}/v1/serviceAccounts/{sa_id}/keys/{first['key_id']}",
+        headers=emulator.headers(), timeout=30)
+    r.raise_for_status()
+    refreshed = proj.refresh()
+    assert first["key_id"] in refreshed.output and "deleted outside Pulumi" in refreshed.output
+    assert resource(proj, SA_TYPE, "svc")["outputs"].get("key_id") in (None, "")
+    preview = proj.preview()
+    assert "1 to update" in preview.stdout, preview.stdout
+    proj.up()
+    second = secret_outputs(proj)
+    assert second["client_id"] == sa_id and second["key_id"] != first["key_id"]
+    assert jwt_works(emulator, second["credentials"])
+    assert not jwt_works(emulator, first["credentials"])
+    assert key_ids(emulator, sa_id) == {second["key_id"], stray["keyID"]}
+    proj.up(expect_no_changes=True)
+    proj.destroy()
+    assert_no_plaintext(proj, emulator, {"first": private_key(first["credentials"]),
+                                         "second": private_key(second["credentials"]),
+                                         "stray": stray["privateKey"]})

@@ -58,6 +58,7 @@ KEY_STATE = {"key_id": "k1", "key_created_at": iso(T0), "valid_before": iso(T0 +
     ({**KEY_STATE, "previous_key_id": "k0", "rotated_at": iso(T0)}, {"overlap_hours": 48},
      T0 + timedelta(hours=30), False, False, False),
     ({**KEY_STATE, "key_id": None}, {}, T0, False, False, True),
+    ({**KEY_STATE, "key_id": rotation.MISSING}, {}, T0, False, False, True),
     ({"key_created_at": iso(T0)}, {"rotate_after_days": 1}, T0 + timedelta(days=5), False, False,
      False),  # no key recorded at all (not ours to judge)
 ])
@@ -206,7 +207,7 @@ def test_api_key_overlap_keeps_previous_secret(make, fake, monkeypatch) -> None:
     # the current key deleted by hand while the previous one lives: kept, next up mints
     del fake.api_keys[again["key_id"]]
     read = p.read(outs["key_id"], again)
-    assert read.id == outs["key_id"] and read.outs["key_id"] is None
+    assert read.id == outs["key_id"] and read.outs["key_id"] == rotation.MISSING
     assert p.diff(outs["key_id"], read.outs, {**news, "rotation_trigger": "y"}).changes is True
     healed = p.update(outs["key_id"], read.outs, {**news, "rotation_trigger": "y"}).outs
     assert healed["key_id"] in fake.api_keys and healed["api_key"]
@@ -240,7 +241,7 @@ def test_service_account_rotation_drift_and_recreate(make, fake, monkeypatch) ->
     # the current key deleted outside Pulumi: refresh clears it, the next up mints one
     del fake.keys[rotated["key_id"]]
     read = p.read(created.id, rotated)
-    assert read.outs["key_id"] is None and read.outs["credentials"] is None
+    assert read.outs["key_id"] == rotation.MISSING and read.outs["credentials"] is None
     assert read.outs["previous_key_id"] == outs["key_id"]  # still valid, still exposed
     state = {**read.outs, "__provider": "x"}
     settled = {**news, "rotation_trigger": 2}
