@@ -160,6 +160,13 @@ class TeamBackend:
                 out[item["Key"]] = body.decode("utf-8", errors="replace")
         return out
 
+    def listing(self) -> dict[str, tuple[str, str]]:
+        """key -> (ETag, LastModified): changes on any write, even of identical content."""
+        s3 = self.moto.client("s3")
+        return {o["Key"]: (o["ETag"], o["LastModified"].isoformat())
+                for page in s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket)
+                for o in page.get("Contents", [])}
+
     def locks(self) -> list[str]:
         s3 = self.moto.client("s3")
         listed = s3.list_objects_v2(Bucket=self.bucket, Prefix=LOCK_PREFIX)
@@ -321,6 +328,7 @@ def test_s3_backend_kms_secrets_lifecycle_and_stack_reference(
         assert "ciphertext" in value and "plaintext" not in value, (res, prop)
     checkpoint = json.loads(objects[checkpoint_key])["checkpoint"]
     assert checkpoint["latest"]["secrets_providers"]["type"] == "cloud"
+    assert objects[checkpoint_key].count(SECRET_SIG) >= 4  # the object itself holds ciphertext
 
     # --- without KMS the secrets cannot be read: every run unwraps the data key with KMS.
     # (moto does not enforce a disabled key on Decrypt, so KMS is made unreachable instead.)
@@ -370,6 +378,8 @@ def test_s3_backend_kms_secrets_lifecycle_and_stack_reference(
     dev.stack_rm()
     assert f".pulumi/stacks/{PROJECT}/dev.json" not in team.objects()
 
+    # Positive control: the scanner does find these secrets where they are in plain text.
+    assert scan(secrets, texts={"control": json.dumps(outs)})
     texts = {**snapshots, **dev.captured_texts(), **consumer.captured_texts()}
     hits = scan(secrets, roots=[dev.dir, consumer.dir, dev.work_dir / "pulumi-home"], texts=texts)
     assert hits == [], [(h.where, h.secret_label) for h in hits]
@@ -383,8 +393,8 @@ def test_same_stack_second_up_is_refused_by_the_lock(emulator: EmulatorProcess, 
         tmp_path: Path) -> None:
     proj = reference_stack(team, emulator, tmp_path, "dev")
     emulator.set_faults(latency_ms=150)  # every API call slower, so the first update lasts
+    first = proj.start("up", "--yes", "--skip-preview")
     try:
-        first = proj.start("up", "--yes", "--skip-preview")
         deadline = time.monotonic() + 120
         while not team.locks():
             assert first.poll() is None, "the first up ended before taking its lock"
@@ -395,6 +405,9 @@ def test_same_stack_second_up_is_refused_by_the_lock(emulator: EmulatorProcess, 
         second = proj.run("up", "--yes", "--skip-preview", check=False)
         first_result = proj.finish(first)
     finally:
+        if first.poll() is None:  # only when an assertion above failed
+            first.kill()
+            first.wait()
         emulator.clear_faults()
 
     assert first_result.returncode == 0, first_result.output
@@ -410,6 +423,18 @@ def test_same_stack_second_up_is_refused_by_the_lock(emulator: EmulatorProcess, 
         sa_names(emulator))
 
     proj.up(expect_no_changes=True)  # nothing half-done by the refused run
+
+    # A lock left by a killed pipeline (runner lost): refused until `pulumi cancel` removes it.
+    stale = f"{LOCK_PREFIX}organization/{PROJECT}/dev/0000-killed-runner.json"
+    team.moto.client("s3").put_object(Bucket=team.bucket, Key=stale, Body=json.dumps(
+        {"pid": 4242, "username": "ci", "hostname": "lost-runner",
+         "timestamp": "2026-01-01T00:00:00Z"}).encode())
+    blocked = proj.up(check=False)
+    assert blocked.returncode != 0 and LOCKED_MESSAGE in blocked.output, blocked.output
+    assert "ci@lost-runner (pid 4242)" in blocked.output, blocked.output
+    proj.run("cancel", "--yes")
+    assert team.locks() == []
+    proj.up(expect_no_changes=True)
     proj.destroy()
     proj.stack_rm()
 
@@ -419,10 +444,14 @@ def test_two_stacks_one_account_at_once(emulator: EmulatorProcess, team: TeamBac
     dev = reference_stack(team, emulator, tmp_path, "dev")
     staging = reference_stack(team, emulator, tmp_path, "staging")
     emulator.set_faults(latency_ms=20)  # interleave the two runs' API calls
+    procs = [(p, p.start("up", "--yes", "--skip-preview")) for p in (dev, staging)]
     try:
-        procs = [(p, p.start("up", "--yes", "--skip-preview")) for p in (dev, staging)]
         results = [p.finish(proc) for p, proc in procs]
     finally:
+        for _, proc in procs:
+            if proc.poll() is None:  # only when finishing one of them failed
+                proc.kill()
+                proc.wait()
         emulator.clear_faults()
     for r in results:
         assert r.returncode == 0, r.output
@@ -492,7 +521,9 @@ def test_multi_env_configs_preview_and_apply(emulator: EmulatorProcess, team: Te
     proj.config_set("skyflow:accountId", emulator.account_id)
     proj.config_set("skyflow:vaultId", emulator.vault_id)
 
+    before = team.listing()
     result = proj.preview(json=True)
+    assert team.listing() == before  # preview writes no object and takes no lock
     steps = preview_steps(result)
     assert steps and all(s["op"] == "create" for s in steps), [s["op"] for s in steps]
     accounts = {s["urn"].rsplit("::", 1)[-1]: s["newState"]["inputs"] for s in steps
