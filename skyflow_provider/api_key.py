@@ -120,6 +120,8 @@ class ApiKeyProvider(SkyflowProvider):
             rotation.warn(message)
         if the_plan.needed:
             result.changes = True
+            rotation.note(f"service account {olds.get('service_account_id')}: API key "
+                          f"{olds.get('key_id')}: {the_plan.describe()}")
         return result
 
     def validate(self, news: dict[str, Any]) -> list[CheckFailure]:

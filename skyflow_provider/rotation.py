@@ -232,6 +232,11 @@ def warn(message: str) -> None:
     print(f"warning: skyflow: {message}", file=sys.stderr, flush=True)
 
 
+def note(message: str) -> None:
+    """Why an update is planned although no input changed (shown in preview output)."""
+    print(f"skyflow: {message}", file=sys.stderr, flush=True)
+
+
 # ----- applying the plan (update) ---------------------------------------------------------------
 
 @dataclass
@@ -331,4 +336,4 @@ def finish(outs: dict[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
 
 __all__ = ["DEFAULT_OVERLAP_HOURS", "MISSING", "NOW_ENV", "ROTATION_INPUTS", "ROTATION_OUTPUTS",
            "KeyOps", "KeySlots", "Plan", "apply", "finish", "fmt", "input_changed", "later", "now",
-           "overlap_hours", "parse_time", "plan", "rotate_after_days", "validate", "warn"]
+           "overlap_hours", "parse_time", "plan", "rotate_after_days", "validate", "warn", "note"]

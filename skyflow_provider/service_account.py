@@ -221,6 +221,8 @@ class ServiceAccountProvider(SkyflowProvider):
                                  f"service account {id_}: key")
         for message in the_plan.warnings:
             rotation.warn(message)
+        if the_plan.needed:
+            rotation.note(f"service account {id_}: {the_plan.describe()}")
         if the_plan.needed or (news.get("exclusive_keys") is True
                                and olds.get("unmanaged_key_ids")):
             result.changes = True

@@ -100,6 +100,8 @@ class ServiceAccountKeyProvider(SkyflowProvider):
             rotation.warn(message)
         if the_plan.needed:
             result.changes = True
+            rotation.note(f"service account {olds.get('service_account_id')}: key "
+                          f"{olds.get('key_id')}: {the_plan.describe()}")
         return result
 
     def validate(self, news: dict[str, Any]) -> list[CheckFailure]:

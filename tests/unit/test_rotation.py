@@ -299,3 +299,24 @@ def test_adopt_role(make, fake) -> None:
     assert fake.roles[existing]["definition"]["permissions"] == ["vault.read"]
     with pytest.raises(SkyflowProviderError, match="no such role"):
         r.create(checked(r, {"vault_id": "v1", "name": "R", "adopt_id": "missing"}))
+
+
+def test_adopt_policy_keeps_rule_ids_and_applies_status(make, fake) -> None:
+    from skyflow_provider.policy import PolicyProvider
+
+    p = make(PolicyProvider)
+    existing = fake.create_policy({
+        "name": "Legacy", "displayName": "Legacy", "description": "hand-made",
+        "resource": {"ID": "v1", "type": "VAULT"}, "activated": False,
+        "ruleParams": [{"name": "keep"}, {"name": "drop"}]})["ID"]
+    kept_rule = fake.policies[existing]["rules"][0]["ID"]
+    adopted = p.create(checked(p, {"vault_id": "v1", "name": "Legacy", "adopt_id": existing,
+                                   "rules": [{"name": "keep", "actions": ["READ"],
+                                              "table": "persons"}]}))
+    assert adopted.id == existing and len(fake.policies) == 1
+    assert adopted.outs["rule_ids"] == {"keep": kept_rule}
+    assert fake.policies[existing]["status"] == "ACTIVE" and adopted.outs["status"] == "ACTIVE"
+    assert [r["name"] for r in fake.policies[existing]["rules"]] == ["keep"]
+    with pytest.raises(SkyflowProviderError, match="vault v1"):
+        p.create(checked(p, {"vault_id": "v2", "name": "Legacy", "adopt_id": existing,
+                             "rules": [{"name": "keep", "actions": ["READ"], "table": "t"}]}))
