@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from .errors import ServerError, SkyflowError, TransportError
+from .errors import PermissionDeniedError, ServerError, SkyflowError, TransportError
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,12 @@ def create_or_adopt(
     ``listing`` returns ``{id: object}`` for every object carrying the name being created.
     Returns ``(response, None)`` when the create answered, ``(None, object)`` when adopted.
     """
-    before = set(_read(listing, sleep))
+    try:
+        before = set(_read(listing, sleep))
+    except PermissionDeniedError:
+        # No read permission: send the create anyway, so the error the user sees names the
+        # permission the create needs; without a snapshot a lost response cannot be adopted.
+        return create(), None
     last: SkyflowError | None = None
     for attempt in range(ATTEMPTS):
         try:
