@@ -18,6 +18,7 @@ from typing import Any
 
 from tests.helpers.emulator_proc import EmulatorProcess
 from tests.helpers.pulumi_cli import require_pulumi
+from tests.helpers.secrets_scan import scan
 
 from . import report
 from .common import TOKEN_OPERATION, machine_facts, summarize
@@ -222,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
                                            calls=5 if args.quick else 10,
                                            cached_calls=2000 if args.quick else 20000)
         bench = StackBench(emu, Path(tmp) / "work", parallel=args.parallel)
+        secrets = {"admin privateKey": str(emu.admin_credentials["privateKey"]),
+                   **{f"{m} passphrase": p.passphrase for m, p in bench.projects.items()}}
         plan = [(run, n, OPERATIONS) for run in range(args.runs) for n in args.size_list]
         if args.with_500:
             wanted = {"create", "destroy", *args.ops_500.split(",")}
@@ -248,6 +251,12 @@ def main(argv: list[str] | None = None) -> int:
     md = report.markdown(results)
     (args.out / "latest.md").write_text(md)
     report.plot(results, args.out / "latest.png")
+    hits = scan(secrets, roots=[args.out / f"latest.{ext}" for ext in ("json", "md")])
+    if hits:  # never leave a secret in results: remove them and say where it was
+        for ext in ("json", "md", "png"):
+            (args.out / f"latest.{ext}").unlink(missing_ok=True)
+        say(f"make bench: a secret reached the results ({hits[0]}); results removed")
+        return 2
     print(md)
     say(f"make bench: wrote {args.out}/latest.json, latest.md, latest.png in "
         f"{results['wall_seconds'] / 60:.1f} min")
