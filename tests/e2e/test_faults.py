@@ -396,11 +396,27 @@ def pending_creates(proj: PulumiProject) -> list[dict[str, Any]]:
 
 
 def orphans(emu: EmulatorProcess, proj: PulumiProject, prefix: str) -> list[tuple[str, str]]:
-    """Objects named like ours that the stack's state does not hold."""
-    known = {str(r.get("id")) for r in proj.resources()}
+    """Objects named like ours that the stack's state does not hold (keys included: a key
+    whose create was pending is a live credential nobody holds)."""
+    known = set()
+    for r in proj.resources():
+        known.add(str(r.get("id")))
+        outs = r.get("outputs") or {}
+        known.update(str(outs[k]) for k in ("key_id", "api_key_id") if isinstance(outs.get(k), str))
     admin = emu.admin_credentials["clientID"]
-    found = [("sa", s["ID"]) for s in list_service_accounts(emu)
-             if s["ID"] != admin and s["name"].startswith(prefix) and s["ID"] not in known]
+    ours = [s for s in list_service_accounts(emu) if s["ID"] != admin
+            and s["name"].startswith(prefix)]
+    found = [("sa", s["ID"]) for s in ours if s["ID"] not in known]
+    for sa in ours:
+        if sa["ID"] not in known:
+            continue
+        path = f"/v1/serviceAccounts/{sa['ID']}"
+        found += [("key", f"{sa['ID']}/keys/{k['keyID']}") for k in _get(
+            emu, path + "/keys", keyTypes="USER_MANAGED").get("keys") or []
+            if k["keyID"] not in known]
+        found += [("apikey", f"{sa['ID']}/apikey/{k['keyID']}")
+                  for k in _get(emu, path + "/apikey").get("apiKeys") or []
+                  if k["keyID"] not in known]
     found += [("role", r["ID"]) for r in _get(emu, "/v1/roles", **{
         "resource.ID": emu.vault_id, "resource.type": "VAULT"})["roles"]
         if r["definition"]["name"].startswith(prefix) and r["ID"] not in known]
@@ -411,7 +427,8 @@ def orphans(emu: EmulatorProcess, proj: PulumiProject, prefix: str) -> list[tupl
 
 
 def delete_orphan(emu: EmulatorProcess, kind: str, obj_id: str) -> None:
-    path = {"sa": "/v1/serviceAccounts/", "role": "/v1/roles/", "policy": "/v1/policies/"}[kind]
+    path = {"sa": "/v1/serviceAccounts/", "role": "/v1/roles/", "policy": "/v1/policies/",
+            "key": "/v1/serviceAccounts/", "apikey": "/v1/serviceAccounts/"}[kind]
     r = emu.session().delete(emu.url + path + obj_id, headers=emu.headers(), timeout=30)
     assert r.status_code in (200, 404), r.text
 
@@ -451,7 +468,9 @@ def test_sigkill_of_pulumi_up_then_documented_recovery_converges(
     assert orphans(emulator, proj, prefix) == []
     hits = assert_no_secret_hits(proj, emulator)
     record(f"sigkill_pulumi_up_after_{kill_after}_creates", pending_creates=len(pending),
-           orphans_after_kill=len(stray_before), orphans_after_recovery=0,
+           objects_outside_state_after_kill=len(stray_before),
+           orphans_deleted_by_recovery=Counter(kind for kind, _ in stray),
+           orphans_after_recovery=0,
            declared=sum(want.values()), duplicates=0, secrets_scanned=hits, secret_hits=0)
 
 
