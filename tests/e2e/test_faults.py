@@ -233,9 +233,9 @@ def test_rate_limit_429_half_of_requests_reference_stack_converges(
 # ----- server errors --------------------------------------------------------------------------
 
 def test_server_errors_10pct_converge_or_fail_cleanly_then_rerun_converges(
-        emulator: EmulatorProcess, project_factory: Callable[..., PulumiProject],
-        reference_program: Path) -> None:
-    proj = project_factory(reference_program, stack="fivexx")
+        emulator: EmulatorProcess, project_factory: Callable[..., PulumiProject]) -> None:
+    # Two of every resource type (16 resources): enough requests for the faults to bite.
+    proj = faults_program(project_factory, "fivexx", "fivexx", prefix="fivexx", count="2")
     mark = len(api_requests(emulator))
     emulator.set_faults(rate_500=0.05, rate_503=0.05, seed=5)
     runs: list[int] = []
@@ -255,7 +255,7 @@ def test_server_errors_10pct_converge_or_fail_cleanly_then_rerun_converges(
     injected = Counter(e.get("fault") for e in log if e.get("fault"))
     proj.up(expect_no_changes=True)
     live, want = live_objects(emulator, "fivexx-"), declared(proj)
-    assert live["ServiceAccount"] == want["ServiceAccount"] == 3
+    assert live["ServiceAccount"] == want["ServiceAccount"] == 4
     assert live["Role"] == want["Role"] and live["Policy"] == want["Policy"]
     assert live["duplicate names"] == 0
     hits = assert_no_secret_hits(proj, emulator)
