@@ -19,7 +19,8 @@ def _pem() -> str:
 
 def test_finds_private_key_inside_json_escaped_text(tmp_path):
     pem = _pem()
-    (tmp_path / "state.json").write_text(json.dumps({"credentials": json.dumps({"privateKey": pem})}))
+    state = {"credentials": json.dumps({"privateKey": pem})}
+    (tmp_path / "state.json").write_text(json.dumps(state))
     hits = scan({"pk": pem}, [tmp_path])
     assert [h.secret_label for h in hits] == ["pk"]
 
