@@ -150,6 +150,7 @@ def test_overlap_rotation_keeps_old_credentials_valid_for_the_window(emulator, p
     set_clock(proj, t0 + timedelta(hours=25, minutes=5))
     preview = proj.preview()
     assert "1 to update" in preview.stdout, preview.stdout
+    assert "overlap window has passed" in preview.output, preview.output  # says why
     result = proj.up()
     assert "1 updated" in result.stdout, result.stdout
     third = secret_outputs(proj)
@@ -197,6 +198,7 @@ def test_rotate_after_days_rotates_when_due_and_warns_before_expiry(emulator, pr
     set_clock(proj, t0 + timedelta(days=31))
     preview = proj.preview()
     assert "1 to update" in preview.stdout, preview.stdout
+    assert "more than rotate_after_days=30 days ago" in preview.output, preview.output
     proj.up()
     second = secret_outputs(proj)
     assert second["key_id"] != first["key_id"] and second["previous_key_id"] == first["key_id"]
@@ -380,3 +382,27 @@ def test_refresh_reports_unmanaged_keys_and_up_recreates_a_deleted_key(emulator,
     assert_no_plaintext(proj, emulator, {"first": private_key(first["credentials"]),
                                          "second": private_key(second["credentials"]),
                                          "stray": stray["privateKey"]})
+
+
+def test_adopt_role_keeps_its_id_and_applies_the_declared_definition(emulator, project_factory):
+    s = emulator.session()
+    r = s.post(f"{emulator.url}/v1/roles", headers=emulator.headers(), timeout=30,
+               json={"resource": {"ID": emulator.vault_id, "type": "VAULT"},
+                     "roleDefinition": {"name": "rot-analyst", "description": "hand-made",
+                                        "permissions": [], "type": "CUSTOM"}})
+    r.raise_for_status()
+    role_id = r.json()["ID"]
+    proj = project_factory("rotation")
+    proj.config_set("roleName", "rot-analyst")
+    proj.config_set("roleAdoptId", role_id)
+    proj.up()
+    assert proj.outputs()["role_id"] == role_id
+    got = s.get(f"{emulator.url}/v1/roles/{role_id}", headers=emulator.headers(), timeout=30)
+    got.raise_for_status()
+    definition = got.json()["role"]["definition"]
+    assert definition["description"] == "managed by pulumi"
+    assert definition["permissions"] == ["vault.read"]
+    proj.up(expect_no_changes=True)
+    proj.destroy()
+    gone = s.get(f"{emulator.url}/v1/roles/{role_id}", headers=emulator.headers(), timeout=30)
+    assert gone.status_code == 404

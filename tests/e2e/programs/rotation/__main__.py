@@ -54,3 +54,18 @@ if cfg.get("apiName"):
     pulumi.export("api_key", extra.api_key)
     pulumi.export("api_previous_key_id", extra.previous_key_id)
     pulumi.export("api_previous_api_key", extra.previous_api_key)
+
+if cfg.get("roleAdoptId"):
+    import os
+
+    from skyflow_provider import Role
+
+    role = Role(
+        "adopted-role",
+        vault_id=os.environ["SKYFLOW_VAULT_ID"],
+        name=cfg.require("roleName"),
+        description="managed by pulumi",
+        permissions=["vault.read"],
+        adopt_id=cfg.get("roleAdoptId"),
+    )
+    pulumi.export("role_id", role.id)
