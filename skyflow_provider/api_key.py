@@ -145,7 +145,7 @@ class ApiKeyProvider(SkyflowProvider):
         return self._key_outputs(sa_id, resp, "create")
 
     def _rotate(self, sa_id: str, key_id: str) -> dict[str, Any]:
-        resp = self.call(f"rotate API key {key_id}", self.client.rotate_api_key, sa_id, key_id)
+        resp = self.client.rotate_api_key(sa_id, key_id)  # errors as is: see KeyOps
         return self._key_outputs(sa_id, resp, "rotate")
 
     def _key_outputs(self, sa_id: str, resp: Mapping[str, Any], verb: str) -> dict[str, Any]:

@@ -24,7 +24,9 @@ from typing import Any
 
 from pulumi.dynamic import CheckFailure
 
-from .provider_base import SkyflowProviderError, is_unknown, same_value
+from .errors import SkyflowError
+from .idempotency import outcome_unknown
+from .provider_base import SkyflowProviderError, is_unknown, raise_clean, same_value
 
 #: Test/ops hook: an ISO-8601 time the provider process uses as "now" (e.g. to rehearse a
 #: rotation schedule). Unset in normal use.
@@ -258,7 +260,9 @@ class KeySlots:
 @dataclass
 class KeyOps:
     """The Skyflow calls for one kind of key. ``mint``/``rotate_in_place`` return output values
-    for the slot's ``current`` names (plus optionally ``valid_after``/``created_at``)."""
+    for the slot's ``current`` names (plus optionally ``valid_after``/``created_at``).
+    ``rotate_in_place`` raises the client's ``SkyflowError`` as is, so a lost response can be
+    told apart from a refusal."""
 
     mint: Callable[[], dict[str, Any]]
     delete: Callable[[str], None]
@@ -294,7 +298,17 @@ def apply(outs: dict[str, Any], news: Mapping[str, Any], the_plan: Plan, slots: 
         old_previous = outs.get("previous_key_id")
         if overlap == 0 and ops.rotate_in_place is not None and old_id:
             # Skyflow's rotate endpoint: the old secret stops working at once (no overlap asked).
-            fresh = ops.rotate_in_place(str(old_id))
+            try:
+                fresh = ops.rotate_in_place(str(old_id))
+            except SkyflowError as err:
+                if not outcome_unknown(err):
+                    raise_clean(err, f"rotate {what} {old_id}")
+                # Applied or not, the secret it returned is lost: mint a key we do hold, and
+                # delete the old one (overlap 0 was asked for anyway).
+                warn(f"rotating {what} {old_id} got no answer ({err}); minting a new key "
+                     "instead and deleting the old one")
+                fresh = ops.mint()
+                _try_delete(ops, str(old_id), what)
             outs.update(fresh)
             _clear_previous(outs, slots)
         else:

@@ -305,7 +305,7 @@ class ServiceAccountProvider(SkyflowProvider):
         """A new key (JWT key pair or API key) for the account, as output values."""
         if not api_key_mode:
             try:
-                resp = self.client.create_key(sa_id)
+                resp = idempotency.create_key(self.client, sa_id)
             except SkyflowError as err:
                 hint = ("auth_type is 'jwt' but the account is set up for API keys; set "
                         "auth_type='api_key'") if getattr(err, "status", None) in (400, 412) \
@@ -313,7 +313,7 @@ class ServiceAccountProvider(SkyflowProvider):
                 raise_clean(err, f"create key for service account {sa_id}", hint)
             return key_outputs(sa_id, resp, "create")
         try:
-            resp = self.client.create_api_key(sa_id)
+            resp = idempotency.create_api_key(self.client, sa_id)
         except SkyflowError as err:
             hint = ("auth_type is 'api_key' but the account is set up for bearer tokens; set "
                     "auth_type='jwt'") if getattr(err, "status", None) in (400, 412) else None
@@ -337,15 +337,15 @@ class ServiceAccountProvider(SkyflowProvider):
                 delete=lambda key_id: self.call(f"delete API key {key_id}",
                                                 self.client.delete_api_key, sa_id, key_id,
                                                 missing_ok=True),
-                rotate_in_place=lambda key_id: self._api_key_outputs(sa_id, self.call(
-                    f"rotate API key {key_id}", self.client.rotate_api_key, sa_id, key_id)),
+                rotate_in_place=lambda key_id: self._api_key_outputs(
+                    sa_id, self.client.rotate_api_key(sa_id, key_id)),
             )
         return rotation.KeyOps(
             mint=lambda: self._mint(sa_id, False),
             delete=lambda key_id: self.call(f"delete key {key_id}", self.client.delete_key,
                                             sa_id, key_id, missing_ok=True),
-            rotate_in_place=lambda key_id: key_outputs(sa_id, self.call(
-                f"rotate key {key_id}", self.client.rotate_key, sa_id, key_id), "rotate"),
+            rotate_in_place=lambda key_id: key_outputs(
+                sa_id, self.client.rotate_key(sa_id, key_id), "rotate"),
         )
 
     def _list_key_ids(self, sa_id: str, api_key_mode: bool) -> list[str] | None:

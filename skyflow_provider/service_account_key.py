@@ -125,7 +125,7 @@ class ServiceAccountKeyProvider(SkyflowProvider):
         return key_outputs(sa_id, resp, "create")
 
     def _rotate(self, sa_id: str, key_id: str) -> dict[str, Any]:
-        resp = self.call(f"rotate key {key_id}", self.client.rotate_key, sa_id, key_id)
+        resp = self.client.rotate_key(sa_id, key_id)  # errors as is: see KeyOps
         return key_outputs(sa_id, resp, "rotate")
 
     def _ops(self, sa_id: str) -> rotation.KeyOps:

@@ -320,3 +320,30 @@ def test_adopt_policy_keeps_rule_ids_and_applies_status(make, fake) -> None:
     with pytest.raises(SkyflowProviderError, match="vault v1"):
         p.create(checked(p, {"vault_id": "v2", "name": "Legacy", "adopt_id": existing,
                              "rules": [{"name": "keep", "actions": ["READ"], "table": "t"}]}))
+
+
+def test_lost_rotate_response_falls_back_to_a_fresh_key(make, fake, monkeypatch) -> None:
+    from skyflow_provider.errors import InvalidArgumentError, TransportError
+
+    at(monkeypatch, T0)
+    sa = make(ServiceAccountProvider).create(
+        checked(ServiceAccountProvider(), {"name": "b", "auth_type": "api_key"})).id
+    p = make(ApiKeyProvider)
+    news = checked(p, {"service_account_id": sa, "rotation_trigger": "a", "overlap_hours": 0})
+    outs = p.create(news).outs
+
+    def lost(_sa: str, _key: str) -> dict[str, Any]:
+        raise TransportError("rotate API key: no response (connection reset)")
+
+    monkeypatch.setattr(fake, "rotate_api_key", lost)
+    rotated = p.update(outs["key_id"], outs, {**news, "rotation_trigger": "b"}).outs
+    assert rotated["key_id"] != outs["key_id"] and rotated["key_id"] in fake.api_keys
+    assert outs["key_id"] not in fake.api_keys  # the old key (secret unknown) is gone
+
+    def refused(_sa: str, _key: str) -> dict[str, Any]:
+        raise InvalidArgumentError("rotate API key: bad request", status=400)
+
+    monkeypatch.setattr(fake, "rotate_api_key", refused)
+    with pytest.raises(SkyflowProviderError, match="400") as info:
+        p.update(outs["key_id"], rotated, {**news, "rotation_trigger": "c"})
+    assert info.value.__cause__ is None
