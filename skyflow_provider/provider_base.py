@@ -49,11 +49,21 @@ def quiet_tracebacks() -> None:
     Pulumi's dynamic-provider host reports every exception raised by create/update/delete as
     ``traceback.format_exc()``, so a clean "Skyflow: ... failed: 409 ..." reaches the CLI buried
     under our stack frames. With ``sys.tracebacklimit = 0`` the formatted text is just
-    ``Type: message``. Called from ``configure()``, which only runs in the provider process; set
+    ``Type: message``. The limit is process-wide (``traceback.extract_stack`` honours it too, which
+    Pulumi's resource registration needs), so it is set only inside the dynamic-provider host
+    (``python -m pulumi.dynamic``), never in a program or a test process. Set
     ``SKYFLOW_PROVIDER_TRACEBACKS=1`` to get full tracebacks back when debugging the provider.
     """
-    if os.environ.get(TRACEBACKS_ENV, "").lower() not in ("1", "true", "yes"):
+    if os.environ.get(TRACEBACKS_ENV, "").lower() in ("1", "true", "yes"):
+        return
+    if in_dynamic_provider_host():
         sys.tracebacklimit = 0
+
+
+def in_dynamic_provider_host() -> bool:
+    """True in the process Pulumi starts for dynamic providers (``python -m pulumi.dynamic``)."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    return getattr(spec, "name", None) == "pulumi.dynamic.__main__"
 
 
 class SkyflowProviderError(Exception):

@@ -84,3 +84,17 @@ def test_bad_settings_do_not_break_check(monkeypatch) -> None:
     with pytest.raises(Exception, match="settings are invalid") as info:
         _ = p.client
     assert info.value.__cause__ is None  # no chained traceback noise
+
+
+def test_configure_outside_the_provider_host_keeps_tracebacks(monkeypatch):
+    """quiet_tracebacks() must not touch a program or test process (the SDK walks the stack)."""
+    import sys
+
+    from pulumi.dynamic import Config, ConfigureRequest
+
+    from skyflow_provider.service_account import ServiceAccountProvider
+
+    monkeypatch.delenv("SKYFLOW_PROVIDER_TRACEBACKS", raising=False)
+    before = getattr(sys, "tracebacklimit", None)
+    ServiceAccountProvider().configure(ConfigureRequest(Config({}, "skyflow-identities")))
+    assert getattr(sys, "tracebacklimit", None) == before
