@@ -3,7 +3,8 @@
 Config (project namespace ``skyflow-identities``; see docs/resources.md):
 
 * ``services``: list of ``{name, auth_type: jwt|api_key, roles: [...], description?,
-  enforce_context_id?}``; a role is a system role name (VAULT_EDITOR, ...) or a key of
+  enforce_context_id?, condition?, rotation_trigger?, rotate_after_days?, overlap_hours?,
+  adopt_id?, exclusive_keys?}``; a role is a system role name (VAULT_EDITOR, ...) or a key of
   ``customRoles``.
 * ``customRoles``: map key -> ``{display_name?, description?, permissions?, levels?}``.
 * ``policies``: map key -> ``{description?, roles: [...], rules: [...], active?}``; a policy
@@ -160,6 +161,13 @@ def main() -> None:
             enforce_context_id=svc.get("enforce_context_id"),
             enforce_signed_data_tokens=svc.get("enforce_signed_data_tokens"),
             ip_allowlist=svc.get("ip_allowlist"),
+            # Credential lifecycle (docs/rotation.md): rotate on a trigger or a schedule, with
+            # the previous key kept valid for overlap_hours; adopt an existing account.
+            rotation_trigger=svc.get("rotation_trigger"),
+            rotate_after_days=svc.get("rotate_after_days"),
+            overlap_hours=svc.get("overlap_hours"),
+            adopt_id=svc.get("adopt_id"),
+            exclusive_keys=svc.get("exclusive_keys"),
         )
         for ref in svc.get("roles") or []:
             RoleAssignment(

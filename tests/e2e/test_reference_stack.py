@@ -174,3 +174,29 @@ def test_reference_stack_declarative_lifecycle(emulator, project_factory, refere
                                 emulator.data_dir / "requests.jsonl"],
                 texts=proj.captured_texts())
     assert hits == [], f"{len(hits)} plaintext secret hits: {hits}"
+
+
+def test_reference_stack_rotates_a_service_key_from_config(emulator, project_factory,
+                                                           reference_program):
+    """rotation_trigger in a service's config rotates its key in place, with the overlap."""
+    proj = project_factory(reference_program, stack="rot")
+    service = {"name": "payments-api", "auth_type": "jwt", "roles": ["VAULT_VIEWER"],
+               "rotation_trigger": "1"}
+    set_config_objects(proj, {"skyflow-identities:services": [service],
+                              "skyflow-identities:customRoles": {},
+                              "skyflow-identities:policies": {}})
+    proj.up()
+    old = json.loads(proj.outputs(show_secrets=True)["payments-api_credentials"])
+
+    service["rotation_trigger"] = "2"
+    set_config_objects(proj, {"skyflow-identities:services": [service]})
+    result = proj.up()
+    assert "1 updated" in result.stdout and "replaced" not in result.stdout, result.stdout
+    new = json.loads(proj.outputs(show_secrets=True)["payments-api_credentials"])
+    assert new["clientID"] == old["clientID"] and new["keyID"] != old["keyID"]
+    # Both keys mint tokens during the overlap window (default 24 hours).
+    assert emulator.token(new) and emulator.token(old)
+    proj.destroy()
+    hits = scan({"old key": old["privateKey"], "new key": new["privateKey"]},
+                roots=[proj.backend_dir], texts=proj.captured_texts())
+    assert hits == [], hits
