@@ -302,7 +302,7 @@ def test_debug_logs_are_redacted(emu: EmulatorProcess, caplog: pytest.LogCapture
 
 def test_429_retried_until_exhausted_honouring_retry_after(
         emu: EmulatorProcess, make_client: Callable[..., ManagementClient]) -> None:
-    client = make_client(retry_total=2)
+    client = make_client(retry_total=2, rate_limit_rounds=0)  # one urllib3 round
     client.tokens.get_token()  # exchange first: the token endpoint is faulted too
     emu.set_faults(rate_429=1.0, retry_after=1)
     since = len(emu.read_request_log())
@@ -317,7 +317,7 @@ def test_429_retried_until_exhausted_honouring_retry_after(
 
 def test_429_on_post_is_retried(emu: EmulatorProcess,
                                 make_client: Callable[..., ManagementClient]) -> None:
-    client = make_client(retry_total=2)
+    client = make_client(retry_total=2, rate_limit_rounds=0)  # one urllib3 round
     client.tokens.get_token()
     emu.set_faults(rate_429=1.0, retry_after=0)
     since = len(emu.read_request_log())
