@@ -146,6 +146,12 @@ def markdown(results: dict[str, Any]) -> str:
             lines.append(f"| {mode} | {per} | {sc['slope']:.3f} | "
                          f"{_fmt(sc.get('marginal_10_100'), 3)} | "
                          f"{_fmt(sc.get('marginal_100_500'), 3)} |")
+    if results.get("failures"):
+        lines += ["", "## Failed commands", "", "| Mode | N | run | command | after s | reason |",
+                  "|---|---|---|---|---|---|"]
+        for f in results["failures"]:
+            lines.append(f"| {f['mode']} | {f['n']} | {f['run']} | {f['op']} | "
+                         f"{f['after_seconds']:.0f} | {f['reason']} |")
     lines += ["", f"## Targets (at N={results['target_n']})", ""]
     lines += target_rows(results["targets"])
     lines += ["", "The benchmark reports; it never fails the build. Plot: `latest.png`.", ""]

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.helpers.emulator_proc import EmulatorProcess
-from tests.helpers.pulumi_cli import PulumiProject
+from tests.helpers.pulumi_cli import PulumiCommandError, PulumiProject
 
 from .common import RequestLog, count_operations
 
@@ -38,6 +38,23 @@ class OpResult:
     summary: str = ""
     emulator_seconds: float = 0.0
     gets: int = 0
+
+
+class SequenceError(RuntimeError):
+    """A CLI command of a sequence failed; ``op`` names it, ``reason`` is one safe line."""
+
+    def __init__(self, mode: str, n: int, op: str, reason: str, seconds: float) -> None:
+        self.mode, self.n, self.op, self.reason, self.seconds = mode, n, op, reason, seconds
+        super().__init__(f"{mode} N={n}: {op} failed after {seconds:.0f}s: {reason}")
+
+
+def failure_reason(err: PulumiCommandError) -> str:
+    """The last ``...Error: ...`` line of the CLI output (a program/provider exception)."""
+    lines = [ln.strip() for ln in err.result.output.splitlines()
+             if re.search(r"(Error|error:)", ln) and "Traceback" not in ln]
+    created = re.search(r"\+ (\d+) created", err.result.stdout)
+    reason = lines[-1][:200] if lines else f"exit {err.result.returncode}"
+    return reason + (f" ({created.group(1)} resources created first)" if created else "")
 
 
 def provider_env(emu: EmulatorProcess) -> dict[str, str]:
@@ -128,7 +145,12 @@ class StackBench:
                 self._config(proj, rev="b")
             if op == "destroy" and measure_state:
                 out["state"] = state_size(proj, n)
-            res = self._timed(proj, op)
+            started = time.perf_counter()
+            try:
+                res = self._timed(proj, op)
+            except PulumiCommandError as err:
+                raise SequenceError(mode, n, op, failure_reason(err),
+                                    time.perf_counter() - started) from None
             out[op] = res
             calls = sum(res.calls.values())
             self._say(f"  {mode:7s} N={n:<4d} run {run}: {op:8s} {res.seconds:7.2f}s "
