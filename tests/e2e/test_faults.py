@@ -426,13 +426,6 @@ def orphans(emu: EmulatorProcess, proj: PulumiProject, prefix: str) -> list[tupl
     return found
 
 
-def delete_orphan(emu: EmulatorProcess, kind: str, obj_id: str) -> None:
-    path = {"sa": "/v1/serviceAccounts/", "role": "/v1/roles/", "policy": "/v1/policies/",
-            "key": "/v1/serviceAccounts/", "apikey": "/v1/serviceAccounts/"}[kind]
-    r = emu.session().delete(emu.url + path + obj_id, headers=emu.headers(), timeout=30)
-    assert r.status_code in (200, 404), r.text
-
-
 @pytest.mark.parametrize("kill_after", [1, 4, 9])
 def test_sigkill_of_pulumi_up_then_documented_recovery_converges(
         emulator: EmulatorProcess, project_factory: Callable[..., PulumiProject],
@@ -449,15 +442,23 @@ def test_sigkill_of_pulumi_up_then_documented_recovery_converges(
     emulator.clear_faults()
     time.sleep(0.5)  # let requests the provider had in flight land
     pending = pending_creates(proj)
-    stray_before = orphans(emulator, proj, prefix)
-    # The documented recovery (docs/reliability.md): release the dead run's lock, drop the
-    # pending creates from the state, then delete (or adopt with adopt_id) the objects Skyflow
-    # has under those names.
+    stray = orphans(emulator, proj, prefix)  # the test's own oracle
+    # The documented recovery (docs/reliability.md): release the dead run's lock, export the
+    # state, let skyflow_provider.pending delete what the pending creates left in Skyflow,
+    # drop the pending creates from the state, up again.
     proj.run("cancel", "--yes")
+    export = proj.work_dir / "before.json"
+    export.write_text(json.dumps(proj.export()))
+    tool = subprocess.run([str(REPO_ROOT / "venv" / "bin" / "python"), "-m",
+                           "skyflow_provider.pending", str(export), "--delete"],
+                          env=proj.environment(), capture_output=True, text=True, timeout=120,
+                          cwd=REPO_ROOT)
+    proj.captured.append(Result(("pending",), tool.stdout, tool.stderr, tool.returncode))
+    assert tool.returncode == 0, tool.stdout + tool.stderr
+    deleted = [line for line in tool.stdout.splitlines() if line.startswith("deleting ")]
+    assert len(deleted) == len(stray), (tool.stdout, stray)
+    assert orphans(emulator, proj, prefix) == [], tool.stdout
     proj.refresh(clear_pending_creates=True)
-    stray = orphans(emulator, proj, prefix)
-    for kind, obj_id in stray:
-        delete_orphan(emulator, kind, obj_id)
     result = proj.up()
     no_traceback(result)
     proj.up(expect_no_changes=True)
@@ -468,8 +469,8 @@ def test_sigkill_of_pulumi_up_then_documented_recovery_converges(
     assert orphans(emulator, proj, prefix) == []
     hits = assert_no_secret_hits(proj, emulator)
     record(f"sigkill_pulumi_up_after_{kill_after}_creates", pending_creates=len(pending),
-           objects_outside_state_after_kill=len(stray_before),
-           orphans_deleted_by_recovery=Counter(kind for kind, _ in stray),
+           objects_outside_state_after_kill=len(stray),
+           orphans_deleted_by_tool=Counter(kind for kind, _ in stray),
            orphans_after_recovery=0,
            declared=sum(want.values()), duplicates=0, secrets_scanned=hits, secret_hits=0)
 
