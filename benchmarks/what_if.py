@@ -8,6 +8,10 @@ script measures them without touching it, against a fresh emulator, on the same 
   The emulator closes every connection, so each API call is a new connection.
 * RSA: the credentials' private key is parsed twice per cold token (validation, then signing)
   vs once, vs once without cryptography's RSA consistency check.
+* Pickling: how many dynamic resources one program can declare before
+  ``pulumi.dynamic.serialize_provider`` raises RecursionError (it never restores the
+  ``pickle._Pickler._batch_setitems`` wrapper it installs, so each call nests one more), for
+  our provider as it is and with ``__reduce__`` returning ``(type(self), ())``.
 """
 
 from __future__ import annotations
@@ -28,6 +32,38 @@ from requests.adapters import HTTPAdapter
 from tests.helpers.emulator_proc import EmulatorProcess
 
 RESULTS = Path(__file__).parent / "results"
+
+# Fresh interpreter: serialize the provider until it fails (or LIMIT); print the count and size.
+_PICKLE_PROBE = r"""
+import sys
+from pulumi.dynamic.dynamic import serialize_provider
+from skyflow_provider.service_account import ServiceAccountProvider as P
+if sys.argv[1] == "reduce":
+    P.__reduce__ = lambda self: (type(self), ())
+size = len(serialize_provider(P()))
+for i in range(int(sys.argv[2])):
+    try:
+        serialize_provider(P())
+    except RecursionError:
+        print(i, size)
+        break
+else:
+    print(-1, size)
+"""
+
+
+def pickle_chain(limit: int = 3000) -> dict[str, Any]:
+    """Serializations before RecursionError (-1: none within ``limit``), as is vs __reduce__."""
+    import subprocess
+    import sys
+
+    out: dict[str, Any] = {}
+    for variant in ("as_is", "reduce"):
+        proc = subprocess.run([sys.executable, "-c", _PICKLE_PROBE, variant, str(limit)],
+                              capture_output=True, text=True, check=True)
+        fails_at, size = (int(x) for x in proc.stdout.split())
+        out[variant] = {"fails_at_serialization": fails_at, "provider_b64_bytes": size}
+    return out
 
 
 class SharedContextAdapter(HTTPAdapter):
@@ -69,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     from skyflow_provider.settings import settings_from_config
     from skyflow_provider.tokens import sign_assertion
 
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"pickle_chain": pickle_chain()}
     with tempfile.TemporaryDirectory(prefix="skyflow-whatif-") as tmp, \
             EmulatorProcess(Path(tmp) / "emulator") as emu:
         env = {"skyflow:managementUrl": emu.url, "skyflow:accountId": emu.account_id,
@@ -118,7 +154,10 @@ def main(argv: list[str] | None = None) -> int:
                 pem, None, unsafe_skip_rsa_key_validation=True), 10, args.repeats)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "what_if.json").write_text(json.dumps(out, indent=2, sort_keys=True) + "\n")
+    print("pickle_chain", json.dumps(out["pickle_chain"]))
     for key, val in out.items():
+        if key == "pickle_chain":
+            continue
         print(f"{key:28s} median {val['median_ms']:8.2f} ms  (min {val['min_ms']:.2f}, "
               f"max {val['max_ms']:.2f})")
     return 0
