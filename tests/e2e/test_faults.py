@@ -258,11 +258,28 @@ def test_server_errors_10pct_converge_or_fail_cleanly_then_rerun_converges(
     assert live["ServiceAccount"] == want["ServiceAccount"] == 4
     assert live["Role"] == want["Role"] and live["Policy"] == want["Policy"]
     assert live["duplicate names"] == 0
+    # A server that keeps failing: the run fails cleanly (one line naming the status, what to
+    # do, no traceback), creates nothing, and a re-run once it is back converges.
+    proj.config_set("count", "3")
+    emulator.set_faults(rate_500=1.0)
+    down = proj.up(check=False)
+    emulator.clear_faults()
+    no_traceback(down)
+    assert down.returncode != 0
+    failure = next(line.strip() for line in down.output.splitlines() if "HTTP 500" in line)
+    assert "run again later" in failure and "request id" in failure, failure
+    assert live_objects(emulator, "fivexx-")["ServiceAccount"] == 4
+    proj.up()
+    proj.up(expect_no_changes=True)
+    live, want = live_objects(emulator, "fivexx-"), declared(proj)
+    assert live["ServiceAccount"] == want["ServiceAccount"] == 6
+    assert live["duplicate names"] == 0
     hits = assert_no_secret_hits(proj, emulator)
     record("server_errors_10pct", injected_500=injected["500"], injected_503=injected["503"],
            requests=len(log), ups_until_converged=len(runs), failed_ups=len(runs) - 1,
            example_failure=messages[0][:300] if messages else None, duplicates=0,
-           secrets_scanned=hits, secret_hits=0)
+           all_500_run_failed_cleanly=True, all_500_message=failure[:400],
+           rerun_after_outage_converged=True, secrets_scanned=hits, secret_hits=0)
 
 
 # ----- lost responses -------------------------------------------------------------------------
