@@ -273,6 +273,7 @@ def test_server_errors_10pct_converge_or_fail_cleanly_then_rerun_converges(
     proj.up(expect_no_changes=True)
     live, want = live_objects(emulator, "fivexx-"), declared(proj)
     assert live["ServiceAccount"] == want["ServiceAccount"] == 6
+    assert live["Role"] == want["Role"] == 3 and live["Policy"] == want["Policy"] == 3
     assert live["duplicate names"] == 0
     hits = assert_no_secret_hits(proj, emulator)
     record("server_errors_10pct", injected_500=injected["500"], injected_503=injected["503"],
