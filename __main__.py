@@ -64,8 +64,11 @@ DEFAULT_POLICIES: dict[str, dict[str, Any]] = {
 }
 
 
-class StackConfigError(Exception):
-    """A problem in this stack's config; the message names the key and the fix."""
+class StackConfigError(pulumi.RunError):
+    """A problem in this stack's config; the message names the key and the fix.
+
+    A ``pulumi.RunError`` is reported by the SDK as its message alone, without a traceback.
+    """
 
 
 def _slug(text: str) -> str:

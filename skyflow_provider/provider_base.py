@@ -297,6 +297,10 @@ class SkyflowProvider(ResourceProvider):
         }
         inputs = self.apply_defaults(inputs)
         failures = self.validate(inputs)
+        if not failures and self._settings_error is not None:
+            # Malformed credentials or config are knowable without an API call: say so at
+            # preview, naming the config key, rather than at the first create.
+            self._load_settings()
         return CheckResult(inputs, failures)
 
     def changed_keys(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:

@@ -25,3 +25,27 @@ def test_full_tracebacks_come_back_for_provider_debugging(project_factory):
     assert result.returncode != 0
     assert "Traceback (most recent call last)" in result.output
     proj.destroy()
+
+
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        ({"SKYFLOW_CREDENTIALS_FILE": "", "SKYFLOW_CREDENTIALS": '{"clientID": "x"'},
+         "SKYFLOW_CREDENTIALS"),
+        ({"SKYFLOW_ACCOUNT_ID": ""}, "skyflow:accountId"),
+        ({"SKYFLOW_MANAGEMENT_URL": "http://skyflow.example.com"}, "https"),
+    ],
+    ids=["truncated-credentials-json", "missing-account-id", "plain-http-url"],
+)
+def test_bad_provider_settings_fail_at_preview_without_api_calls(
+        emulator, project_factory, env, needle):
+    from tests.e2e.conftest import api_requests
+
+    proj = project_factory("one_account", env=env)
+    proj.config_set("name", "settings-check")
+    before = len(api_requests(emulator))
+    result = proj.preview(check=False)
+    assert result.returncode != 0
+    out = result.output
+    assert needle in out and "Traceback" not in out, out
+    assert api_requests(emulator, before) == []

@@ -200,3 +200,16 @@ def test_reference_stack_rotates_a_service_key_from_config(emulator, project_fac
     hits = scan({"old key": old["privateKey"], "new key": new["privateKey"]},
                 roots=[proj.backend_dir], texts=proj.captured_texts())
     assert hits == [], hits
+
+
+def test_reference_stack_config_mistake_is_one_clean_line(emulator, project_factory,
+                                                         reference_program):
+    proj = project_factory(reference_program, stack="bad")
+    set_config_objects(proj, {"skyflow-identities:services": [
+        {"name": "svc", "roles": ["NO_SUCH_ROLE"]}]})
+    mark = len(api_requests(emulator))
+    result = proj.preview(check=False)
+    assert result.returncode != 0
+    assert "services[0].roles" in result.output and "NO_SUCH_ROLE" in result.output
+    assert "Traceback" not in result.output, result.output
+    assert api_requests(emulator, mark) == []
