@@ -69,6 +69,9 @@ def markdown(results: dict[str, Any]) -> str:
         f"Sizes {cfg['sizes']}, {cfg['runs']} runs each (median, min, max), engine "
         f"--parallel {cfg['parallel'] or 'default (8)'}; total wall time "
         f"{results['wall_seconds'] / 60:.1f} min.",
+        ("" if (meta.get("floor_shape") or {}).get("matches", True) else
+         "**Warning: the floor's key lists differ from the provider's "
+         f"({', '.join(meta['floor_shape']['differs'])}).** ") +
         "Other work shares this machine, so absolute times are noisy: the floor and Skyflow "
         "sequences are interleaved run by run, and the ratios within one run are what count.",
         "",

@@ -109,6 +109,22 @@ def scaling(stacks: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def floor_shape() -> dict[str, Any]:
+    """Does the floor still have our resources' shape? (key lists are copied, not imported)"""
+    import skyflow_provider.role_assignment as ra
+    import skyflow_provider.service_account as sa
+
+    from . import floor_provider as fp
+
+    pairs = {"ServiceAccount inputs": (fp.SA_INPUTS, sa.INPUT_KEYS),
+             "ServiceAccount outputs": (fp.SA_OUTPUTS, sa.OUTPUT_KEYS),
+             "ServiceAccount secrets": (fp.SA_SECRETS, sa.SECRET_OUTPUTS),
+             "RoleAssignment inputs": (fp.RA_INPUTS, ra.INPUT_KEYS),
+             "RoleAssignment outputs": (fp.RA_OUTPUTS, ra.OUTPUT_KEYS)}
+    differ = [name for name, (ours, theirs) in pairs.items() if set(ours) != set(theirs)]
+    return {"matches": not differ, "differs": differ}
+
+
 def pickle_sizes() -> dict[str, int]:
     """``__provider`` plaintext per provider class, from pulumi.dynamic's own serializer.
 
@@ -212,8 +228,12 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     pulumi_bin = require_pulumi()
     meta = machine_facts(pulumi_bin)
+    meta["floor_shape"] = floor_shape()
     args.out.mkdir(parents=True, exist_ok=True)
     say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
+    if not meta["floor_shape"]["matches"]:
+        say("make bench: WARNING the floor no longer has our resources' shape "
+            f"({', '.join(meta['floor_shape']['differs'])}): update benchmarks/floor_provider.py")
     say(f"make bench: sizes {args.size_list}{' + 500' if args.with_500 else ''}, "
         f"{args.runs} run(s); Pulumi {meta['pulumi_cli']}, {meta['nproc']} CPUs")
     samples: dict[str, dict[str, dict[int, list[OpResult]]]] = {
