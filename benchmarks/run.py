@@ -221,9 +221,9 @@ def targets(results: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, st
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.report_only:
-        results = json.loads((args.out / "latest.json").read_text())
-        (args.out / "latest.md").write_text(report.markdown(results))
-        report.plot(results, args.out / "latest.png")
+        loaded = json.loads((args.out / "latest.json").read_text())
+        (args.out / "latest.md").write_text(report.markdown(loaded))
+        report.plot(loaded, args.out / "latest.png")
         return 0
     started = time.perf_counter()
     pulumi_bin = require_pulumi()
@@ -251,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
         bench = StackBench(emu, Path(tmp) / "work", parallel=args.parallel)
         secrets = {"admin privateKey": str(emu.admin_credentials["privateKey"]),
                    **{f"{m} passphrase": p.passphrase for m, p in bench.projects.items()}}
-        plan = [(run, n, OPERATIONS) for run in range(args.runs) for n in args.size_list]
+        plan: list[tuple[int, int, tuple[str, ...]]] = [
+            (run, n, OPERATIONS) for run in range(args.runs) for n in args.size_list]
         if args.with_500:
             wanted = {"create", "destroy", *args.ops_500.split(",")}
             ops_500 = tuple(op for op in OPERATIONS if op in wanted)
