@@ -4,8 +4,8 @@ Why this exists: the provider object is pickled into Pulumi state (as ``__provid
 unpickled in the provider process. Anything stored on it must be tiny and free of secrets, and
 HTTP clients (SSL contexts) cannot be pickled at all. So settings are read in ``configure()``
 (which only runs in the provider process, from the *current* stack config), the Management API
-client is created lazily and shared per process, and ``__getstate__`` drops every runtime
-attribute.
+client is created lazily and shared per process, and ``__reduce__`` pickles the class alone,
+without any runtime attribute.
 """
 
 from __future__ import annotations
@@ -180,12 +180,19 @@ class SkyflowProvider(ResourceProvider):
     _client: Any = None
 
     # ----- pickling: only the class reference goes into state ---------------------------------
-    def __getstate__(self) -> dict[str, Any]:
-        """Drop settings, clients and locks: they are rebuilt in the provider process."""
-        return {}
+    def __reduce__(self) -> tuple[type, tuple[()]]:
+        """Pickle as "this class, no state": settings, clients and locks are rebuilt in the
+        provider process.
+
+        Returning no state (rather than an empty ``__getstate__`` dict) also keeps the blob off
+        the dict-pickling path, which Pulumi SDK 3.272's ``serialize_provider`` wraps once more on
+        every call without unwrapping: with a dict, a program of ~980 resources hit
+        RecursionError (benchmarks/what_if.py).
+        """
+        return (type(self), ())
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        """Nothing to restore: runtime attributes come from configure()."""
+        """Blobs pickled by older versions carried an empty state; nothing to restore."""
 
     # ----- configuration -----------------------------------------------------------------------
     def configure(self, req: ConfigureRequest) -> None:

@@ -73,17 +73,21 @@ def test_blob_is_deterministic() -> None:
         ServiceAccountProvider())
 
 
-def test_bad_settings_do_not_break_check(monkeypatch) -> None:
+def test_bad_settings_fail_check_after_input_failures(monkeypatch) -> None:
+    """Bad settings are reported at preview (check), naming the key; input failures first."""
     for var in ("SKYFLOW_ACCOUNT_ID", "SKYFLOW_CREDENTIALS", "SKYFLOW_CREDENTIALS_FILE",
                 "SKYFLOW_API_KEY", "SKYFLOW_BEARER_TOKEN", "SKYFLOW_MANAGEMENT_URL"):
         monkeypatch.delenv(var, raising=False)
     p = ServiceAccountProvider()
     p.configure(ConfigureRequest(Config({}, "skyflow-identities")))
     assert p._settings_error is not None
-    assert p.check({}, {"name": "ok"}).failures == []
-    with pytest.raises(Exception, match="settings are invalid") as info:
-        _ = p.client
+    # An input mistake is reported as a failure on its property, settings or not.
+    assert [f.property for f in p.check({}, {"name": ""}).failures] == ["name"]
+    with pytest.raises(Exception, match="settings are invalid.*skyflow:accountId") as info:
+        p.check({}, {"name": "ok"})
     assert info.value.__cause__ is None  # no chained traceback noise
+    with pytest.raises(Exception, match="settings are invalid"):
+        _ = p.client
 
 
 def test_configure_outside_the_provider_host_keeps_tracebacks(monkeypatch):
