@@ -17,7 +17,7 @@ from pulumi.dynamic import CheckFailure, CreateResult, ReadResult, Resource, Upd
 
 from . import idempotency
 from . import validation as v
-from .errors import ConflictError, SkyflowError
+from .errors import ConflictError, InvalidArgumentError, NotFoundError, SkyflowError
 from .provider_base import (
     SkyflowProvider,
     SkyflowProviderError,
@@ -26,7 +26,7 @@ from .provider_base import (
     raise_clean,
     same_value,
 )
-from .role import SYSTEM_ROLES, find_role_id
+from .role import SYSTEM_ROLES, find_role_id, forget_role_id
 
 MEMBER_TYPES = ("SERVICE_ACCOUNT", "USER")
 INPUT_KEYS = ("role_id", "vault_id", "role_name", "service_account_id", "member_id",
@@ -134,14 +134,36 @@ class RoleAssignmentProvider(SkyflowProvider):
             idempotency.assign_role(self.client, role_id, members, condition or None)
         except ConflictError as err:
             # Already assigned: adopt it if the member is really there.
-            if self._is_member(role_id, member_id):
+            if self._is_member(role_id, member_id, member_type):
                 return
             raise_clean(err, f"assign role {role_id} to {member_id}")
         except SkyflowError as err:
+            if isinstance(err, NotFoundError):
+                forget_role_id(role_id)  # a cached system-role id whose vault is gone
             raise_clean(err, f"assign role {role_id} to {member_id}")
 
-    def _is_member(self, role_id: str, member_id: str) -> bool | None:
-        """True/False, or None when the role itself is gone."""
+    def _is_member(self, role_id: str, member_id: str,
+                   member_type: str = "SERVICE_ACCOUNT") -> bool | None:
+        """True/False, or None when the member itself is gone (a deleted role is simply not
+        among the member's roles, so it reads as False: gone either way).
+
+        One GET per assignment: the member's roles (``GET /v1/members/{id}/roles``, one page for
+        a member with fewer than 25 roles), not every member of the role, which cost
+        ceil((N+1)/25) GETs per assignment when N accounts share a role. If the service refuses
+        that call as malformed (400), fall back to listing the role's members.
+        """
+        try:
+            roles = self.client.list_member_roles(member_id, member_type)
+        except NotFoundError:
+            return None
+        except InvalidArgumentError:
+            return self._in_role_members(role_id, member_id)
+        except SkyflowError as err:
+            raise_clean(err, f"list roles of {member_type} {member_id}")
+        return any(str(((r or {}).get("role") or {}).get("ID")) == role_id for r in roles or [])
+
+    def _in_role_members(self, role_id: str, member_id: str) -> bool | None:
+        """The old way: page through the role's members (None when the role is gone)."""
         members = self.call(f"list members of role {role_id}", self.client.list_role_members,
                             role_id, missing_ok=True)
         if members is None:
@@ -160,7 +182,8 @@ class RoleAssignmentProvider(SkyflowProvider):
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         role_id = props.get("resolved_role_id") or id_.split(":", 1)[0]
         member_id = props.get("resolved_member_id") or id_.split(":", 1)[-1]
-        if not self._is_member(str(role_id), str(member_id)):
+        member_type = str(props.get("member_type") or "SERVICE_ACCOUNT")
+        if not self._is_member(str(role_id), str(member_id), member_type):
             return ReadResult(None, {})
         outs = {k: props.get(k) for k in INPUT_KEYS + OUTPUT_KEYS}
         return ReadResult(id_, outs, {k: outs.get(k) for k in INPUT_KEYS})

@@ -151,6 +151,7 @@ class FakeClient:
     # roles
     def list_roles(self, resource_id: str, resource_type: str = "VAULT",
                    name: str | None = None, type: str | None = None) -> list[Any]:
+        self.calls.append("list_roles")
         return [r for r in self.roles.values() if r["resource"]["ID"] == resource_id
                 and (name is None or r["definition"]["name"] == name)]
 
@@ -195,8 +196,18 @@ class FakeClient:
         return {"ID": role_id}
 
     def list_role_members(self, role_id: str) -> list[Any]:
+        self.calls.append("list_role_members")
         self.get_role(role_id)
         return list(self.members.get(role_id, []))
+
+    def list_member_roles(self, member_id: str, member_type: str = "SERVICE_ACCOUNT"
+                          ) -> list[Any]:
+        self.calls.append("list_member_roles")
+        if member_type == "SERVICE_ACCOUNT" and member_id not in self.sas:
+            raise self._nf("service account")
+        return [{"role": dict(self.roles[rid]), "resource": dict(self.roles[rid]["resource"])}
+                for rid, ms in self.members.items() if rid in self.roles
+                and any(m["ID"] == member_id for m in ms)]
 
     # policies
     def create_policy(self, body: dict[str, Any]) -> dict[str, Any]:
