@@ -69,7 +69,7 @@ class ManagementClient:
         self.base_url = settings.management_url.rstrip("/")
         self.tokens = token_provider or TokenProvider.from_settings(settings)
         self.timeout = timeout if timeout is not None else settings.timeout
-        self._verify = http_session.resolve_verify(settings.ca_bundle)
+        self._ca_bundle = settings.ca_bundle
         self._retry_total = retry_total
         self._backoff = backoff_factor
         # 429 means "not processed": after urllib3's retries, wait Retry-After and start over
@@ -89,7 +89,7 @@ class ManagementClient:
             retry = http_session.make_retry(idempotent=idempotent, total=self._retry_total,
                                             backoff_factor=self._backoff)
             s = sessions[idempotent] = http_session.build_session(
-                idempotent=idempotent, verify=self._verify, retry=retry)
+                idempotent=idempotent, ca_bundle=self._ca_bundle, retry=retry)
         return s
 
     def request(
@@ -132,7 +132,7 @@ class ManagementClient:
                 resp = self._session(idempotent).request(
                     method, url, json=json, params=params, headers=headers,
                     allow_redirects=False,  # never forward the token to another location
-                    **http_session.request_kwargs(self.timeout, self._verify))
+                    **http_session.request_kwargs(self.timeout))
             except requests.exceptions.SSLError as exc:
                 raise TransportError(
                     f"{op} {target}: TLS verification of {self.base_url} failed "

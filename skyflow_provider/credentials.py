@@ -128,7 +128,13 @@ def _load_private_key(pem: str) -> rsa.RSAPrivateKey:
             field="privateKey",
         )
     try:
-        key = serialization.load_pem_private_key(pem.encode("utf-8"), password=None)
+        # unsafe_skip_rsa_key_validation: cryptography's RSA consistency check (~35 ms per
+        # parse) guards a key that is used to *verify* or decrypt untrusted data. This key only
+        # signs our own JWT assertions, and the token endpoint verifies every signature
+        # against the public key it holds: an inconsistent key yields signatures the server
+        # refuses (401), never a token. Malformed PEM/DER is still rejected by the parser.
+        key = serialization.load_pem_private_key(pem.encode("utf-8"), password=None,
+                                                 unsafe_skip_rsa_key_validation=True)
     except (ValueError, TypeError, UnicodeError):
         # Not chained: the library's exception text is not useful and could quote key bytes.
         raise CredentialsError(
@@ -148,9 +154,28 @@ def _load_private_key(pem: str) -> rsa.RSAPrivateKey:
     return key
 
 
+_PARSED_KEY = "_parsed_key"  # private instance attribute, not a dataclass field
+
+
+def _attach_key(creds: Credentials, key: rsa.RSAPrivateKey) -> Credentials:
+    # Not a dataclass field: absent from repr, ==, hash, asdict() and replace() (a replaced
+    # private_key is parsed again), and Credentials.__reduce__ refuses pickling anyway.
+    object.__setattr__(creds, _PARSED_KEY, key)
+    return creds
+
+
 def private_key_object(creds: Credentials) -> rsa.RSAPrivateKey:
-    """The parsed RSA key (already validated when the credentials were loaded)."""
-    return _load_private_key(creds.private_key)
+    """The parsed RSA key: parsed once per ``Credentials`` object, then reused.
+
+    Credentials loaded through ``credentials_from_dict`` (every loader) carry the key parsed
+    during validation; ones built directly are parsed on first use. Two threads racing on
+    the first use may both parse; both get an equal key.
+    """
+    key: rsa.RSAPrivateKey | None = creds.__dict__.get(_PARSED_KEY)
+    if key is None:
+        key = _load_private_key(creds.private_key)
+        _attach_key(creds, key)
+    return key
 
 
 def credentials_from_dict(data: Mapping[str, Any], source: str = "credentials") -> Credentials:
@@ -180,8 +205,8 @@ def credentials_from_dict(data: Mapping[str, Any], source: str = "credentials") 
     problem = check_url(norm["tokenURI"], "Field 'tokenURI'")
     if problem:
         raise CredentialsError(f"{problem} ({source})", field="tokenURI")
-    _load_private_key(norm["privateKey"])
-    return Credentials(
+    key = _load_private_key(norm["privateKey"])
+    return _attach_key(Credentials(
         client_id=norm["clientID"].strip(),
         key_id=norm["keyID"].strip(),
         token_uri=norm["tokenURI"].strip(),
@@ -190,7 +215,7 @@ def credentials_from_dict(data: Mapping[str, Any], source: str = "credentials") 
         key_valid_after_time=norm.get("keyValidAfterTime") or "",
         key_valid_before_time=norm.get("keyValidBeforeTime") or "",
         key_algorithm=norm.get("keyAlgorithm") or "",
-    )
+    ), key)
 
 
 def credentials_from_json(text: str, source: str = "credentials JSON") -> Credentials:

@@ -17,6 +17,7 @@ import atexit
 import os
 import random
 import re
+import ssl
 import tempfile
 import threading
 from pathlib import Path
@@ -84,23 +85,78 @@ def make_retry(
     )
 
 
+class TrustedAdapter(HTTPAdapter):
+    """An HTTPAdapter whose TLS trust comes only from one shared ``SSLContext``.
+
+    requests hands urllib3 a CA bundle *path* per request, so every new TLS connection builds
+    a fresh SSLContext and parses the whole bundle (~150 certificates, 20-40 ms). Here the
+    context for the adapter's trust setting (``ssl_context_for(ca_bundle)``: the default store
+    plus ``ca_bundle``) is built once per process and passed to urllib3 as ``ssl_context``;
+    no CA path reaches urllib3, so nothing is loaded per connection.
+
+    The per-request ``verify`` (the caller's, ``Session.verify``, or ``REQUESTS_CA_BUNDLE``
+    merged in by requests from the environment) is ignored: verification cannot be turned
+    off or pointed at another store per request. ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE``
+    still choose the default store, read when the context is looked up (see
+    ``ssl_context_for``), as documented in docs/client.md.
+    """
+
+    def __init__(self, ca_bundle: str | None = None, **kwargs: Any) -> None:
+        self.ca_bundle = ca_bundle or None
+        super().__init__(**kwargs)
+
+    def build_connection_pool_key_attributes(
+        self, request: Any, verify: Any, cert: Any = None
+    ) -> Any:
+        host_params, base_kwargs = super().build_connection_pool_key_attributes(
+            request, True, None)
+        pool_kwargs: dict[str, Any] = dict(base_kwargs)
+        for k in ("ca_certs", "ca_cert_dir", "cert_file", "key_file"):
+            pool_kwargs.pop(k, None)
+        if host_params["scheme"] == "https":
+            try:
+                pool_kwargs["ssl_context"] = ssl_context_for(self.ca_bundle)
+            except (OSError, ssl.SSLError) as exc:
+                raise requests.exceptions.SSLError(
+                    f"could not load the CA bundle ({type(exc).__name__}: "
+                    f"{getattr(exc, 'strerror', None) or exc})", request=request) from None
+        pool_kwargs["cert_reqs"] = "CERT_REQUIRED"
+        return host_params, pool_kwargs
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        # Trust comes from the pool's ssl_context; never hand urllib3 a bundle path to load.
+        conn.cert_reqs = "CERT_REQUIRED"
+        conn.ca_certs = None
+        conn.ca_cert_dir = None
+
+    def send(self, request: Any, stream: bool = False, timeout: Any = None,
+             verify: Any = True, cert: Any = None, proxies: Any = None) -> Any:
+        return super().send(request, stream=stream, timeout=timeout, verify=True, cert=None,
+                            proxies=proxies)
+
+
 def build_session(
     *,
     idempotent: bool,
-    verify: str | bool = True,
+    ca_bundle: str | None = None,
     retry: Retry | None = None,
     pool_maxsize: int = 10,
 ) -> requests.Session:
-    """A session whose adapter retries per the policy above. TLS verification stays on."""
+    """A session whose adapter retries per the policy above. TLS verification stays on.
+
+    Trust is the default store plus ``ca_bundle`` (see ``ssl_context_for``), from one
+    ``SSLContext`` per trust setting shared by every connection of every session.
+    """
     session = requests.Session()
-    adapter = HTTPAdapter(
+    adapter = TrustedAdapter(
+        ca_bundle,
         max_retries=retry if retry is not None else make_retry(idempotent=idempotent),
         pool_connections=4,
         pool_maxsize=pool_maxsize,
     )
     session.mount("https://", adapter)
     session.mount("http://", adapter)
-    session.verify = verify
+    session.verify = True
     session.headers["User-Agent"] = "skyflow-pulumi/0.1 (+python-requests)"
     return session
 
@@ -195,10 +251,56 @@ def resolve_verify(ca_bundle: str | None) -> str | bool:
         return path
 
 
-def request_kwargs(timeout: Any = None, verify: str | bool = True) -> dict[str, Any]:
-    """Per-request keyword arguments: timeouts and TLS trust.
+def request_kwargs(timeout: Any = None) -> dict[str, Any]:
+    """Per-request keyword arguments: timeouts, and ``verify=True``.
 
-    ``verify`` is passed on every request, not only set on the session: requests 2.32 can
-    ignore ``Session.verify`` when picking a pooled TLS context.
+    ``verify`` is passed on every request, not only set on the session. With
+    ``TrustedAdapter`` the trust store itself comes from the adapter's shared SSLContext.
     """
-    return {"timeout": timeout if timeout is not None else DEFAULT_TIMEOUT, "verify": verify}
+    return {"timeout": timeout if timeout is not None else DEFAULT_TIMEOUT, "verify": True}
+
+
+# ---------------------------------------------------------------------------------------------
+# One SSLContext per trust setting, shared by every connection (and thread) of the process.
+
+_context_lock = threading.Lock()
+_contexts: dict[tuple[str, float, str, float], ssl.SSLContext] = {}
+
+
+def _trust_key(ca_bundle: str | None) -> tuple[str, float, str, float]:
+    """(default store, its mtime, extra bundle, its mtime): a changed file gets a new context.
+
+    Raises OSError when a file cannot be read.
+    """
+    base = _default_bundle()
+    extra = str(Path(ca_bundle).expanduser().resolve()) if ca_bundle else ""
+    return (base, os.path.getmtime(base), extra, os.path.getmtime(extra) if extra else 0.0)
+
+
+def _build_context(base: str, extra: str) -> ssl.SSLContext:
+    """Verification and hostname checks on; trust = ``base`` (+ ``extra``, added to it)."""
+    ctx = ssl.create_default_context(cafile=base)
+    if extra:
+        ctx.load_verify_locations(cafile=extra)
+    ctx.check_hostname = True
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    return ctx
+
+
+def ssl_context_for(ca_bundle: str | None) -> ssl.SSLContext:
+    """The process-wide SSLContext for a trust setting (thread-safe, built once).
+
+    Trust is the default store -- ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE`` when set to a
+    file (read on every call, as requests does), else certifi's -- plus ``ca_bundle`` when
+    given, which is added to the store rather than replacing it. Raises OSError for an
+    unreadable file and ssl.SSLError for one that holds no usable certificate.
+    """
+    key = _trust_key(ca_bundle)
+    ctx = _contexts.get(key)
+    if ctx is not None:
+        return ctx
+    with _context_lock:
+        ctx = _contexts.get(key)
+        if ctx is None:
+            ctx = _contexts[key] = _build_context(key[0], key[2])
+        return ctx

@@ -133,14 +133,19 @@ def token_endpoint(token_uri: str) -> str:
 _local = threading.local()
 
 
-def _session(verify: str | bool) -> requests.Session:
-    """One pooled session per thread and trust setting (token exchange is retry-safe)."""
+def _session(ca_bundle: str | None) -> requests.Session:
+    """One pooled session per thread and trust setting (token exchange is retry-safe).
+
+    Same transport as the management client: the adapter takes its TLS trust from the
+    process-wide SSLContext for ``ca_bundle`` (``http_session.ssl_context_for``).
+    """
     sessions: dict[Any, requests.Session] | None = getattr(_local, "sessions", None)
     if sessions is None:
         sessions = _local.sessions = {}
-    s = sessions.get(verify)
+    key = ca_bundle or None
+    s = sessions.get(key)
     if s is None:
-        s = sessions[verify] = http_session.build_session(idempotent=True, verify=verify)
+        s = sessions[key] = http_session.build_session(idempotent=True, ca_bundle=key)
     return s
 
 
@@ -161,14 +166,13 @@ def exchange_assertion(
     body: dict[str, Any] = {"grant_type": GRANT_TYPE, "assertion": assertion}
     if scope:
         body["scope"] = scope
-    verify = http_session.resolve_verify(ca_bundle)
-    sess = session or _session(verify)
+    sess = session or _session(ca_bundle)
     log.debug("POST %s body=%s", url, redact_body(body))
     started = time.monotonic()
     try:
         resp = sess.post(url, json=body, headers={"Accept": "application/json"},
                          allow_redirects=False,
-                         **http_session.request_kwargs(timeout, verify))
+                         **http_session.request_kwargs(timeout))
     except requests.exceptions.SSLError as exc:
         raise TransportError(
             f"TLS verification failed for the token endpoint {url} "
