@@ -346,8 +346,11 @@ def check_rule_expression(
     prop: str, value: Any, actions: Iterable[str], redactions: Iterable[str]
 ) -> Failures:
     """A policy rule expression: ``ALLOW|DENY <ACTIONS> ON <table.column, ...>
-    [WITH REDACTION = <R>] [WHERE <filter>]`` with known actions and redactions."""
-    base = check_string(prop, value, required=True, max_len=2048, single_line=False)
+    [WITH REDACTION = <R>] [WHERE <filter>]`` with known actions and redactions.
+
+    One line, like every rule expression Skyflow documents: a newline or tab inside one is far
+    more likely a paste accident than intent (write long rules with YAML's folded ``>``)."""
+    base = check_string(prop, value, required=True, max_len=2048, single_line=True)
     if base or is_unknown(value):
         return base
     m = RULE_EXPRESSION_RE.match(value)

@@ -31,7 +31,7 @@ from skyflow_provider.service_account import ServiceAccountProvider
 from skyflow_provider.service_account_key import ServiceAccountKeyProvider
 from tests.helpers.figures import record
 
-EXAMPLES = 150
+EXAMPLES = int(__import__("os").environ.get("PROPERTY_EXAMPLES", "150"))
 GENERATED: Counter[str] = Counter()
 
 
