@@ -147,21 +147,30 @@ def _wrong_key(emu: EmulatorProcess) -> str:
     return json.dumps(creds)
 
 
-@pytest.mark.parametrize("case,make,fragments", [
-    ("truncated-pem", _truncated, ["skyflow:credentials", "privateKey"]),
-    ("missing-keyID", _missing_key_id, ["skyflow:credentials", "keyID"]),
-    ("unknown-key", _wrong_key, ["HTTP 401", "rotate"]),
+@pytest.mark.parametrize("case,make,fragments,at_preview", [
+    ("truncated-pem", _truncated, ["skyflow:credentials", "privateKey"], True),
+    ("missing-keyID", _missing_key_id, ["skyflow:credentials", "keyID"], True),
+    ("unknown-key", _wrong_key, ["HTTP 401", "rotate"], False),
 ])
 def test_malformed_credentials_fail_naming_the_key_and_create_nothing(
         emulator: EmulatorProcess, project_factory: Callable[..., PulumiProject],
-        case: str, make: Callable[[EmulatorProcess], str], fragments: list[str]) -> None:
+        case: str, make: Callable[[EmulatorProcess], str], fragments: list[str],
+        at_preview: bool) -> None:
     proj = project_factory("one_account", name=f"creds-{case}",
                            env={"SKYFLOW_CREDENTIALS_FILE": ""})
     proj.config_set("name", "creds-test")
     bad = make(emulator)
     proj.config_set("skyflow:credentials", bad, secret=True)
+    mark = len(api_requests(emulator))
     preview = proj.preview(check=False)
-    assert preview.returncode == 0, preview.output  # preview needs no credentials (no API call)
+    # Malformed credentials are knowable locally: preview fails, naming the key, with no API
+    # call. A well-formed key Skyflow does not know can only be refused by Skyflow, at `up`.
+    assert (preview.returncode != 0) is at_preview, preview.output
+    if at_preview:
+        for fragment in fragments:
+            assert fragment in preview.output, preview.output
+        assert "Traceback" not in preview.output, preview.output
+    assert api_requests(emulator, mark) == []
     result = proj.up(check=False)
     assert result.returncode != 0
     for fragment in fragments:
