@@ -56,7 +56,9 @@ def test_type_tokens_and_attributes(mocks) -> None:
         assert rules == [{"name": "a", "actions": ["READ"], "table": "t"}]  # dataclass -> dict
         assert "service_account" not in by_name["ak"].inputs
 
-    return pulumi.Output.all(sa.id, ak.id, pol.id, pa.id, ra.id).apply(check)
+    # Wait on every resource: a registration is only certain once its output has resolved.
+    everything = (sa, ak, key, role, sysrole, pol, pa, ra)
+    return pulumi.Output.all(*(r.id for r in everything)).apply(check)
 
 
 def test_secret_outputs_are_forced_even_if_caller_passes_options() -> None:
@@ -98,7 +100,7 @@ def test_unknown_keyword_is_a_type_error(mocks) -> None:
 def test_get_system_role_declares_one_lookup_per_vault_and_name(mocks) -> None:
     a = sp.get_system_role("v1", "VAULT_EDITOR")
     b = sp.get_system_role("v1", "VAULT_EDITOR")
-    sp.get_system_role("v1", "VAULT_VIEWER")
+    c = sp.get_system_role("v1", "VAULT_VIEWER")
     with pytest.raises(TypeError, match="resource_name"):
         sp.get_system_role(pulumi.Output.from_input("v1"), "VAULT_EDITOR")
 
@@ -106,4 +108,5 @@ def test_get_system_role_declares_one_lookup_per_vault_and_name(mocks) -> None:
         lookups = [r.name for r in mocks.registered if r.typ.endswith(":SystemRole")]
         assert sorted(lookups) == ["system-role-v1-vault-editor", "system-role-v1-vault-viewer"]
 
-    return pulumi.Output.all(a, b).apply(check)
+    # Wait on every lookup: a registration is only certain once its output has resolved.
+    return pulumi.Output.all(a, b, c).apply(check)
