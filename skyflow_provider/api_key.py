@@ -74,8 +74,11 @@ def resolve_service_account(props: dict[str, Any]) -> dict[str, Any]:
     """Turn a ``service_account`` resource argument into id + auth-type inputs."""
     sa = props.pop("service_account", None)
     if sa is not None:
-        props.setdefault("service_account_id", sa.id)
-        props.setdefault("service_account_auth_type", sa.auth_type)
+        # None and absent mean the same here (merge_args drops None and fills declared keys).
+        if props.get("service_account_id") is None:
+            props["service_account_id"] = sa.id
+        if props.get("service_account_auth_type") is None:
+            props["service_account_auth_type"] = sa.auth_type
     return props
 
 
@@ -255,8 +258,7 @@ class ApiKey(Resource, module="skyflow", name="ApiKey"):
         opts: pulumi.ResourceOptions | None = None,
         **kwargs: Any,
     ) -> None:
-        props = resolve_service_account(merge_args(args, kwargs, ApiKeyArgs))
-        for key in INPUT_KEYS + OUTPUT_KEYS:  # every attribute exists as an Output
-            props.setdefault(key, None)
+        props = resolve_service_account(
+            merge_args(args, kwargs, ApiKeyArgs, fill=INPUT_KEYS + OUTPUT_KEYS))
         super().__init__(ApiKeyProvider(), resource_name, props,
                          with_secret_outputs(opts, SECRET_OUTPUTS))

@@ -452,7 +452,5 @@ class Policy(Resource, module="skyflow", name="Policy"):
         opts: pulumi.ResourceOptions | None = None,
         **kwargs: Any,
     ) -> None:
-        props = merge_args(args, kwargs, PolicyArgs)
-        for key in INPUT_KEYS + OUTPUT_KEYS:  # every attribute exists as an Output
-            props.setdefault(key, None)
+        props = merge_args(args, kwargs, PolicyArgs, fill=INPUT_KEYS + OUTPUT_KEYS)
         super().__init__(PolicyProvider(), resource_name, props, opts)

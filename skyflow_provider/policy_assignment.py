@@ -109,7 +109,5 @@ class PolicyAssignment(Resource, module="skyflow", name="PolicyAssignment"):
         opts: pulumi.ResourceOptions | None = None,
         **kwargs: Any,
     ) -> None:
-        props = merge_args(args, kwargs, PolicyAssignmentArgs)
-        for key in INPUT_KEYS:
-            props.setdefault(key, None)
+        props = merge_args(args, kwargs, PolicyAssignmentArgs, fill=INPUT_KEYS)
         super().__init__(PolicyAssignmentProvider(), resource_name, props, opts)

@@ -130,8 +130,14 @@ def to_plain(value: Any) -> Any:
     return value
 
 
-def merge_args(args: Any, kwargs: Mapping[str, Any], args_type: type) -> dict[str, Any]:
-    """Build props from an Args object and/or keyword arguments (keywords win)."""
+def merge_args(
+    args: Any, kwargs: Mapping[str, Any], args_type: type, fill: Iterable[str] = ()
+) -> dict[str, Any]:
+    """Build props from an Args object and/or keyword arguments (keywords win).
+
+    Every key in ``fill`` the caller left out is set to ``None``: the SDK only creates an
+    ``Output`` attribute for keys present in props, so this makes every declared attribute exist.
+    """
     if args is not None and not isinstance(args, args_type):
         raise TypeError(f"expected {args_type.__name__}, got {type(args).__name__}")
     allowed = {f.name for f in dataclasses.fields(args_type)}
@@ -140,6 +146,8 @@ def merge_args(args: Any, kwargs: Mapping[str, Any], args_type: type) -> dict[st
         raise TypeError(f"{args_type.__name__} has no field(s): {', '.join(unknown)}")
     props: dict[str, Any] = to_plain(args) if args is not None else {}
     props.update({k: to_plain(v) for k, v in kwargs.items() if v is not None})
+    for key in fill:
+        props.setdefault(key, None)
     return props
 
 

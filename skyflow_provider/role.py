@@ -230,9 +230,7 @@ class Role(Resource, module="skyflow", name="Role"):
         opts: pulumi.ResourceOptions | None = None,
         **kwargs: Any,
     ) -> None:
-        props = merge_args(args, kwargs, RoleArgs)
-        for key in INPUT_KEYS + OUTPUT_KEYS:  # every attribute exists as an Output
-            props.setdefault(key, None)
+        props = merge_args(args, kwargs, RoleArgs, fill=INPUT_KEYS + OUTPUT_KEYS)
         super().__init__(RoleProvider(), resource_name, props, opts)
 
 
@@ -373,10 +371,7 @@ class SystemRole(Resource, module="skyflow", name="SystemRole"):
         opts: pulumi.ResourceOptions | None = None,
         **kwargs: Any,
     ) -> None:
-        props = merge_args(args, kwargs, SystemRoleArgs)
-        props["role_id"] = None
-        for key in SYSTEM_INPUT_KEYS:
-            props.setdefault(key, None)
+        props = merge_args(args, kwargs, SystemRoleArgs, fill=SYSTEM_INPUT_KEYS + ("role_id",))
         super().__init__(SystemRoleProvider(), resource_name, props, opts)
 
 

@@ -230,7 +230,5 @@ class RoleAssignment(Resource, module="skyflow", name="RoleAssignment"):
         opts: pulumi.ResourceOptions | None = None,
         **kwargs: Any,
     ) -> None:
-        props = merge_args(args, kwargs, RoleAssignmentArgs)
-        for key in INPUT_KEYS + OUTPUT_KEYS:
-            props.setdefault(key, None)
+        props = merge_args(args, kwargs, RoleAssignmentArgs, fill=INPUT_KEYS + OUTPUT_KEYS)
         super().__init__(RoleAssignmentProvider(), resource_name, props, opts)

@@ -647,9 +647,7 @@ class ServiceAccount(Resource, module="skyflow", name="ServiceAccount"):
         opts: pulumi.ResourceOptions | None = None,
         **kwargs: Any,
     ) -> None:
-        props = merge_args(args, kwargs, ServiceAccountArgs)
-        for key in INPUT_KEYS + OUTPUT_KEYS:  # every attribute exists as an Output
-            props.setdefault(key, None)
+        props = merge_args(args, kwargs, ServiceAccountArgs, fill=INPUT_KEYS + OUTPUT_KEYS)
         super().__init__(ServiceAccountProvider(), resource_name, props,
                          with_secret_outputs(opts, SECRET_OUTPUTS))
 

@@ -241,8 +241,7 @@ class ServiceAccountKey(Resource, module="skyflow", name="ServiceAccountKey"):
         opts: pulumi.ResourceOptions | None = None,
         **kwargs: Any,
     ) -> None:
-        props = resolve_service_account(merge_args(args, kwargs, ServiceAccountKeyArgs))
-        for key in INPUT_KEYS + OUTPUT_KEYS:  # every attribute exists as an Output
-            props.setdefault(key, None)
+        props = resolve_service_account(
+            merge_args(args, kwargs, ServiceAccountKeyArgs, fill=INPUT_KEYS + OUTPUT_KEYS))
         super().__init__(ServiceAccountKeyProvider(), resource_name, props,
                          with_secret_outputs(opts, SECRET_OUTPUTS))
