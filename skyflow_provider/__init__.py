@@ -3,8 +3,9 @@ and bearer tokens from a credentials.json.
 
 Names are imported lazily (PEP 562): ``from skyflow_provider import generate_bearer_token`` loads
 only the token modules, so the ``skyflow-token`` CLI and services that just need tokens do not pay
-for importing the Pulumi SDK. Importing this package has no side effects (the dynamic provider
-process imports it to unpickle providers by reference).
+for importing the Pulumi SDK. Importing this package only installs the finder that keeps the
+flat layout's module paths importable (``_legacy``): the dynamic provider process imports it to
+unpickle providers by reference, and stacks created before the move name the old paths.
 """
 
 from __future__ import annotations
@@ -12,41 +13,45 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from . import _legacy
+
+_legacy.install()  # old module paths (pickled providers in existing stacks) keep working
+
 _EXPORTS: dict[str, str] = {
     # resources
-    "ApiKey": "api_key",
-    "ApiKeyArgs": "api_key",
-    "Policy": "policy",
-    "PolicyArgs": "policy",
-    "PolicyRuleArgs": "policy",
-    "PolicyAssignment": "policy_assignment",
-    "PolicyAssignmentArgs": "policy_assignment",
-    "Role": "role",
-    "RoleArgs": "role",
-    "SystemRole": "role",
-    "SystemRoleArgs": "role",
-    "get_system_role": "role",
-    "RoleAssignment": "role_assignment",
-    "RoleAssignmentArgs": "role_assignment",
-    "IpAllowlistArgs": "service_account",
-    "ServiceAccount": "service_account",
-    "ServiceAccountArgs": "service_account",
-    "ServiceAccountKey": "service_account_key",
-    "ServiceAccountKeyArgs": "service_account_key",
+    "ApiKey": "resources.api_key",
+    "ApiKeyArgs": "resources.api_key",
+    "Policy": "resources.policy",
+    "PolicyArgs": "resources.policy",
+    "PolicyRuleArgs": "resources.policy",
+    "PolicyAssignment": "resources.policy_assignment",
+    "PolicyAssignmentArgs": "resources.policy_assignment",
+    "Role": "resources.role",
+    "RoleArgs": "resources.role",
+    "SystemRole": "resources.role",
+    "SystemRoleArgs": "resources.role",
+    "get_system_role": "resources.role",
+    "RoleAssignment": "resources.role_assignment",
+    "RoleAssignmentArgs": "resources.role_assignment",
+    "IpAllowlistArgs": "resources.service_account",
+    "ServiceAccount": "resources.service_account",
+    "ServiceAccountArgs": "resources.service_account",
+    "ServiceAccountKey": "resources.service_account_key",
+    "ServiceAccountKeyArgs": "resources.service_account_key",
     # bearer tokens (same names and call shapes as Skyflow's Python SDK)
-    "generate_bearer_token": "tokens",
-    "generate_bearer_token_from_creds": "tokens",
-    "is_expired": "tokens",
-    "TokenProvider": "tokens",
+    "generate_bearer_token": "auth.tokens",
+    "generate_bearer_token_from_creds": "auth.tokens",
+    "is_expired": "auth.tokens",
+    "TokenProvider": "auth.tokens",
     # credentials, settings, client, errors
-    "Credentials": "credentials",
-    "load_credentials": "credentials",
-    "ProviderSettings": "settings",
-    "settings_from_config": "settings",
-    "ManagementClient": "client",
-    "SkyflowError": "errors",
-    "CredentialsError": "errors",
-    "ConfigError": "errors",
+    "Credentials": "auth.credentials",
+    "load_credentials": "auth.credentials",
+    "ProviderSettings": "api.settings",
+    "settings_from_config": "api.settings",
+    "ManagementClient": "api.client",
+    "SkyflowError": "http.errors",
+    "CredentialsError": "http.errors",
+    "ConfigError": "http.errors",
 }
 
 __all__ = [
@@ -98,20 +103,20 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from .api_key import ApiKey, ApiKeyArgs
-    from .client import ManagementClient
-    from .credentials import Credentials, load_credentials
-    from .errors import ConfigError, CredentialsError, SkyflowError
-    from .policy import Policy, PolicyArgs, PolicyRuleArgs
-    from .policy_assignment import PolicyAssignment, PolicyAssignmentArgs
-    from .role import Role, RoleArgs, SystemRole, SystemRoleArgs, get_system_role
-    from .role_assignment import RoleAssignment, RoleAssignmentArgs
-    from .service_account import IpAllowlistArgs, ServiceAccount, ServiceAccountArgs
-    from .service_account_key import ServiceAccountKey, ServiceAccountKeyArgs
-    from .settings import ProviderSettings, settings_from_config
-    from .tokens import (
+    from .api.client import ManagementClient
+    from .api.settings import ProviderSettings, settings_from_config
+    from .auth.credentials import Credentials, load_credentials
+    from .auth.tokens import (
         TokenProvider,
         generate_bearer_token,
         generate_bearer_token_from_creds,
         is_expired,
     )
+    from .http.errors import ConfigError, CredentialsError, SkyflowError
+    from .resources.api_key import ApiKey, ApiKeyArgs
+    from .resources.policy import Policy, PolicyArgs, PolicyRuleArgs
+    from .resources.policy_assignment import PolicyAssignment, PolicyAssignmentArgs
+    from .resources.role import Role, RoleArgs, SystemRole, SystemRoleArgs, get_system_role
+    from .resources.role_assignment import RoleAssignment, RoleAssignmentArgs
+    from .resources.service_account import IpAllowlistArgs, ServiceAccount, ServiceAccountArgs
+    from .resources.service_account_key import ServiceAccountKey, ServiceAccountKeyArgs

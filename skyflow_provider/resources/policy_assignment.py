@@ -14,9 +14,9 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CheckFailure, CreateResult, ReadResult, Resource, UpdateResult
 
-from . import idempotency
-from . import validation as v
-from .provider_base import SkyflowProvider, is_unknown, merge_args, same_value
+from ..api import idempotency
+from . import checks as v
+from .base import SkyflowProvider, is_unknown, merge_args, same_value
 
 INPUT_KEYS = ("policy_id", "role_ids")
 

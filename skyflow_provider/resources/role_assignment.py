@@ -15,10 +15,10 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CheckFailure, CreateResult, ReadResult, Resource, UpdateResult
 
-from . import idempotency
-from . import validation as v
-from .errors import ConflictError, InvalidArgumentError, NotFoundError, SkyflowError
-from .provider_base import (
+from ..api import idempotency
+from ..http.errors import ConflictError, InvalidArgumentError, NotFoundError, SkyflowError
+from . import checks as v
+from .base import (
     SkyflowProvider,
     SkyflowProviderError,
     carry,

@@ -23,9 +23,9 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from . import idempotency
-from . import validation as v
-from .provider_base import (
+from ..api import idempotency
+from . import checks as v
+from .base import (
     SkyflowProvider,
     SkyflowProviderError,
     carry,

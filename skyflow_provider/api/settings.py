@@ -12,9 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .credentials import Credentials, check_url, credentials_from_file, credentials_from_json
-from .errors import ConfigError, CredentialsError
-from .tokens import is_expired, token_expiry
+from ..auth.credentials import Credentials, check_url, credentials_from_file, credentials_from_json
+from ..auth.tokens import is_expired, token_expiry
+from ..http.errors import ConfigError, CredentialsError
 
 DEFAULT_MANAGEMENT_URL = "https://manage.skyflowapis.com"
 API_KEY_RE = re.compile(r"^sky-[a-zA-Z0-9]{5}-[a-fA-F0-9]{32}$")

@@ -23,9 +23,9 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from . import idempotency
-from . import validation as v
-from .provider_base import SkyflowProvider, SkyflowProviderError, carry, is_unknown, merge_args
+from ..api import idempotency
+from . import checks as v
+from .base import SkyflowProvider, SkyflowProviderError, carry, is_unknown, merge_args
 from .role import adopt_diff
 
 ACTIONS = ("ALL", "CREATE", "READ", "UPDATE", "DELETE", "TOKENIZATION", "DETOKENIZATION")

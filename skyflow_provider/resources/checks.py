@@ -29,7 +29,7 @@ from typing import Any
 
 from pulumi.dynamic import CheckFailure
 
-from .provider_base import is_unknown
+from .base import is_unknown
 
 MAX_NAME = 100
 MAX_DESCRIPTION = 1024

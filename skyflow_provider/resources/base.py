@@ -23,7 +23,7 @@ from pulumi.dynamic import CheckFailure, CheckResult, ConfigureRequest, DiffResu
 from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
-from .errors import ConflictError, NotFoundError, SkyflowError
+from ..http.errors import ConflictError, NotFoundError, SkyflowError
 
 PROVIDER_KEY = "__provider"
 
@@ -208,7 +208,7 @@ class SkyflowProvider(ResourceProvider):
 
         Deferring means check/diff keep working without credentials (preview needs no API call).
         """
-        from .settings import settings_from_config
+        from ..api.settings import settings_from_config
 
         quiet_tracebacks()
 
@@ -233,7 +233,7 @@ class SkyflowProvider(ResourceProvider):
                 f"Skyflow provider settings are invalid: {self._settings_error}"
             ) from None
         # Not configured (e.g. called outside the provider process): fall back to env only.
-        from .settings import settings_from_config
+        from ..api.settings import settings_from_config
 
         try:
             self._settings = settings_from_config(lambda _key: None)
@@ -252,7 +252,7 @@ class SkyflowProvider(ResourceProvider):
                 if known is settings or known == settings:
                     self._client = client
                     return client
-            from .client import ManagementClient
+            from ..api.client import ManagementClient
 
             client = ManagementClient(settings)
             _CLIENTS.append((settings, client))

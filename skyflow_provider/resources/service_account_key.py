@@ -22,11 +22,12 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from . import idempotency, rotation
-from . import validation as v
+from ..api import idempotency
+from ..http.errors import SkyflowError
+from . import checks as v
+from . import rotation
 from .api_key import check_keepers, resolve_service_account
-from .errors import SkyflowError
-from .provider_base import (
+from .base import (
     SkyflowProvider,
     SkyflowProviderError,
     carry,

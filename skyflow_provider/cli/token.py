@@ -13,16 +13,16 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from .credentials import (
+from skyflow_provider.auth.credentials import (
     ENV_CREDENTIALS,
     ENV_CREDENTIALS_FILE,
     Credentials,
     credentials_from_file,
     credentials_from_json,
 )
-from .errors import ConfigError, CredentialsError, OptionsError, SkyflowError
-from .redaction import redact_text
-from .tokens import get_bearer_token, token_expiry
+from skyflow_provider.auth.tokens import get_bearer_token, token_expiry
+from skyflow_provider.http.errors import ConfigError, CredentialsError, OptionsError, SkyflowError
+from skyflow_provider.http.redaction import redact_text
 
 EXIT_OK, EXIT_REFUSED, EXIT_BAD_INPUT = 0, 1, 2
 

@@ -24,9 +24,9 @@ from typing import Any
 
 from pulumi.dynamic import CheckFailure
 
-from .errors import SkyflowError
-from .idempotency import outcome_unknown
-from .provider_base import SkyflowProviderError, is_unknown, raise_clean, same_value
+from ..api.idempotency import outcome_unknown
+from ..http.errors import SkyflowError
+from .base import SkyflowProviderError, is_unknown, raise_clean, same_value
 
 #: Test/ops hook: an ISO-8601 time the provider process uses as "now" (e.g. to rehearse a
 #: rotation schedule). Unset in normal use.

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import NotFoundError, SkyflowError
+from skyflow_provider.http.errors import NotFoundError, SkyflowError
 
 TYPE_PREFIX = "pulumi-python:dynamic/skyflow:"
 
@@ -142,8 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.export}: not a `pulumi stack export` JSON document", file=sys.stderr)
         return 2
     deployment = data.get("deployment", data) if isinstance(data, dict) else {}
-    from .client import ManagementClient
-    from .settings import settings_from_config
+    from skyflow_provider.api.client import ManagementClient
+    from skyflow_provider.api.settings import settings_from_config
 
     try:
         client = ManagementClient(settings_from_config(lambda _key: None))

@@ -21,9 +21,8 @@ from urllib.parse import urlsplit
 import jwt
 import requests
 
-from . import http_session
-from .credentials import Credentials, check_url, load_credentials, private_key_object
-from .errors import (
+from ..http import transport as http_session
+from ..http.errors import (
     CredentialsError,
     OptionsError,
     SkyflowError,
@@ -31,7 +30,8 @@ from .errors import (
     UnauthenticatedError,
     error_from_response,
 )
-from .redaction import redact_body
+from ..http.redaction import redact_body
+from .credentials import Credentials, check_url, load_credentials, private_key_object
 
 log = logging.getLogger(__name__)
 

@@ -17,18 +17,18 @@ from urllib.parse import quote
 
 import requests
 
-from . import http_session
-from .credentials import check_url
-from .errors import (
+from ..auth.credentials import check_url
+from ..auth.tokens import TokenProvider
+from ..http import transport as http_session
+from ..http.errors import (
     ConfigError,
     SkyflowError,
     TransportError,
     error_from_response,
     request_id_of,
 )
-from .redaction import redact_body, redact_headers
+from ..http.redaction import redact_body, redact_headers
 from .settings import ProviderSettings
-from .tokens import TokenProvider
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from .errors import PermissionDeniedError, ServerError, SkyflowError, TransportError
+from ..http.errors import PermissionDeniedError, ServerError, SkyflowError, TransportError
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .errors import CredentialsError
+from ..http.errors import CredentialsError
 
 # credentials.json field order, as Skyflow's create-service-account response and Studio give it.
 FIELDS = (

@@ -23,10 +23,11 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from . import idempotency, rotation
-from . import validation as v
-from .errors import SkyflowError
-from .provider_base import (
+from ..api import idempotency
+from ..http.errors import SkyflowError
+from . import checks as v
+from . import rotation
+from .base import (
     SkyflowProvider,
     SkyflowProviderError,
     carry,
