@@ -1,8 +1,11 @@
-"""The WSGI application: routing, faults, authentication, authorization, request log."""
+"""The WSGI application: route matching, faults, authentication, authorization, CORS, log.
+
+Every path goes through the route table (``routes.ALL_ROUTES``); what happens before the
+handler depends on the route's ``auth`` kind.
+"""
 
 from __future__ import annotations
 
-import hmac
 import json
 import re
 import socket
@@ -10,18 +13,18 @@ import sys
 import time
 import traceback
 import uuid
-from dataclasses import asdict
 from typing import Any
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
-from werkzeug.routing import BaseConverter, Map, Rule
+from werkzeug.routing import BaseConverter, Map, MapAdapter, Rule
 from werkzeug.wrappers import Request, Response
 
-from .access import authenticate, authorize
-from .context import Ctx, State
-from .errors import ApiError, error_response, unauthenticated
-from .faults import FaultConfig
-from .routes import ROUTES, Route
+from .access import authenticate, authenticate_admin, authorize, authorize_data
+from .context import Ctx
+from .cors import Cors
+from .errors import ApiError, error_response
+from .routes import ALL_ROUTES, Route
+from .state import State
 from .util import ID_RE
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -37,10 +40,10 @@ def _rule_path(template: str) -> str:
     return re.sub(r"\{([^}]+)\}", lambda m: f"<eid:{m.group(1).replace('.', '_')}>", template)
 
 
-def build_map() -> tuple[Map, dict[str, Route]]:
+def build_map(routes: list[Route] | None = None) -> tuple[Map, dict[str, Route]]:
     by_endpoint: dict[str, Route] = {}
     rules = []
-    for route in ROUTES:
+    for route in ALL_ROUTES if routes is None else routes:
         endpoint = f"{route.method} {route.template}"
         by_endpoint[endpoint] = route
         rules.append(Rule(_rule_path(route.template), methods=[route.method],
@@ -57,6 +60,7 @@ class App:
     def __init__(self, state: State) -> None:
         self.state = state
         self.url_map, self.routes = build_map()
+        self.cors = Cors(state.cors_origins)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         started = time.monotonic()
@@ -68,10 +72,7 @@ class App:
         }
         drop = False
         try:
-            if request.path.startswith("/_emulator/"):
-                response = self._admin(request, entry)
-            else:
-                response, drop = self._api(request, environ, entry)
+            response, drop = self._dispatch(request, environ, entry)
         except Exception:  # noqa: BLE001 - the envelope must always come back
             traceback.print_exc(file=sys.stderr)
             response = error_response(ApiError(500, "Internal error"))
@@ -85,19 +86,51 @@ class App:
             _drop_connection(environ)
         return response(environ, start_response)
 
-    def _api(self, request: Request, environ: dict[str, Any],
-             entry: dict[str, Any]) -> tuple[Response, bool]:
+    def _dispatch(self, request: Request, environ: dict[str, Any],
+                  entry: dict[str, Any]) -> tuple[Response, bool]:
         adapter = self.url_map.bind_to_environ(environ)
         try:
             endpoint, args = adapter.match()
         except MethodNotAllowed:
+            if request.method == "OPTIONS":
+                return self._preflight(request, adapter, entry), False
             return error_response(ApiError(405, "Method not allowed")), False
         except NotFound:
             return error_response(ApiError(404, f"No such path: {request.path}")), False
         route = self.routes[str(endpoint)]
         entry["template"], entry["operation"] = route.template, route.operation
+        ctx = Ctx(self.state, request, {k: str(v) for k, v in args.items()})
+        if route.auth == "admin":
+            return self._admin(route, ctx, entry), False
+        response, drop = self._api(route, ctx, entry)
+        if route.api == "data":
+            self.cors.decorate(request, response)
+        return response, drop
+
+    def _preflight(self, request: Request, adapter: MapAdapter,
+                   entry: dict[str, Any]) -> Response:
+        """OPTIONS on a Data API path: CORS preflight; elsewhere 405 as before."""
+        methods = sorted(adapter.allowed_methods() or [])
+        routes = [self.routes[str(adapter.match(method=m)[0])] for m in methods
+                  if m != "HEAD"]
+        if not routes or any(r.api != "data" for r in routes):
+            return error_response(ApiError(405, "Method not allowed"))
+        entry["template"], entry["operation"] = routes[0].template, "Emulator_CorsPreflight"
+        return self.cors.preflight(request, [r.method for r in routes])
+
+    def _admin(self, route: Route, ctx: Ctx, entry: dict[str, Any]) -> Response:
+        """/_emulator/*: only with DIR/admin-token; never faulted."""
+        try:
+            authenticate_admin(ctx)
+            entry["subject"] = "emulator-admin"
+            return _json(route.handler(ctx))
+        except ApiError as err:
+            return error_response(err)
+
+    def _api(self, route: Route, ctx: Ctx, entry: dict[str, Any]) -> tuple[Response, bool]:
+        request = ctx.request
         # Only management writes lose their response: the token exchange commits nothing.
-        is_write = request.method in WRITE_METHODS and route.permission is not None
+        is_write = request.method in WRITE_METHODS and route.auth == "bearer"
         decision = self.state.faults.decide(is_write)
         if decision.delay_s:
             time.sleep(decision.delay_s)
@@ -110,13 +143,13 @@ class App:
             else:
                 msg = "Service temporarily failing (injected fault)"
             return error_response(ApiError(decision.status, msg), headers), False
-        ctx = Ctx(self.state, request, {k: str(v) for k, v in args.items()})
         try:
-            if route.permission is not None:
-                ctx.principal = authenticate(ctx)
+            if route.auth in ("bearer", "data"):
+                ctx.principal = authenticate(ctx, account_header=route.auth == "bearer")
                 entry["subject"] = ctx.principal.subject
-                assert route.target is not None
-                authorize(ctx, route.permission, route.target(ctx))
+                assert route.target is not None and route.permission is not None
+                check = authorize if route.auth == "bearer" else authorize_data
+                check(ctx, route.permission, route.target(ctx))
             result = route.handler(ctx)
         except ApiError as err:
             if ctx.log_subject:
@@ -125,37 +158,6 @@ class App:
         if ctx.log_subject:
             entry["subject"] = ctx.log_subject
         return _json(result), decision.drop
-
-    def _admin(self, request: Request, entry: dict[str, Any]) -> Response:
-        """/_emulator/*: health and faults, only with DIR/admin-token."""
-        entry["template"] = request.path
-        header = request.headers.get("Authorization", "")
-        given = header[7:].strip() if header.lower().startswith("bearer ") else ""
-        if not given or not hmac.compare_digest(given.encode(), self.state.admin_token.encode()):
-            return error_response(unauthenticated("Admin token required (DIR/admin-token)"))
-        entry["subject"] = "emulator-admin"
-        if request.path == "/_emulator/health" and request.method == "GET":
-            entry["operation"] = "Emulator_Health"
-            return _json({"status": "ok", "accountID": self.state.account_id})
-        if request.path == "/_emulator/faults":
-            if request.method == "GET":
-                entry["operation"] = "Emulator_GetFaults"
-                return _json(asdict(self.state.faults.config))
-            if request.method == "PUT":
-                entry["operation"] = "Emulator_SetFaults"
-                try:
-                    data = json.loads(request.get_data() or b"{}")
-                    if not isinstance(data, dict):
-                        raise ApiError(400, "body must be a JSON object")
-                    config = FaultConfig.from_dict(data, self.state.faults.config)
-                except ValueError:
-                    return error_response(ApiError(400, "body is not valid JSON"))
-                except ApiError as err:
-                    return error_response(err)
-                self.state.faults.update(config)
-                return _json(asdict(config))
-            return error_response(ApiError(405, "Method not allowed"))
-        return error_response(ApiError(404, f"No such path: {request.path}"))
 
 
 def _drop_connection(environ: dict[str, Any]) -> None:

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from .auth import new_rsa_keypair
-from .models import sa_namespace
 from .permissions import SYSTEM_ACCOUNT_ROLES, SYSTEM_VAULT_ROLES
 from .store import Store, Tx
 from .util import audit, new_id, now, rfc3339
+from .views import sa_namespace
 
 SYSTEM = "SYSTEM"
 

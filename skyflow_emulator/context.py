@@ -1,46 +1,21 @@
-"""Per-request context handed to handlers, and the emulator's shared state."""
+"""Per-request context handed to the HTTP layer (``responses``): request parsing helpers."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from werkzeug.wrappers import Request
 
-from .auth import Principal, TokenIssuer
-from .errors import ApiError, bad_request, not_found
-from .faults import Faults
-from .requestlog import RequestLog
-from .store import Store, Tx
-from .util import check_id
+from .auth import Principal
+from .errors import ApiError, bad_request
+from .state import State
+from .store import Store
 
 MAX_BODY = 1 << 20
 
-
-@dataclass
-class State:
-    """Everything shared by all requests of one emulator process."""
-
-    data_dir: Path
-    store: Store
-    issuer: TokenIssuer
-    faults: Faults
-    log: RequestLog
-    admin_token: str
-    account_id: str
-    admin_sa_id: str
-    base_url: str = ""
-    host_aliases: list[str] = field(default_factory=list)
-
-    @property
-    def token_uri(self) -> str:
-        return self.base_url + "/v1/auth/sa/oauth/token"
-
-    def accepted_audiences(self) -> list[str]:
-        """The tokenURI under every loopback name the server answers to."""
-        return [a + "/v1/auth/sa/oauth/token" for a in self.host_aliases] or [self.token_uri]
+__all__ = ["Ctx", "State", "MAX_BODY"]
 
 
 @dataclass
@@ -86,12 +61,3 @@ class Ctx:
 
     def arg(self, name: str) -> str | None:
         return self.request.args.get(name)
-
-
-def load(tx: Tx, kind: str, obj_id: str, what: str, account_id: str) -> dict[str, Any]:
-    """Fetch an object of this account or answer 404 naming it."""
-    check_id(obj_id, what)
-    doc = tx.get(kind, obj_id)
-    if doc is None or doc.get("accountID", account_id) != account_id:
-        raise not_found(f"{what} {obj_id} not found")
-    return doc

@@ -1,25 +1,30 @@
-"""The operation table: path template, operationId, handler, required permission, target."""
+"""The route table (moto's ``urls.py``): path template, operationId, handler, auth, permission.
+
+Every path the emulator answers is here: the Management API operations of Skyflow's spec
+(``ROUTES``), the Data API slice (``DATA_ROUTES``) and the emulator's own ``/_emulator``
+routes (``ADMIN_ROUTES``). ``app`` builds its URL map from ``ALL_ROUTES``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from . import policies, roles, service_accounts, token_endpoint
 from .context import Ctx
 from .permissions import Target
+from .responses import admin, policies, records, roles, token
+from .responses import service_accounts as sa
+from .responses import targets as t
 
 Handler = Callable[[Ctx], dict[str, Any]]
 TargetFn = Callable[[Ctx], Target]
-
-
-def account(ctx: Ctx) -> Target:
-    return Target("ACCOUNT", ctx.account_id)
-
-
-def anywhere(ctx: Ctx) -> Target:
-    return Target("ANY", "")
+# bearer: access token or API key + X-Skyflow-Account-ID, checked against the permission;
+# data:   access token or API key, checked against the caller's roles on the path's vault;
+# none:   the token exchange (the assertion authenticates);
+# admin:  DIR/admin-token, for /_emulator only.
+Auth = Literal["bearer", "data", "none", "admin"]
+Api = Literal["management", "data", "emulator"]
 
 
 @dataclass(frozen=True)
@@ -28,94 +33,111 @@ class Route:
     template: str           # the spec's path template, logged as-is
     operation: str          # the spec's operationId
     handler: Handler
-    permission: str | None  # None only for the token exchange (no bearer auth)
+    permission: str | None  # None for the token exchange and the admin routes
     target: TargetFn | None = None
+    auth: Auth = "bearer"
+    api: Api = "management"
 
 
 SA = "ServiceAccountService_"
 RS = "RoleService_"
 PS = "PolicyAuthoringService_"
 SAP = "/v1/serviceAccounts/{ID}"
-sa = service_accounts
+acct = t.account
 
 ROUTES: list[Route] = [
     Route("POST", "/v1/auth/sa/oauth/token", "AuthenticationService_GetAuthToken",
-          token_endpoint.get_token, None),
+          token.get_token, None, auth="none"),
     # service accounts
     Route("POST", "/v1/serviceAccounts", SA + "CreateServiceAccount", sa.create,
-          "serviceAccount.create", account),
+          "serviceAccount.create", acct),
     Route("GET", "/v1/serviceAccounts", SA + "ListServiceAccounts", sa.list_,
-          "serviceAccount.read", account),
-    Route("GET", SAP, SA + "GetServiceAccount", sa.get, "serviceAccount.read", account),
-    Route("PATCH", SAP, SA + "UpdateServiceAccount", sa.update, "serviceAccount.update", account),
-    Route("DELETE", SAP, SA + "DeleteServiceAccount", sa.delete, "serviceAccount.delete",
-          account),
+          "serviceAccount.read", acct),
+    Route("GET", SAP, SA + "GetServiceAccount", sa.get, "serviceAccount.read", acct),
+    Route("PATCH", SAP, SA + "UpdateServiceAccount", sa.update, "serviceAccount.update", acct),
+    Route("DELETE", SAP, SA + "DeleteServiceAccount", sa.delete, "serviceAccount.delete", acct),
     # JWT key pairs
     Route("POST", SAP + "/keys", SA + "CreateServiceAccountKey", sa.create_key,
-          "serviceAccountKey.create", account),
+          "serviceAccountKey.create", acct),
     Route("GET", SAP + "/keys", SA + "ListServiceAccountKeys", sa.list_keys,
-          "serviceAccountKey.read", account),
+          "serviceAccountKey.read", acct),
     Route("GET", SAP + "/keys/{keyID}", SA + "GetServiceAccountKey", sa.get_key,
-          "serviceAccountKey.read", account),
+          "serviceAccountKey.read", acct),
     Route("PUT", SAP + "/keys/{KeyID}/rotate", SA + "RotateServiceAccountKey", sa.rotate_key,
-          "serviceAccountKey.update", account),
+          "serviceAccountKey.update", acct),
     Route("DELETE", SAP + "/keys/{keyID}", SA + "DeleteServiceAccountKey", sa.delete_key,
-          "serviceAccountKey.delete", account),
+          "serviceAccountKey.delete", acct),
     # API keys
     Route("POST", SAP + "/apikey", SA + "CreateAPIKey", sa.create_api_key, "apiKey.create",
-          account),
-    Route("GET", SAP + "/apikey", SA + "ListAPIKeys", sa.list_api_keys, "apiKey.read", account),
+          acct),
+    Route("GET", SAP + "/apikey", SA + "ListAPIKeys", sa.list_api_keys, "apiKey.read", acct),
     Route("GET", SAP + "/apikey/{keyID}", SA + "GetAPIKey", sa.get_api_key, "apiKey.read",
-          account),
+          acct),
     Route("PUT", SAP + "/apikey/{keyID}/rotate", SA + "RotateAPIKey", sa.rotate_api_key,
-          "apiKey.update", account),
+          "apiKey.update", acct),
     Route("DELETE", SAP + "/apikey/{keyID}", SA + "DeleteAPIKey", sa.delete_api_key,
-          "apiKey.delete", account),
+          "apiKey.delete", acct),
     # EMULATOR EXTENSION: not in Skyflow's spec.
     Route("PATCH", SAP + "/apikey/{keyID}/status", "Emulator_UpdateAPIKeyStatus",
-          sa.set_api_key_status, "apiKey.update", account),
+          sa.set_api_key_status, "apiKey.update", acct),
     # roles
-    Route("GET", "/v1/roles", RS + "ListRoles", roles.list_, "role.read", roles.query_resource),
+    Route("GET", "/v1/roles", RS + "ListRoles", roles.list_, "role.read", t.query_resource),
     Route("GET", "/v1/roleDefinitions", RS + "ListRoleDefinitions", roles.definitions,
-          "role.read", anywhere),
-    Route("POST", "/v1/roles", RS + "CreateRole", roles.create, "role.create",
-          roles.body_resource),
-    Route("GET", "/v1/roles/{ID}", RS + "GetRole", roles.get, "role.read", roles.role_target),
-    Route("PATCH", "/v1/roles/{ID}", RS + "UpdateRole", roles.update, "role.update",
-          roles.role_target),
-    Route("DELETE", "/v1/roles/{ID}", RS + "DeleteRole", roles.delete, "role.delete",
-          roles.role_target),
+          "role.read", t.anywhere),
+    Route("POST", "/v1/roles", RS + "CreateRole", roles.create, "role.create", t.body_resource),
+    Route("GET", "/v1/roles/{ID}", RS + "GetRole", roles.get, "role.read", t.role),
+    Route("PATCH", "/v1/roles/{ID}", RS + "UpdateRole", roles.update, "role.update", t.role),
+    Route("DELETE", "/v1/roles/{ID}", RS + "DeleteRole", roles.delete, "role.delete", t.role),
     Route("POST", "/v1/roles/assign", RS + "AssignRole", roles.assign, "role.assign",
-          roles.body_role_target),
+          t.body_role),
     Route("POST", "/v1/roles/unassign", RS + "UnassignRole", roles.unassign, "role.assign",
-          roles.body_role_target),
+          t.body_role),
     Route("GET", "/v1/roles/{ID}/members", RS + "ListMembersByRole", roles.members, "role.read",
-          roles.role_target),
+          t.role),
     Route("GET", "/v1/members/{member.ID}/roles", RS + "ListRolesOfMember",
-          roles.roles_of_member, "member.read", account),
+          roles.roles_of_member, "member.read", acct),
     Route("GET", "/v1/members/{member.ID}/permissions", RS + "ListPermissionsOfMember",
-          roles.permissions_of_member, "member.read", account),
+          roles.permissions_of_member, "member.read", acct),
     Route("GET", "/v1/policies/{policyID}/roles", RS + "ListRolesOfPolicy",
-          policies.roles_of_policy, "policy.read",
-          lambda ctx: policies.policy_target(ctx, "policyID")),
+          policies.roles_of_policy, "policy.read", t.path_policy),
     # policies
     Route("GET", "/v1/policies", PS + "ListPolicies", policies.list_, "policy.read",
-          roles.query_resource),
+          t.query_resource),
     Route("POST", "/v1/policies", PS + "CreatePolicy", policies.create, "policy.create",
-          roles.body_resource),
-    Route("GET", "/v1/policies/{ID}", PS + "GetPolicy", policies.get, "policy.read",
-          policies.policy_target),
+          t.body_resource),
+    Route("GET", "/v1/policies/{ID}", PS + "GetPolicy", policies.get, "policy.read", t.policy),
     Route("PATCH", "/v1/policies/{ID}", PS + "UpdatePolicy", policies.update, "policy.update",
-          policies.policy_target),
+          t.policy),
     Route("PATCH", "/v1/policies/{ID}/status", PS + "UpdateStatus", policies.set_status,
-          "policy.update", policies.policy_target),
+          "policy.update", t.policy),
     Route("DELETE", "/v1/policies/{ID}", PS + "DeletePolicy", policies.delete, "policy.delete",
-          policies.policy_target),
+          t.policy),
     Route("POST", "/v1/policies/assign", PS + "AssignPolicy", policies.assign, "policy.assign",
-          policies.body_policy_target),
+          t.body_policy),
     Route("POST", "/v1/policies/unassign", PS + "UnassignPolicy", policies.unassign,
-          "policy.assign", policies.body_policy_target),
+          "policy.assign", t.body_policy),
     Route("GET", "/v1/roles/{roleID}/policies", PS + "ListPoliciesByRole",
-          policies.policies_of_role, "policy.read",
-          lambda ctx: roles.role_target(ctx, "roleID")),
+          policies.policies_of_role, "policy.read", t.path_role),
 ]
+
+# Skyflow's Data API (operationIds of its Data API spec); served with CORS for --cors-origin.
+DATA_ROUTES: list[Route] = [
+    Route("POST", "/v1/vaults/{vaultID}/{table}", "RecordService_InsertRecord",
+          records.insert, "record.create", t.vault, auth="data", api="data"),
+    Route("GET", "/v1/vaults/{vaultID}/{table}", "RecordService_BulkGetRecord",
+          records.bulk_get, "record.read", t.vault, auth="data", api="data"),
+    Route("POST", "/v1/vaults/{vaultID}/detokenize", "RecordService_Detokenize",
+          records.detokenize, "record.read", t.vault, auth="data", api="data"),
+]
+
+# The emulator's own API, authenticated by DIR/admin-token; never faulted.
+ADMIN_ROUTES: list[Route] = [
+    Route("GET", "/_emulator/health", "Emulator_Health", admin.health, None,
+          auth="admin", api="emulator"),
+    Route("GET", "/_emulator/faults", "Emulator_GetFaults", admin.get_faults, None,
+          auth="admin", api="emulator"),
+    Route("PUT", "/_emulator/faults", "Emulator_SetFaults", admin.set_faults, None,
+          auth="admin", api="emulator"),
+]
+
+ALL_ROUTES: list[Route] = ROUTES + DATA_ROUTES + ADMIN_ROUTES

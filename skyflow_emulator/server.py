@@ -19,10 +19,10 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from . import bootstrap
 from .app import App
 from .auth import TokenIssuer
-from .context import State
 from .errors import ApiError
 from .faults import FaultConfig, Faults
 from .requestlog import RequestLog
+from .state import State
 from .store import Store
 from .tls import server_context
 
@@ -47,6 +47,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                                         ".skyflow-emulator"))
     p.add_argument("--insecure-http", action="store_true",
                    help="serve plain http (loopback hosts only)")
+    p.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
+                   help="allow this browser origin on the Data API (repeatable; default none)")
     f = p.add_argument_group("faults (also SKYFLOW_EMULATOR_FAULTS as JSON)")
     f.add_argument("--latency-ms", type=float)
     f.add_argument("--latency-jitter-ms", type=float)
@@ -108,7 +110,7 @@ def serve(args: argparse.Namespace) -> int:
     state = State(data_dir=data_dir, store=store, issuer=TokenIssuer(signing_key),
                   faults=faults, log=RequestLog(data_dir / "requests.jsonl"),
                   admin_token=bootstrap.new_admin_token(data_dir), account_id=account_id,
-                  admin_sa_id=admin_sa_id)
+                  admin_sa_id=admin_sa_id, cors_origins=list(args.cors_origin))
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     try:
         server: BaseWSGIServer = make_server(args.host, args.port, App(state), threaded=True)

@@ -1,4 +1,4 @@
-"""POST /v1/auth/sa/oauth/token: the JWT-bearer grant, verified like Skyflow does."""
+"""The JWT-bearer grant: an assertion verified like Skyflow does, exchanged for an access token."""
 
 from __future__ import annotations
 
@@ -9,23 +9,16 @@ from typing import Any
 
 import jwt
 
-from .access import ip_allowed
-from .context import Ctx
-from .errors import ApiError, bad_request, forbidden, unauthenticated
-from .util import ID_RE
+from ..errors import ApiError, bad_request, forbidden, unauthenticated
+from ..state import State
+from ..util import ID_RE
+from .allowlist import ip_allowed
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 MAX_ASSERTION_LIFETIME = 3600  # PYSDK uses now + 60 minutes
 LEEWAY = 60
 CTX_KEY_RE = re.compile(r"^[a-zA-Z0-9_]+$")
 SCOPE_RE = re.compile(r"^role:([A-Za-z0-9_-]{1,64})$")
-
-
-def _form(ctx: Ctx) -> dict[str, Any]:
-    """PYSDK sends JSON; OAuth clients send form-encoding. Accept both."""
-    if ctx.request.mimetype == "application/x-www-form-urlencoded":
-        return {k: v for k, v in ctx.request.form.items()}
-    return ctx.body()
 
 
 def _ctx_claim(claims: dict[str, Any]) -> Any:
@@ -62,8 +55,8 @@ def _parse_time(value: str) -> float:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
-def get_token(ctx: Ctx) -> dict[str, Any]:
-    form = _form(ctx)
+def exchange(state: State, form: dict[str, Any], remote_addr: str | None) -> tuple[str, str]:
+    """Verify the grant; returns (access token, the service account it was issued to)."""
     if form.get("grant_type") != GRANT_TYPE:
         raise bad_request(f"grant_type: must be {GRANT_TYPE}")
     assertion = form.get("assertion")
@@ -82,9 +75,9 @@ def get_token(ctx: Ctx) -> dict[str, Any]:
         raise unauthenticated("Error: iss and sub must both be the clientID")
     if not isinstance(key_id, str) or not ID_RE.match(key_id):
         raise unauthenticated("Error: key claim must be a key ID")
-    with ctx.store.read() as tx:
+    with state.store.read() as tx:
         sa = tx.get("sa", iss)
-        if sa is None or sa.get("accountID") != ctx.account_id:
+        if sa is None or sa.get("accountID") != state.account_id:
             raise unauthenticated("Error: invalid clientID")
         if sa.get("apiKeyEnabled"):
             raise forbidden("Service account is configured for API keys; it cannot generate "
@@ -95,7 +88,7 @@ def get_token(ctx: Ctx) -> dict[str, Any]:
         if key is None or key.get("saID") != iss:
             raise unauthenticated("Error: invalid key ID")
         assigned = {r for r, _ in tx.roles_of(iss, "SERVICE_ACCOUNT")}
-    if not ip_allowed(sa, ctx.request.remote_addr, for_token=True):
+    if not ip_allowed(sa, remote_addr, for_token=True):
         raise forbidden("Request origin not in the service account's IP allowlist")
     now = time.time()
     if _parse_time(key["validBeforeTime"]) < now:
@@ -105,7 +98,7 @@ def get_token(ctx: Ctx) -> dict[str, Any]:
     try:
         claims = jwt.decode(
             assertion, key["publicKey"], algorithms=["RS256"],
-            audience=ctx.state.accepted_audiences(), leeway=LEEWAY,
+            audience=state.accepted_audiences(), leeway=LEEWAY,
             options={"require": ["exp", "iss", "sub", "aud"]},
         )
     except jwt.ExpiredSignatureError:
@@ -128,7 +121,6 @@ def get_token(ctx: Ctx) -> dict[str, Any]:
         if missing:
             raise ApiError(400, f"Invalid scope: role {missing[0]} is not assigned to the "
                                 "service account")
-    token, _ = ctx.state.issuer.issue(subject=iss, account_id=sa["accountID"], key_id=key_id,
-                                      scoped_roles=scoped, context=context)
-    ctx.log_subject = iss
-    return {"accessToken": token, "tokenType": "Bearer"}
+    token, _ = state.issuer.issue(subject=iss, account_id=sa["accountID"], key_id=key_id,
+                                  scoped_roles=scoped, context=context)
+    return token, iss

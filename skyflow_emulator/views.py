@@ -6,7 +6,6 @@ from typing import Any
 
 SA_PUBLIC_FIELDS = ("name", "displayName", "description", "ipAllowlist", "ID", "namespace",
                     "status", "BasicAudit")
-TOKEN_PATH = "/v1/auth/sa/oauth/token"
 
 
 def sa_namespace(account_id: str, sa_id: str) -> str:
