@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -228,7 +228,3 @@ class FixedDevCaller:
     def __call__(self, environ: Mapping[str, Any]) -> Caller:
         return self._caller
 
-
-def authenticator_from(fn: Callable[[Mapping[str, Any]], Caller]) -> Authenticator:
-    """Type helper: any callable ``environ -> Caller`` is an authenticator."""
-    return fn

@@ -77,7 +77,7 @@ class VendorStats:
 
 
 def cache_key(role_ids: Iterable[str] | str | None,
-              ctx: str | Mapping[str, Any] | None) -> tuple[Hashable, Hashable]:
+              ctx: str | Mapping[str, Any] | None) -> tuple[tuple[str, ...] | None, Hashable]:
     """The cache key: the role set (order and duplicates do not matter) and the context.
 
     Role ids are validated here (``format_scope``), the context by Skyflow's rules
@@ -189,9 +189,10 @@ class TokenVendor:
             # Another leader may have finished between our cache miss and taking the flight.
             with self._lock:
                 cached = self._cache.get(key)
-            if self._usable(cached, self._clock()):
-                assert cached is not None
-                return cached
+                if self._usable(cached, self._clock()):
+                    self.stats.cache_hits += 1
+                    assert cached is not None
+                    return cached
             return self._mint(key, roles, resolved_ctx)
 
         tok, shared = self._flight.do(key, mint)

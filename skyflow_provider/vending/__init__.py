@@ -1,0 +1,61 @@
+"""Token vending for browser and mobile apps: Skyflow bearer tokens per end user and role.
+
+Skyflow's client SDKs (skyflow-js, React, mobile) cannot mint bearer tokens; a backend holds
+the service account's credentials and hands each signed-in user a token through the page's
+``getBearerToken`` callback. This package is that backend, without Pulumi:
+
+* ``TokenVendor``: tokens cached per (role set, context identifier), re-minted when fewer than
+  5 minutes are left, one exchange per key however many callers wait (single-flight);
+* ``VendingApp``: the WSGI app (``POST /v1/token``, ``GET /healthz``) that authenticates the
+  caller's session (``JwtSessionVerifier``), applies the role allow-list, CORS and rate limits;
+* ``VendingServer``: the app on waitress (``skyflow-token serve``).
+"""
+
+from __future__ import annotations
+
+from .app import DEFAULT_MAX_BODY, HEALTH_PATH, TOKEN_PATH, VendingApp, VendingConfig
+from .cors import CorsPolicy, normalize_origin
+from .ratelimit import Rate, RateLimiter
+from .roles import RoleCatalog, RoleRequestError
+from .server import VendingServer
+from .sessions import (
+    Authenticator,
+    Caller,
+    FixedDevCaller,
+    JwksUnavailable,
+    JwtSessionVerifier,
+    SessionError,
+    bearer_token,
+)
+from .singleflight import SingleFlight
+from .vendor import TokenVendor, TokenVendorError, VendedToken, VendorStats, cache_key
+from .wsgi import call_wsgi
+
+__all__ = [
+    "DEFAULT_MAX_BODY",
+    "HEALTH_PATH",
+    "TOKEN_PATH",
+    "Authenticator",
+    "Caller",
+    "CorsPolicy",
+    "FixedDevCaller",
+    "JwksUnavailable",
+    "JwtSessionVerifier",
+    "Rate",
+    "RateLimiter",
+    "RoleCatalog",
+    "RoleRequestError",
+    "SessionError",
+    "SingleFlight",
+    "TokenVendor",
+    "TokenVendorError",
+    "VendedToken",
+    "VendingApp",
+    "VendingConfig",
+    "VendingServer",
+    "VendorStats",
+    "bearer_token",
+    "cache_key",
+    "call_wsgi",
+    "normalize_origin",
+]
