@@ -22,3 +22,4 @@ if [ "$(cat "$STAMP" 2>/dev/null || true)" != "$want" ]; then
 fi
 
 bash scripts/build-pulumi.sh >/dev/null
+bash scripts/setup-browser.sh  # chromium + pinned skyflow-js for tests/e2e/test_browser_tokens.py
