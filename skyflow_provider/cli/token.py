@@ -54,6 +54,9 @@ credentials are read from --credentials FILE ("-" = stdin), else from SKYFLOW_CR
 --ca-bundle, SKYFLOW_CA_BUNDLE or REQUESTS_CA_BUNDLE. The private key is never printed.
 
 exit codes: 0 ok, 1 refused by the server (or unreachable; --check: expired), 2 bad input.
+
+token-vending backend for browser and mobile apps (getBearerToken):
+  skyflow-token serve --help
 """
 
 
@@ -149,6 +152,11 @@ def _check(token: str, as_json: bool) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``skyflow-token`` console script; returns the exit code."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["serve"]:  # the token-vending backend (skyflow_provider.cli.serve)
+        from skyflow_provider.cli.serve import main as serve_main
+
+        return serve_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.check is not None:
         return _check(args.check, args.json)
