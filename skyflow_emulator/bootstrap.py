@@ -124,7 +124,10 @@ def write_files(store: Store, data_dir: Path, base_url: str, https: bool) -> Non
             "privateKey": private_pem, "keyValidAfterTime": key["validAfterTime"],
             "keyValidBeforeTime": key["validBeforeTime"], "keyAlgorithm": key["keyAlgorithm"],
         }
-        _write_private(data_dir / "admin-credentials.json", json.dumps(creds, indent=2) + "\n")
+        # One line, as Skyflow's download: the SDKs' from-text functions turn every newline into
+        # the two characters \n before parsing, so pretty-printed JSON would not parse there.
+        _write_private(data_dir / "admin-credentials.json",
+                       json.dumps(creds, separators=(",", ":")))
     account = {
         "accountID": account_id,
         "managementURL": base_url,

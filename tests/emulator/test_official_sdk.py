@@ -76,3 +76,20 @@ def test_sdk_refuses_untrusted_emulator(api: Api, tmp_path: Path,
         pytest.skip("no system CA bundle")
     with pytest.raises(Exception):  # noqa: B017 - any TLS failure will do
         sdk.generate_bearer_token(_write(tmp_path, api.create_sa("sdk-untrusted")))
+
+
+def test_sdk_takes_admin_credentials_as_file_and_as_text(emu: EmulatorProcess,
+                                                         api: Api,
+                                                         trust_emulator_ca: None) -> None:
+    """admin-credentials.json is written like Skyflow's download: one line of JSON, so both
+    the path form and the text form (which turns newlines into ``\\n``) accept it."""
+    text = emu.admin_credentials_path.read_text()
+    assert "\n" not in text
+    token, token_type = sdk.generate_bearer_token(str(emu.admin_credentials_path))
+    assert token_type == "Bearer"
+    api.call("GET", "/v1/serviceAccounts", bearer=token, expect=200)
+    token, _ = sdk.generate_bearer_token_from_creds(text)
+    api.call("GET", "/v1/serviceAccounts", bearer=token, expect=200)
+    # the pretty-printed form is what the text form refuses (why the file is one line)
+    with pytest.raises(Exception, match="(?i)credential"):
+        sdk.generate_bearer_token_from_creds(json.dumps(json.loads(text), indent=2))
