@@ -76,7 +76,7 @@ PAGE_FILES = {"/page.html": ("page.html", "text/html"),
               "/page.js": ("page.js", "text/javascript"),
               "/" + SDK_BUNDLE: (SDK_BUNDLE, "text/javascript")}
 
-TOKEN_TTL = 8          # seconds: the emulator's access-token lifetime in this test
+TOKEN_TTL = 10         # seconds: the emulator's access-token lifetime in this test
 SESSION_ISSUER = "https://app.test/session"
 SESSION_AUDIENCE = "browser-token-test"
 USER = "user-42"
