@@ -385,7 +385,9 @@ def test_skyflow_js_gets_reuses_and_renews_vendor_tokens(world: dict[str, Any]) 
             assert claims["sub"] == sa_id, claims
             assert claims.get("context_identifier") == USER, claims  # --ctx-claim sub
             assert world["role_id"] in claims.get("scope", ""), claims
-            assert claims["exp"] - claims["iat"] == TOKEN_TTL, claims
+            assert claims["exp"] - claims["iat"] == TOKEN_TTL, (
+                "the emulator did not issue short tokens: SITECUSTOMIZE sets "
+                "skyflow_emulator.auth.ACCESS_TOKEN_TTL; did it move?", claims)
 
             # 2. Two more operations within the token's life: the SDK reuses its cached token.
             got = _run(page, "get", {"records": [
