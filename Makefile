@@ -1,5 +1,5 @@
 # The two commands of the README. Each sets everything up first (fast when warm).
-.PHONY: up test setup lint bench emulator clean
+.PHONY: up test setup lint bench emulator clean generate
 
 up: setup
 	@bash scripts/up.sh
@@ -13,6 +13,11 @@ setup:
 lint: setup
 	venv/bin/ruff check .
 	venv/bin/mypy
+
+# Rewrite every file derived from skyflow_provider/resources/declarations.py (typed Args and
+# Outputs, sdk/schema.json, docs/resources.md tables, the benchmark floor's shape).
+generate: setup
+	venv/bin/python tools/generate.py
 
 bench: setup
 	@bash scripts/bench.sh

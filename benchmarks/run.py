@@ -110,17 +110,18 @@ def scaling(stacks: dict[str, Any]) -> dict[str, Any]:
 
 
 def floor_shape() -> dict[str, Any]:
-    """Does the floor still have our resources' shape? (key lists are copied, not imported)"""
-    import skyflow_provider.role_assignment as ra
-    import skyflow_provider.service_account as sa
+    """Does the floor still have our resources' shape? (``floor_shape.py`` is generated from the
+    declarations by ``make generate``; this catches a run on a stale copy)"""
+    from skyflow_provider.resources.declarations import ROLE_ASSIGNMENT as ra
+    from skyflow_provider.resources.declarations import SERVICE_ACCOUNT as sa
 
-    from . import floor_provider as fp
+    from . import floor_shape as fp
 
-    pairs = {"ServiceAccount inputs": (fp.SA_INPUTS, sa.INPUT_KEYS),
-             "ServiceAccount outputs": (fp.SA_OUTPUTS, sa.OUTPUT_KEYS),
-             "ServiceAccount secrets": (fp.SA_SECRETS, sa.SECRET_OUTPUTS),
-             "RoleAssignment inputs": (fp.RA_INPUTS, ra.INPUT_KEYS),
-             "RoleAssignment outputs": (fp.RA_OUTPUTS, ra.OUTPUT_KEYS)}
+    pairs = {"ServiceAccount inputs": (fp.SA_INPUTS, sa.input_keys),
+             "ServiceAccount outputs": (fp.SA_OUTPUTS, sa.output_keys),
+             "ServiceAccount secrets": (fp.SA_SECRETS, sa.secret_outputs),
+             "RoleAssignment inputs": (fp.RA_INPUTS, ra.input_keys),
+             "RoleAssignment outputs": (fp.RA_OUTPUTS, ra.output_keys)}
     differ = [name for name, (ours, theirs) in pairs.items() if set(ours) != set(theirs)]
     return {"matches": not differ, "differs": differ}
 
@@ -132,8 +133,8 @@ def pickle_sizes() -> dict[str, int]:
     """
     from pulumi.dynamic.dynamic import serialize_provider
 
-    import skyflow_provider.role_assignment as ra
-    import skyflow_provider.service_account as sa
+    import skyflow_provider.resources.role_assignment as ra
+    import skyflow_provider.resources.service_account as sa
 
     from . import floor_provider as fp
 

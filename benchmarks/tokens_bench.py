@@ -31,7 +31,7 @@ _FIRST_CALL = r"""
 import json, sys, time
 t0 = time.perf_counter()
 if sys.argv[1] == "ours":
-    from skyflow_provider.tokens import generate_bearer_token
+    from skyflow_provider.auth.tokens import generate_bearer_token
     kwargs = {"ca_bundle": sys.argv[3]}
 else:
     from skyflow.service_account import generate_bearer_token
@@ -75,8 +75,8 @@ def run_tokens(emu: EmulatorProcess, runs: int, *, calls: int = 20,
     """Median over ``runs`` of the per-call time of each path, interleaved run by run."""
     from skyflow.service_account import generate_bearer_token as sdk_generate
 
-    from skyflow_provider.credentials import load_credentials
-    from skyflow_provider.tokens import TokenProvider, generate_bearer_token
+    from skyflow_provider.auth.credentials import load_credentials
+    from skyflow_provider.auth.tokens import TokenProvider, generate_bearer_token
 
     path = str(emu.admin_credentials_path)
     ca = emu.ca_bundle

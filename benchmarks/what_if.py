@@ -37,7 +37,7 @@ RESULTS = Path(__file__).parent / "results"
 _PICKLE_PROBE = r"""
 import sys
 from pulumi.dynamic.dynamic import serialize_provider
-from skyflow_provider.service_account import ServiceAccountProvider as P
+from skyflow_provider.resources.service_account import ServiceAccountProvider as P
 if sys.argv[1] == "reduce":
     P.__reduce__ = lambda self: (type(self), ())
 size = len(serialize_provider(P()))
@@ -99,11 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     from cryptography.hazmat.primitives import serialization
 
-    from skyflow_provider import http_session
-    from skyflow_provider.client import ManagementClient
-    from skyflow_provider.credentials import load_credentials
-    from skyflow_provider.settings import settings_from_config
-    from skyflow_provider.tokens import sign_assertion
+    from skyflow_provider.api.client import ManagementClient
+    from skyflow_provider.api.settings import settings_from_config
+    from skyflow_provider.auth.credentials import load_credentials
+    from skyflow_provider.auth.tokens import sign_assertion
+    from skyflow_provider.http import transport as http_session
 
     out: dict[str, Any] = {"pickle_chain": pickle_chain()}
     with tempfile.TemporaryDirectory(prefix="skyflow-whatif-") as tmp, \

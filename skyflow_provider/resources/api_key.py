@@ -10,133 +10,47 @@ valid for ``overlap_hours`` (docs/rotation.md). ``keepers`` keeps its old replac
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import (
-    CheckFailure,
-    CreateResult,
-    DiffResult,
-    ReadResult,
-    Resource,
-    UpdateResult,
-)
+from pulumi.dynamic import CheckFailure, CreateResult, ReadResult, Resource, UpdateResult
 
 from ..api import idempotency
 from ..http.errors import SkyflowError
 from . import checks as v
 from . import rotation
-from .base import (
-    SkyflowProvider,
-    SkyflowProviderError,
-    carry,
-    merge_args,
-    raise_clean,
-    with_secret_outputs,
-)
+from .args import ApiKeyArgs
+from .base import SkyflowProviderError, carry, declare, raise_clean
+from .declarations import API_KEY
+from .keys import RotatingProvider, check_key_target, resolve_service_account
+from .outputs import ApiKeyOutputs
 
-INPUT_KEYS = ("service_account_id", "service_account_auth_type", "keepers",
-              *rotation.ROTATION_INPUTS)
-OUTPUT_KEYS = ("key_id", "api_key", "created_at", "previous_api_key",
-               *rotation.ROTATION_OUTPUTS)
-SECRET_OUTPUTS = ("api_key", "previous_api_key")
 JWT_RULE = (
     "Skyflow's rule: a service account set up for bearer tokens (JWT) cannot have API keys; "
     "create the service account with auth_type='api_key'"
 )
 
 
-@dataclass
-class ApiKeyArgs:
-    """Inputs of an ApiKey."""
-
-    service_account_id: pulumi.Input[str] | None = None
-    """The API-key service account (its ``id``). Changing it replaces the key."""
-    service_account: Any = None
-    """Alternative to ``service_account_id``: the ``ServiceAccount`` resource itself, which also
-    lets preview reject JWT accounts before any API call."""
-    service_account_auth_type: pulumi.Input[str] | None = None
-    """Optional hint (``"api_key"``/``"jwt"``); filled from ``service_account`` when given."""
-    keepers: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None
-    """Legacy (GCP-style): changing a value *replaces* the key, so the old one stops working in
-    the same up. Prefer ``rotation_trigger``, which keeps the old key for ``overlap_hours``."""
-    rotation_trigger: pulumi.Input[Any] | None = None
-    """Any value; changing it rotates the key in place (new key first, old one kept for
-    ``overlap_hours``)."""
-    rotate_after_days: pulumi.Input[float] | None = None
-    """Rotate once the current key is this many days old (checked at every preview/up)."""
-    overlap_hours: pulumi.Input[float] | None = None
-    """How long the previous key stays valid after a rotation (default 24). 0 uses Skyflow's
-    rotate endpoint: same key id, new secret, the old secret is refused at once."""
-
-
-def resolve_service_account(props: dict[str, Any]) -> dict[str, Any]:
-    """Turn a ``service_account`` resource argument into id + auth-type inputs."""
-    sa = props.pop("service_account", None)
-    if sa is not None:
-        # None and absent mean the same here (merge_args drops None and fills declared keys).
-        if props.get("service_account_id") is None:
-            props["service_account_id"] = sa.id
-        if props.get("service_account_auth_type") is None:
-            props["service_account_auth_type"] = sa.auth_type
-    return props
-
-
-def check_keepers(value: Any) -> list[CheckFailure]:
-    """keepers: a flat map of strings."""
-    if value is None or v.is_unknown(value):
-        return []
-    if not isinstance(value, Mapping):
-        return [CheckFailure("keepers", "keepers must be a map of strings, e.g. "
-                             "{'rotation': '2026-q4'}")]
-    bad = [k for k, val in value.items() if not (isinstance(val, str) or v.is_unknown(val))]
-    if bad:
-        return [CheckFailure("keepers", f"keepers values must be strings; fix {', '.join(bad)}")]
-    return []
-
-
-class ApiKeyProvider(SkyflowProvider):
+class ApiKeyProvider(RotatingProvider):
     """CRUD for /v1/serviceAccounts/{ID}/apikey, plus in-place rotation (see rotation.py).
 
     The resource id stays the first key's id for the resource's whole life (Pulumi cannot change
     an id in an update); ``key_id`` is the current key.
     """
 
-    input_keys = INPUT_KEYS
-    output_keys = OUTPUT_KEYS
-    replace_keys = ("service_account_id", "keepers")
+    spec = API_KEY
     slots = rotation.KeySlots(("key_id", "api_key", "created_at"),
                               {"key_id": "previous_key_id", "api_key": "previous_api_key"})
 
-    def changed_keys(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
-        # The auth-type hint is informational only: it never forces an update.
-        return [k for k in self.input_keys if k != "service_account_auth_type"
-                and rotation.input_changed(k, olds, news)]
+    def rotation_label(self, id_: str, olds: Mapping[str, Any]) -> str:
+        return f"service account {olds.get('service_account_id')}: API key"
 
-    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        result = super().diff(id_, olds, news)
-        if result.replaces:
-            return result
-        the_plan = rotation.plan(olds, news, "key_id", rotation.now(),
-                                 f"service account {olds.get('service_account_id')}: API key")
-        for message in the_plan.warnings:
-            rotation.warn(message)
-        if the_plan.needed:
-            result.changes = True
-            rotation.note(f"service account {olds.get('service_account_id')}: API key "
-                          f"{olds.get('key_id')}: {the_plan.describe()}")
-        return result
+    def rotation_note(self, id_: str, olds: Mapping[str, Any]) -> str:
+        return f"service account {olds.get('service_account_id')}: API key {olds.get('key_id')}"
 
     def validate(self, news: dict[str, Any]) -> list[CheckFailure]:
-        f = v.check_unknown_keys(news, INPUT_KEYS)
-        f += v.check_id("service_account_id", news.get("service_account_id"))
-        hint = news.get("service_account_auth_type")
-        f += v.check_enum("service_account_auth_type", hint, ("jwt", "api_key"))
-        if hint == "jwt":
-            f.append(CheckFailure("service_account_id", f"service_account_id is a JWT service "
-                                  f"account. {JWT_RULE}"))
-        f += check_keepers(news.get("keepers"))
+        f = v.check_unknown_keys(news, self.input_keys)
+        f += check_key_target(news, "jwt", JWT_RULE)
         f += rotation.validate(news)
         return f
 
@@ -178,8 +92,8 @@ class ApiKeyProvider(SkyflowProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         sa_id = props["service_account_id"]
         fresh = self._mint(sa_id)
-        outs: dict[str, Any] = {k: props.get(k) for k in INPUT_KEYS}
-        outs.update({k: None for k in OUTPUT_KEYS})
+        outs: dict[str, Any] = {k: props.get(k) for k in self.input_keys}
+        outs.update({k: None for k in self.output_keys})
         outs.update(fresh)
         outs["key_created_at"] = rotation.fmt(rotation.later(rotation.now(), fresh["created_at"]))
         rotation.finish(outs, props)
@@ -188,7 +102,7 @@ class ApiKeyProvider(SkyflowProvider):
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         sa_id = props.get("service_account_id") or ""
         key_id = props.get("key_id") or id_
-        outs = {k: props.get(k) for k in INPUT_KEYS + OUTPUT_KEYS}
+        outs = {k: props.get(k) for k in self.spec.state_keys}
         got = self.call(f"read API key {key_id}", self.client.get_api_key, sa_id, key_id,
                         missing_ok=True)
         gone = got is None or str(got.get("status") or "").upper() == "DELETED"
@@ -210,11 +124,11 @@ class ApiKeyProvider(SkyflowProvider):
             assert got is not None
             outs["key_id"] = got.get("keyID") or key_id
             outs["created_at"] = got.get("keyValidAfterTime") or props.get("created_at") or ""
-        return ReadResult(id_, outs, {k: outs.get(k) for k in INPUT_KEYS})
+        return ReadResult(id_, outs, {k: outs.get(k) for k in self.input_keys})
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        outs = carry(olds, OUTPUT_KEYS)
-        outs.update({k: news.get(k) for k in INPUT_KEYS})
+        outs = carry(olds, self.output_keys)
+        outs.update({k: news.get(k) for k in self.input_keys})
         sa_id = news.get("service_account_id") or olds.get("service_account_id") or ""
         at = rotation.now()
         the_plan = rotation.plan(olds, news, "key_id", at,
@@ -230,27 +144,8 @@ class ApiKeyProvider(SkyflowProvider):
                           missing_ok=True)
 
 
-class ApiKey(Resource, module="skyflow", name="ApiKey"):
+class ApiKey(ApiKeyOutputs, Resource, module="skyflow", name="ApiKey"):
     """An additional API key of an API-key service account; ``api_key`` is always secret."""
-
-    service_account_id: pulumi.Output[str]
-    keepers: pulumi.Output[dict[str, str] | None]
-    rotation_trigger: pulumi.Output[Any]
-    rotate_after_days: pulumi.Output[float | None]
-    overlap_hours: pulumi.Output[float | None]
-    key_id: pulumi.Output[str]
-    """The current key (the resource id stays the first key's id)."""
-    api_key: pulumi.Output[str]
-    """Secret."""
-    created_at: pulumi.Output[str]
-    key_created_at: pulumi.Output[str]
-    next_rotation_at: pulumi.Output[str | None]
-    rotated_at: pulumi.Output[str | None]
-    previous_key_id: pulumi.Output[str | None]
-    """The key replaced by the last rotation, valid until ``previous_key_delete_after``."""
-    previous_api_key: pulumi.Output[str | None]
-    """Secret."""
-    previous_key_delete_after: pulumi.Output[str | None]
 
     def __init__(
         self,
@@ -259,7 +154,8 @@ class ApiKey(Resource, module="skyflow", name="ApiKey"):
         opts: pulumi.ResourceOptions | None = None,
         **kwargs: Any,
     ) -> None:
-        props = resolve_service_account(
-            merge_args(args, kwargs, ApiKeyArgs, fill=INPUT_KEYS + OUTPUT_KEYS))
-        super().__init__(ApiKeyProvider(), resource_name, props,
-                         with_secret_outputs(opts, SECRET_OUTPUTS))
+        props, opts = declare(API_KEY, args, kwargs, ApiKeyArgs, opts)
+        super().__init__(ApiKeyProvider(), resource_name, resolve_service_account(props), opts)
+
+
+__all__ = ["ApiKey", "ApiKeyArgs", "ApiKeyProvider"]

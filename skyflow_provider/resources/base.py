@@ -24,6 +24,7 @@ from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
 from ..http.errors import ConflictError, NotFoundError, SkyflowError
+from .fields import ResourceSpec
 
 PROVIDER_KEY = "__provider"
 
@@ -151,6 +152,16 @@ def merge_args(
     return props
 
 
+def declare(
+    spec: ResourceSpec, args: Any, kwargs: Mapping[str, Any], args_type: type,
+    opts: pulumi.ResourceOptions | None,
+) -> tuple[dict[str, Any], pulumi.ResourceOptions]:
+    """Props and options of a resource being declared: every state key present (the SDK only
+    creates ``Output`` attributes for keys in props) and the declared secret outputs forced."""
+    props = merge_args(args, kwargs, args_type, fill=spec.state_keys)
+    return props, with_secret_outputs(opts, spec.secret_outputs)
+
+
 def with_secret_outputs(
     opts: pulumi.ResourceOptions | None, secret_keys: Iterable[str]
 ) -> pulumi.ResourceOptions:
@@ -167,20 +178,35 @@ def strip_provider(props: Mapping[str, Any]) -> dict[str, Any]:
 class SkyflowProvider(ResourceProvider):
     """Base provider: settings from configure(), one shared client per process, clean errors.
 
-    Subclasses set ``input_keys`` (the user-settable properties, compared by the default diff),
-    ``replace_keys`` (changing them replaces the object) and implement ``validate`` / CRUD.
+    Subclasses set ``spec`` (their declaration, ``declarations.py``), from which the key tuples
+    below are derived, and implement ``validate`` / CRUD.
     """
 
     serialize_as_secret_always = True
 
+    #: the resource's field declaration
+    spec: ResourceSpec | None = None
     #: every user-settable input property
     input_keys: tuple[str, ...] = ()
+    #: inputs that diff compares (hints and create-time-only inputs are not)
+    compared_keys: tuple[str, ...] = ()
     #: provider-computed outputs (put in props as None; never inputs)
     output_keys: tuple[str, ...] = ()
     #: inputs whose change requires a new object
     replace_keys: tuple[str, ...] = ()
     #: replace by deleting first (e.g. unique names, or ids derived from inputs)
     delete_before_replace: bool = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Derive the key tuples from ``spec`` (declared once, never restated)."""
+        super().__init_subclass__(**kwargs)
+        spec = cls.__dict__.get("spec")
+        if spec is not None:
+            cls.input_keys = spec.input_keys
+            cls.compared_keys = spec.compared_keys
+            cls.output_keys = spec.output_keys
+            cls.replace_keys = spec.replace_keys
+            cls.delete_before_replace = spec.delete_before_replace
 
     # Runtime-only attributes (class defaults so an unpickled, never-configured instance works).
     _settings: Any = None
@@ -302,8 +328,12 @@ class SkyflowProvider(ResourceProvider):
         return []
 
     def apply_defaults(self, news: dict[str, Any]) -> dict[str, Any]:
-        """Fill defaults so state is complete and refresh compares like with like."""
-        return news
+        """Fill the declared defaults so state is complete and refresh compares like with like;
+        ``display_name`` defaults to ``name`` where a resource has both."""
+        out = self.spec.fill_defaults(news) if self.spec is not None else dict(news)
+        if "display_name" in self.input_keys and out.get("display_name") in (None, ""):
+            out["display_name"] = out.get("name")
+        return out
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs = {
@@ -319,14 +349,19 @@ class SkyflowProvider(ResourceProvider):
         return CheckResult(inputs, failures)
 
     def changed_keys(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
-        """Input keys whose value differs between state (olds) and checked inputs (news)."""
-        return [k for k in self.input_keys if not same_value(olds.get(k), news.get(k))]
+        """Compared input keys whose value differs between state (olds) and checked inputs."""
+        return [k for k in self.compared_keys if not same_value(olds.get(k), news.get(k))]
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = self.changed_keys(olds, news)
         replaces = [k for k in changed if k in self.replace_keys]
+        # adopt_id only matters at creation; naming another object than the one held replaces
+        # (adopts that one instead).
+        adopt = news.get("adopt_id") if "adopt_id" in self.input_keys else None
+        if adopt and not is_unknown(adopt) and adopt != id_:
+            replaces.append("adopt_id")
         return DiffResult(
-            changes=bool(changed),
+            changes=bool(changed) or bool(replaces),
             replaces=replaces,
             delete_before_replace=bool(replaces) and self.delete_before_replace,
         )

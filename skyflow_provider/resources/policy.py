@@ -9,15 +9,13 @@ the status endpoint; everything but ``vault_id`` updates in place.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
 from pulumi.dynamic import (
     CheckFailure,
     CreateResult,
-    DiffResult,
     ReadResult,
     Resource,
     UpdateResult,
@@ -25,19 +23,18 @@ from pulumi.dynamic import (
 
 from ..api import idempotency
 from . import checks as v
-from .base import SkyflowProvider, SkyflowProviderError, carry, is_unknown, merge_args
-from .role import adopt_diff
+from .args import PolicyArgs, PolicyRuleArgs
+from .base import SkyflowProvider, SkyflowProviderError, carry, declare, is_unknown
+from .declarations import POLICY, POLICY_RULE
+from .outputs import PolicyOutputs
 
 ACTIONS = ("ALL", "CREATE", "READ", "UPDATE", "DELETE", "TOKENIZATION", "DETOKENIZATION")
 EFFECTS = ("ALLOW", "DENY")
 REDACTIONS = ("DEFAULT", "REDACTED", "MASKED", "PLAIN_TEXT")
-RULE_KEYS = ("name", "effect", "actions", "columns", "table", "column_groups", "redaction",
-             "row_filter", "rule_expression")
+RULE_KEYS = POLICY_RULE.keys
 TARGET_KEYS = ("columns", "table", "column_groups")
 MAX_RULES = 100
 
-INPUT_KEYS = ("vault_id", "name", "display_name", "description", "rules", "active", "adopt_id")
-OUTPUT_KEYS = ("status", "namespace", "rule_ids")
 
 COLUMN_RE = re.compile(r"^[A-Za-z0-9_]+\.([A-Za-z0-9_]+|\*)$")
 TABLE_RE = re.compile(r"^([A-Za-z0-9_]+|\*)$")
@@ -47,53 +44,6 @@ EXPR_RE = re.compile(
     r"(?P<target>[A-Za-z0-9_*]+\.[A-Za-z0-9_*]+(\s*,\s*[A-Za-z0-9_*]+\.[A-Za-z0-9_*]+)*)"
     r"(\s+WITH\s+REDACTION\s*=\s*(?P<redaction>[A-Z_]+))?\s*$"
 )
-
-
-@dataclass
-class PolicyRuleArgs:
-    """One rule. Give exactly one target (``columns``, ``table``, ``column_groups``), or only a
-    ``rule_expression`` such as ``ALLOW READ ON persons.* WITH REDACTION = MASKED``."""
-
-    name: pulumi.Input[str]
-    """Unique within the policy; letters and digits only."""
-    actions: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
-    """READ, CREATE, UPDATE, DELETE, TOKENIZATION, DETOKENIZATION or ALL."""
-    effect: pulumi.Input[str] | None = None
-    """ALLOW (default) or DENY."""
-    columns: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
-    """Column rule: ``["table.column", ...]`` (``table.*`` for all columns)."""
-    table: pulumi.Input[str] | None = None
-    """Table rule: the table name."""
-    column_groups: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
-    """Column-group rule: group names."""
-    redaction: pulumi.Input[str] | None = None
-    """DEFAULT, REDACTED, MASKED or PLAIN_TEXT (column and column-group rules)."""
-    row_filter: pulumi.Input[str] | None = None
-    """SQL expression filtering rows."""
-    rule_expression: pulumi.Input[str] | None = None
-    """Skyflow's rule text; used instead of the structured fields."""
-
-
-@dataclass
-class PolicyArgs:
-    """Inputs of a Policy."""
-
-    vault_id: pulumi.Input[str]
-    """The vault. Changing it replaces the policy."""
-    name: pulumi.Input[str]
-    """Letters and digits only (``^[A-Za-z0-9]+$``). Updates in place."""
-    rules: Sequence[PolicyRuleArgs | Mapping[str, Any]]
-    """At least one rule. Updates in place."""
-    display_name: pulumi.Input[str] | None = None
-    """Defaults to ``name``. Updates in place."""
-    description: pulumi.Input[str] | None = None
-    """Updates in place."""
-    active: pulumi.Input[bool] | None = None
-    """True (default): enforced. Toggled in place via the status endpoint."""
-    adopt_id: pulumi.Input[str] | None = None
-    """Bring this existing policy (its id) under management instead of creating one; its name,
-    descriptions, rules and status are set to the declared ones (rules matched by name keep
-    their ids)."""
 
 
 # ----- validation --------------------------------------------------------------------------------
@@ -268,29 +218,18 @@ def _rule_from_remote(remote: Mapping[str, Any]) -> dict[str, Any]:
 class PolicyProvider(SkyflowProvider):
     """CRUD for /v1/policies; status via /v1/policies/{ID}/status."""
 
-    input_keys = INPUT_KEYS
-    output_keys = OUTPUT_KEYS
-    replace_keys = ("vault_id",)
+    spec = POLICY
 
     def apply_defaults(self, news: dict[str, Any]) -> dict[str, Any]:
-        out = dict(news)
-        if out.get("display_name") in (None, ""):
-            out["display_name"] = out.get("name")
-        out.setdefault("description", "")
-        out.setdefault("active", True)
+        """Declared defaults, and every rule in its normal form (deterministic state)."""
+        out = super().apply_defaults(news)
         rules = out.get("rules")
         if isinstance(rules, (list, tuple)):
             out["rules"] = [_normalise_rule(r) if isinstance(r, Mapping) else r for r in rules]
         return out
 
-    def changed_keys(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
-        return [k for k in super().changed_keys(olds, news) if k != "adopt_id"]
-
-    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        return adopt_diff(super().diff(id_, olds, news), id_, news)
-
     def validate(self, news: dict[str, Any]) -> list[CheckFailure]:
-        f = v.check_unknown_keys(news, INPUT_KEYS)
+        f = v.check_unknown_keys(news, self.input_keys)
         f += v.check_id("vault_id", news.get("vault_id"))
         f += v.check_id("adopt_id", news.get("adopt_id"), required=False)
         f += v.check_policy_name("name", news.get("name"))
@@ -358,7 +297,7 @@ class PolicyProvider(SkyflowProvider):
                 self.call(f"activate policy {policy_id}", self.client.set_policy_status,
                           policy_id, "ACTIVE")
                 status = "ACTIVE"
-        outs = {k: props.get(k) for k in INPUT_KEYS}
+        outs = {k: props.get(k) for k in self.input_keys}
         outs.update(status=status, namespace=remote.get("namespace") or "",
                     rule_ids=self._rule_ids(remote))
         return CreateResult(policy_id, outs)
@@ -367,7 +306,7 @@ class PolicyProvider(SkyflowProvider):
         remote = self._remote(id_)
         if remote is None or remote.get("status") == "DELETED":
             return ReadResult(None, {})
-        outs = {k: props.get(k) for k in INPUT_KEYS + OUTPUT_KEYS}
+        outs = {k: props.get(k) for k in POLICY.state_keys}
         status = remote.get("status") or props.get("status") or ""
         outs.update(
             name=remote.get("name", props.get("name")),
@@ -382,7 +321,7 @@ class PolicyProvider(SkyflowProvider):
         if vault:
             outs["vault_id"] = vault
         outs["rules"] = self._reconcile_rules(props.get("rules") or [], remote.get("rules"))
-        return ReadResult(id_, outs, {k: outs.get(k) for k in INPUT_KEYS})
+        return ReadResult(id_, outs, {k: outs.get(k) for k in self.input_keys})
 
     @staticmethod
     def _reconcile_rules(desired: list[Any], remote_rules: Any) -> list[Any]:
@@ -399,7 +338,7 @@ class PolicyProvider(SkyflowProvider):
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         news = self.apply_defaults(news)
-        outs = carry(olds, OUTPUT_KEYS)
+        outs = carry(olds, self.output_keys)
         body_keys = ("name", "display_name", "description", "rules")
         if any(olds.get(k) != news.get(k) for k in body_keys):
             rule_ids = dict(olds.get("rule_ids") or {})
@@ -424,26 +363,15 @@ class PolicyProvider(SkyflowProvider):
             status = "ACTIVE" if news["active"] else "INACTIVE"
             self.call(f"set status of policy {id_}", self.client.set_policy_status, id_, status)
             outs["status"] = status
-        outs.update({k: news.get(k) for k in INPUT_KEYS})
+        outs.update({k: news.get(k) for k in self.input_keys})
         return UpdateResult(outs)
 
     def delete(self, id_: str, _props: dict[str, Any]) -> None:
         self.call(f"delete policy {id_}", self.client.delete_policy, id_, missing_ok=True)
 
 
-class Policy(Resource, module="skyflow", name="Policy"):
+class Policy(PolicyOutputs, Resource, module="skyflow", name="Policy"):
     """A vault policy (rules + active flag). Attach it to roles with ``PolicyAssignment``."""
-
-    vault_id: pulumi.Output[str]
-    name: pulumi.Output[str]
-    display_name: pulumi.Output[str]
-    description: pulumi.Output[str]
-    rules: pulumi.Output[list[dict[str, Any]]]
-    active: pulumi.Output[bool]
-    status: pulumi.Output[str]
-    namespace: pulumi.Output[str]
-    rule_ids: pulumi.Output[dict[str, str]]
-    adopt_id: pulumi.Output[str | None]
 
     def __init__(
         self,
@@ -452,5 +380,8 @@ class Policy(Resource, module="skyflow", name="Policy"):
         opts: pulumi.ResourceOptions | None = None,
         **kwargs: Any,
     ) -> None:
-        props = merge_args(args, kwargs, PolicyArgs, fill=INPUT_KEYS + OUTPUT_KEYS)
+        props, opts = declare(POLICY, args, kwargs, PolicyArgs, opts)
         super().__init__(PolicyProvider(), resource_name, props, opts)
+
+
+__all__ = ["Policy", "PolicyArgs", "PolicyProvider", "PolicyRuleArgs"]

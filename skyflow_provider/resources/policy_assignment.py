@@ -7,8 +7,7 @@ that would briefly detach the policy from every role.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
@@ -16,32 +15,20 @@ from pulumi.dynamic import CheckFailure, CreateResult, ReadResult, Resource, Upd
 
 from ..api import idempotency
 from . import checks as v
-from .base import SkyflowProvider, is_unknown, merge_args, same_value
-
-INPUT_KEYS = ("policy_id", "role_ids")
-
-
-@dataclass
-class PolicyAssignmentArgs:
-    """Inputs of a PolicyAssignment."""
-
-    policy_id: pulumi.Input[str]
-    """The policy (``Policy.id``). Changing it replaces the assignment."""
-    role_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
-    """Roles that get the policy (custom ``Role.id`` or ``SystemRole.id``); at least one.
-    Updates in place."""
+from .args import PolicyAssignmentArgs
+from .base import SkyflowProvider, declare, is_unknown, same_value
+from .declarations import POLICY_ASSIGNMENT
+from .outputs import PolicyAssignmentOutputs
 
 
 class PolicyAssignmentProvider(SkyflowProvider):
     """/v1/policies/assign and /v1/policies/unassign."""
 
-    input_keys = INPUT_KEYS
-    replace_keys = ("policy_id",)
-    # id = policy id: a replacement for the same policy must detach first.
-    delete_before_replace = True
+    # id = policy id: a replacement for the same policy must detach first (declared).
+    spec = POLICY_ASSIGNMENT
 
     def validate(self, news: dict[str, Any]) -> list[CheckFailure]:
-        f = v.check_unknown_keys(news, INPUT_KEYS)
+        f = v.check_unknown_keys(news, self.input_keys)
         f += v.check_id("policy_id", news.get("policy_id"))
         f += v.check_id_list("role_ids", news.get("role_ids"))
         return f
@@ -96,11 +83,9 @@ class PolicyAssignmentProvider(SkyflowProvider):
                       str(props.get("policy_id") or id_), roles, missing_ok=True)
 
 
-class PolicyAssignment(Resource, module="skyflow", name="PolicyAssignment"):
+class PolicyAssignment(PolicyAssignmentOutputs, Resource, module="skyflow",
+                       name="PolicyAssignment"):
     """Attaches a policy to roles; id = the policy id."""
-
-    policy_id: pulumi.Output[str]
-    role_ids: pulumi.Output[list[str]]
 
     def __init__(
         self,
@@ -109,5 +94,8 @@ class PolicyAssignment(Resource, module="skyflow", name="PolicyAssignment"):
         opts: pulumi.ResourceOptions | None = None,
         **kwargs: Any,
     ) -> None:
-        props = merge_args(args, kwargs, PolicyAssignmentArgs, fill=INPUT_KEYS)
+        props, opts = declare(POLICY_ASSIGNMENT, args, kwargs, PolicyAssignmentArgs, opts)
         super().__init__(PolicyAssignmentProvider(), resource_name, props, opts)
+
+
+__all__ = ["PolicyAssignment", "PolicyAssignmentArgs", "PolicyAssignmentProvider"]

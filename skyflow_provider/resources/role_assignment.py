@@ -9,7 +9,6 @@ exists instead of failing.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -18,44 +17,20 @@ from pulumi.dynamic import CheckFailure, CreateResult, ReadResult, Resource, Upd
 from ..api import idempotency
 from ..http.errors import ConflictError, InvalidArgumentError, NotFoundError, SkyflowError
 from . import checks as v
+from .args import RoleAssignmentArgs
 from .base import (
     SkyflowProvider,
     SkyflowProviderError,
     carry,
-    merge_args,
+    declare,
     raise_clean,
     same_value,
 )
-from .role import SYSTEM_ROLES, find_role_id, forget_role_id
+from .declarations import ROLE_ASSIGNMENT
+from .outputs import RoleAssignmentOutputs
+from .role_lookup import SYSTEM_ROLES, find_role_id, forget_role_id
 
 MEMBER_TYPES = ("SERVICE_ACCOUNT", "USER")
-INPUT_KEYS = ("role_id", "vault_id", "role_name", "service_account_id", "member_id",
-              "member_type", "condition")
-OUTPUT_KEYS = ("resolved_role_id", "resolved_member_id")
-
-
-@dataclass
-class RoleAssignmentArgs:
-    """Inputs of a RoleAssignment. Give ``role_id``, or ``vault_id`` + ``role_name``; and
-    ``service_account_id``, or ``member_id`` (+ ``member_type``)."""
-
-    role_id: pulumi.Input[str] | None = None
-    """The role (custom ``Role.id`` or ``SystemRole.id``). Changing it replaces."""
-    vault_id: pulumi.Input[str] | None = None
-    """With ``role_name``: the vault whose role to assign. Changing it replaces."""
-    role_name: pulumi.Input[str] | None = None
-    """With ``vault_id``: a role name such as VAULT_EDITOR. Changing it replaces."""
-    service_account_id: pulumi.Input[str] | None = None
-    """The member, when it is a service account. Changing it replaces."""
-    member_id: pulumi.Input[str] | None = None
-    """The member's id, for users (with ``member_type="USER"``). Changing it replaces."""
-    member_type: pulumi.Input[str] | None = None
-    """SERVICE_ACCOUNT (default) or USER. Changing it replaces."""
-    condition: pulumi.Input[str] | None = None
-    """Optional CEL condition (``request.context``, ``request.time``, ``request.originIP``).
-    Updates in place (unassign + assign)."""
-
-
 def _member(props: Mapping[str, Any]) -> tuple[str, str]:
     member_id = props.get("service_account_id") or props.get("member_id") or ""
     member_type = props.get("member_type") or "SERVICE_ACCOUNT"
@@ -65,20 +40,12 @@ def _member(props: Mapping[str, Any]) -> tuple[str, str]:
 class RoleAssignmentProvider(SkyflowProvider):
     """assign / unassign via /v1/roles/assign and /v1/roles/unassign."""
 
-    input_keys = INPUT_KEYS
-    output_keys = OUTPUT_KEYS
-    replace_keys = ("role_id", "vault_id", "role_name", "service_account_id", "member_id",
-                    "member_type")
-    # The new assignment has the same id: create-before-delete would adopt and then unassign it.
-    delete_before_replace = True
-
-    def apply_defaults(self, news: dict[str, Any]) -> dict[str, Any]:
-        out = dict(news)
-        out.setdefault("member_type", "SERVICE_ACCOUNT")
-        return out
+    # Replacements delete first (declared): the new assignment has the same id, so
+    # create-before-delete would adopt it and then unassign it.
+    spec = ROLE_ASSIGNMENT
 
     def validate(self, news: dict[str, Any]) -> list[CheckFailure]:
-        f = v.check_unknown_keys(news, INPUT_KEYS)
+        f = v.check_unknown_keys(news, self.input_keys)
         role_id, vault_id, role_name = (news.get(k) for k in ("role_id", "vault_id", "role_name"))
         if role_id is not None:
             f += v.check_id("role_id", role_id)
@@ -113,7 +80,7 @@ class RoleAssignmentProvider(SkyflowProvider):
         return f
 
     def changed_keys(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
-        return [k for k in INPUT_KEYS if not same_value(olds.get(k), news.get(k))]
+        return [k for k in self.input_keys if not same_value(olds.get(k), news.get(k))]
 
     def _role_id(self, props: Mapping[str, Any]) -> str:
         if props.get("role_id"):
@@ -175,7 +142,7 @@ class RoleAssignmentProvider(SkyflowProvider):
         role_id = self._role_id(props)
         member_id, member_type = _member(props)
         self._assign(role_id, member_id, member_type, props.get("condition"))
-        outs = {k: props.get(k) for k in INPUT_KEYS}
+        outs = {k: props.get(k) for k in self.input_keys}
         outs.update(resolved_role_id=role_id, resolved_member_id=member_id)
         return CreateResult(f"{role_id}:{member_id}", outs)
 
@@ -185,8 +152,8 @@ class RoleAssignmentProvider(SkyflowProvider):
         member_type = str(props.get("member_type") or "SERVICE_ACCOUNT")
         if not self._is_member(str(role_id), str(member_id), member_type):
             return ReadResult(None, {})
-        outs = {k: props.get(k) for k in INPUT_KEYS + OUTPUT_KEYS}
-        return ReadResult(id_, outs, {k: outs.get(k) for k in INPUT_KEYS})
+        outs = {k: props.get(k) for k in ROLE_ASSIGNMENT.state_keys}
+        return ReadResult(id_, outs, {k: outs.get(k) for k in self.input_keys})
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         news = self.apply_defaults(news)
@@ -197,8 +164,8 @@ class RoleAssignmentProvider(SkyflowProvider):
             self.call(f"unassign role {role_id} from {member_id}", self.client.unassign_role,
                       role_id, members, missing_ok=True)
             self._assign(role_id, member_id, member_type, news.get("condition"))
-        outs = carry(olds, OUTPUT_KEYS)
-        outs.update({k: news.get(k) for k in INPUT_KEYS})
+        outs = carry(olds, self.output_keys)
+        outs.update({k: news.get(k) for k in self.input_keys})
         return UpdateResult(outs)
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
@@ -209,19 +176,8 @@ class RoleAssignmentProvider(SkyflowProvider):
                   role_id, [{"ID": member_id, "type": member_type}], missing_ok=True)
 
 
-class RoleAssignment(Resource, module="skyflow", name="RoleAssignment"):
+class RoleAssignment(RoleAssignmentOutputs, Resource, module="skyflow", name="RoleAssignment"):
     """Grants a role to a service account or user; id = ``<role id>:<member id>``."""
-
-    role_id: pulumi.Output[str | None]
-    vault_id: pulumi.Output[str | None]
-    role_name: pulumi.Output[str | None]
-    service_account_id: pulumi.Output[str | None]
-    member_id: pulumi.Output[str | None]
-    member_type: pulumi.Output[str]
-    condition: pulumi.Output[str | None]
-    resolved_role_id: pulumi.Output[str]
-    """The role id actually assigned (also when given by name)."""
-    resolved_member_id: pulumi.Output[str]
 
     def __init__(
         self,
@@ -230,5 +186,8 @@ class RoleAssignment(Resource, module="skyflow", name="RoleAssignment"):
         opts: pulumi.ResourceOptions | None = None,
         **kwargs: Any,
     ) -> None:
-        props = merge_args(args, kwargs, RoleAssignmentArgs, fill=INPUT_KEYS + OUTPUT_KEYS)
+        props, opts = declare(ROLE_ASSIGNMENT, args, kwargs, RoleAssignmentArgs, opts)
         super().__init__(RoleAssignmentProvider(), resource_name, props, opts)
+
+
+__all__ = ["RoleAssignment", "RoleAssignmentArgs", "RoleAssignmentProvider"]

@@ -9,111 +9,52 @@ up (docs/rotation.md). Skyflow returns the private key only at creation; it is a
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import (
-    CheckFailure,
-    CreateResult,
-    DiffResult,
-    ReadResult,
-    Resource,
-    UpdateResult,
-)
+from pulumi.dynamic import CheckFailure, CreateResult, ReadResult, Resource, UpdateResult
 
 from ..api import idempotency
 from ..http.errors import SkyflowError
 from . import checks as v
 from . import rotation
-from .api_key import check_keepers, resolve_service_account
-from .base import (
-    SkyflowProvider,
-    SkyflowProviderError,
-    carry,
-    merge_args,
-    raise_clean,
-    with_secret_outputs,
+from .args import ServiceAccountKeyArgs
+from .base import carry, declare, raise_clean
+from .declarations import SERVICE_ACCOUNT_KEY
+from .keys import (
+    JWT_SLOTS,
+    RotatingProvider,
+    check_key_target,
+    key_outputs,
+    resolve_service_account,
 )
-from .service_account import credentials_json
+from .outputs import ServiceAccountKeyOutputs
 
-INPUT_KEYS = ("service_account_id", "service_account_auth_type", "keepers",
-              *rotation.ROTATION_INPUTS)
-OUTPUT_KEYS = ("key_id", "private_key", "credentials", "valid_after", "valid_before",
-               "previous_private_key", "previous_credentials", *rotation.ROTATION_OUTPUTS)
-SECRET_OUTPUTS = ("private_key", "credentials", "previous_private_key", "previous_credentials")
 API_KEY_RULE = (
     "Skyflow's rule: a service account set up for API keys cannot generate bearer tokens, so it "
     "has no key pairs; create the service account with auth_type='jwt'"
 )
 
 
-@dataclass
-class ServiceAccountKeyArgs:
-    """Inputs of a ServiceAccountKey."""
-
-    service_account_id: pulumi.Input[str] | None = None
-    """The JWT service account (its ``id``). Changing it replaces the key."""
-    service_account: Any = None
-    """Alternative to ``service_account_id``: the ``ServiceAccount`` resource itself."""
-    service_account_auth_type: pulumi.Input[str] | None = None
-    """Optional hint; filled from ``service_account`` when given."""
-    keepers: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None
-    """Legacy (GCP-style): changing a value *replaces* the key, so the old one stops working in
-    the same up. Prefer ``rotation_trigger``, which keeps the old key for ``overlap_hours``."""
-    rotation_trigger: pulumi.Input[Any] | None = None
-    """Any value; changing it rotates the key in place (new key first, old one kept for
-    ``overlap_hours``)."""
-    rotate_after_days: pulumi.Input[float] | None = None
-    """Rotate once the current key is this many days old, or when it is about to expire."""
-    overlap_hours: pulumi.Input[float] | None = None
-    """How long the previous key stays valid after a rotation (default 24). 0 uses Skyflow's
-    rotate endpoint (the old key stops working at once)."""
-
-
-class ServiceAccountKeyProvider(SkyflowProvider):
+class ServiceAccountKeyProvider(RotatingProvider):
     """CRUD for /v1/serviceAccounts/{ID}/keys, plus in-place rotation (see rotation.py).
 
     The resource id stays the first key's id (Pulumi cannot change an id in an update);
     ``key_id`` is the current key.
     """
 
-    input_keys = INPUT_KEYS
-    output_keys = OUTPUT_KEYS
-    replace_keys = ("service_account_id", "keepers")
-    slots = rotation.KeySlots(
-        ("key_id", "private_key", "credentials", "valid_after", "valid_before"),
-        {"key_id": "previous_key_id", "private_key": "previous_private_key",
-         "credentials": "previous_credentials"},
-    )
+    spec = SERVICE_ACCOUNT_KEY
+    slots = JWT_SLOTS
 
-    def changed_keys(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
-        return [k for k in self.input_keys if k != "service_account_auth_type"
-                and rotation.input_changed(k, olds, news)]
+    def rotation_label(self, id_: str, olds: Mapping[str, Any]) -> str:
+        return f"service account {olds.get('service_account_id')}: key"
 
-    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        result = super().diff(id_, olds, news)
-        if result.replaces:
-            return result
-        the_plan = rotation.plan(olds, news, "key_id", rotation.now(),
-                                 f"service account {olds.get('service_account_id')}: key")
-        for message in the_plan.warnings:
-            rotation.warn(message)
-        if the_plan.needed:
-            result.changes = True
-            rotation.note(f"service account {olds.get('service_account_id')}: key "
-                          f"{olds.get('key_id')}: {the_plan.describe()}")
-        return result
+    def rotation_note(self, id_: str, olds: Mapping[str, Any]) -> str:
+        return f"service account {olds.get('service_account_id')}: key {olds.get('key_id')}"
 
     def validate(self, news: dict[str, Any]) -> list[CheckFailure]:
-        f = v.check_unknown_keys(news, INPUT_KEYS)
-        f += v.check_id("service_account_id", news.get("service_account_id"))
-        hint = news.get("service_account_auth_type")
-        f += v.check_enum("service_account_auth_type", hint, ("jwt", "api_key"))
-        if hint == "api_key":
-            f.append(CheckFailure("service_account_id", "service_account_id is an API-key "
-                                  f"service account. {API_KEY_RULE}"))
-        f += check_keepers(news.get("keepers"))
+        f = v.check_unknown_keys(news, self.input_keys)
+        f += check_key_target(news, "api_key", API_KEY_RULE)
         f += rotation.validate(news)
         return f
 
@@ -140,8 +81,8 @@ class ServiceAccountKeyProvider(SkyflowProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         sa_id = props["service_account_id"]
         fresh = self._mint(sa_id)
-        outs: dict[str, Any] = {k: props.get(k) for k in INPUT_KEYS}
-        outs.update({k: None for k in OUTPUT_KEYS})
+        outs: dict[str, Any] = {k: props.get(k) for k in self.input_keys}
+        outs.update({k: None for k in self.output_keys})
         outs.update(fresh)
         outs["key_created_at"] = rotation.fmt(rotation.later(rotation.now(),
                                                              fresh["valid_after"]))
@@ -151,7 +92,7 @@ class ServiceAccountKeyProvider(SkyflowProvider):
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         sa_id = props.get("service_account_id") or ""
         key_id = props.get("key_id") or id_
-        outs = {k: props.get(k) for k in INPUT_KEYS + OUTPUT_KEYS}
+        outs = {k: props.get(k) for k in self.spec.state_keys}
         got = self.call(f"read key {key_id}", self.client.get_key, sa_id, key_id,
                         missing_ok=True)
         previous = props.get("previous_key_id")
@@ -172,11 +113,11 @@ class ServiceAccountKeyProvider(SkyflowProvider):
             outs["key_id"] = got.get("keyID") or key_id
             outs["valid_after"] = got.get("validAfterTime") or props.get("valid_after") or ""
             outs["valid_before"] = got.get("validBeforeTime") or props.get("valid_before") or ""
-        return ReadResult(id_, outs, {k: outs.get(k) for k in INPUT_KEYS})
+        return ReadResult(id_, outs, {k: outs.get(k) for k in self.input_keys})
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        outs = carry(olds, OUTPUT_KEYS)
-        outs.update({k: news.get(k) for k in INPUT_KEYS})
+        outs = carry(olds, self.output_keys)
+        outs.update({k: news.get(k) for k in self.input_keys})
         sa_id = news.get("service_account_id") or olds.get("service_account_id") or ""
         at = rotation.now()
         the_plan = rotation.plan(olds, news, "key_id", at,
@@ -192,48 +133,9 @@ class ServiceAccountKeyProvider(SkyflowProvider):
                           missing_ok=True)
 
 
-def key_outputs(sa_id: str, resp: Mapping[str, Any], verb: str) -> dict[str, Any]:
-    """The current-key outputs of a create/rotate key response (credentials.json included)."""
-    key_id = resp.get("keyID") or ""
-    if not key_id or not resp.get("privateKey"):
-        raise SkyflowProviderError(
-            f"Skyflow: {verb} key for service account {sa_id} returned no private key"
-        )
-    return {
-        "key_id": key_id,
-        "private_key": resp["privateKey"],
-        "credentials": credentials_json(resp),
-        "valid_after": resp.get("keyValidAfterTime") or "",
-        "valid_before": resp.get("keyValidBeforeTime") or "",
-    }
-
-
-class ServiceAccountKey(Resource, module="skyflow", name="ServiceAccountKey"):
+class ServiceAccountKey(ServiceAccountKeyOutputs, Resource, module="skyflow",
+                        name="ServiceAccountKey"):
     """An extra key pair of a JWT service account; ``private_key``/``credentials`` are secret."""
-
-    service_account_id: pulumi.Output[str]
-    keepers: pulumi.Output[dict[str, str] | None]
-    key_id: pulumi.Output[str]
-    private_key: pulumi.Output[str]
-    """Secret."""
-    credentials: pulumi.Output[str]
-    """Secret. credentials.json for this key."""
-    valid_after: pulumi.Output[str]
-    valid_before: pulumi.Output[str]
-    """When the current key expires (Skyflow: one year after creation)."""
-    rotation_trigger: pulumi.Output[Any]
-    rotate_after_days: pulumi.Output[float | None]
-    overlap_hours: pulumi.Output[float | None]
-    key_created_at: pulumi.Output[str]
-    next_rotation_at: pulumi.Output[str | None]
-    rotated_at: pulumi.Output[str | None]
-    previous_key_id: pulumi.Output[str | None]
-    """The key replaced by the last rotation, valid until ``previous_key_delete_after``."""
-    previous_private_key: pulumi.Output[str | None]
-    """Secret."""
-    previous_credentials: pulumi.Output[str | None]
-    """Secret. credentials.json of the previous key."""
-    previous_key_delete_after: pulumi.Output[str | None]
 
     def __init__(
         self,
@@ -242,7 +144,9 @@ class ServiceAccountKey(Resource, module="skyflow", name="ServiceAccountKey"):
         opts: pulumi.ResourceOptions | None = None,
         **kwargs: Any,
     ) -> None:
-        props = resolve_service_account(
-            merge_args(args, kwargs, ServiceAccountKeyArgs, fill=INPUT_KEYS + OUTPUT_KEYS))
-        super().__init__(ServiceAccountKeyProvider(), resource_name, props,
-                         with_secret_outputs(opts, SECRET_OUTPUTS))
+        props, opts = declare(SERVICE_ACCOUNT_KEY, args, kwargs, ServiceAccountKeyArgs, opts)
+        super().__init__(ServiceAccountKeyProvider(), resource_name,
+                         resolve_service_account(props), opts)
+
+
+__all__ = ["ServiceAccountKey", "ServiceAccountKeyArgs", "ServiceAccountKeyProvider"]

@@ -10,11 +10,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 import skyflow_provider.credentials as creds_mod
-from skyflow_provider import role as role_mod
+from skyflow_provider.resources import role_lookup as role_mod
 from skyflow_provider.credentials import credentials_from_dict
-from skyflow_provider.role import find_role_id
+from skyflow_provider.resources.role_lookup import find_role_id
 from skyflow_provider.role_assignment import RoleAssignmentProvider
-from skyflow_provider.service_account import ServiceAccountProvider, credentials_json
+from skyflow_provider.resources.keys import credentials_json
+from skyflow_provider.resources.service_account import ServiceAccountProvider
 
 
 def checked(p, props):

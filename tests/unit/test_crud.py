@@ -14,7 +14,11 @@ from skyflow_provider.policy_assignment import PolicyAssignmentProvider
 from skyflow_provider.provider_base import SkyflowProviderError
 from skyflow_provider.role import RoleProvider, SystemRoleProvider
 from skyflow_provider.role_assignment import RoleAssignmentProvider
-from skyflow_provider.service_account import CREDENTIAL_KEYS, OUTPUT_KEYS, ServiceAccountProvider
+from skyflow_provider.resources.declarations import SERVICE_ACCOUNT
+from skyflow_provider.resources.keys import CREDENTIAL_KEYS
+from skyflow_provider.resources.service_account import ServiceAccountProvider
+
+OUTPUT_KEYS = SERVICE_ACCOUNT.output_keys
 from skyflow_provider.service_account_key import ServiceAccountKeyProvider
 
 

@@ -1,0 +1,98 @@
+"""The Pulumi package schema (``skyflow``), built from the field declarations.
+
+Why in the package rather than only in the generator: a provider plugin serves its schema
+(GetSchema), so it must be computable at run time; ``make generate`` writes the same dict to
+``sdk/schema.json`` for code generators and reviewers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .declarations import PROVIDER_CONFIG, RESOURCES
+from .fields import Field, ResourceSpec, Type, objects_of
+
+PACKAGE = "skyflow"
+VERSION = "0.1.0"
+
+
+def type_ref(t: Type) -> dict[str, Any]:
+    """A schema type spec for a field type."""
+    if t.name == "array":
+        assert t.items is not None
+        return {"type": "array", "items": type_ref(t.items)}
+    if t.name == "map":
+        assert t.items is not None
+        return {"type": "object", "additionalProperties": type_ref(t.items)}
+    if t.name == "object":
+        assert t.object is not None
+        return {"$ref": f"#/types/{PACKAGE}:index:{t.object.name}"}
+    if t.name == "any":
+        return {"$ref": "pulumi.json#/Any"}
+    return {"type": t.name}
+
+
+def property_spec(f: Field, *, for_input: bool = False) -> dict[str, Any]:
+    """One property: type, description, secret, replaceOnChanges, default."""
+    out: dict[str, Any] = {**type_ref(f.type), "description": f.description}
+    if f.secret:
+        out["secret"] = True
+    if f.replaces:
+        out["replaceOnChanges"] = True
+    if for_input and f.has_default and isinstance(f.default, (str, bool, int, float)):
+        out["default"] = f.default
+    return out
+
+
+def _properties(fields: tuple[Field, ...] | list[Field], *, for_input: bool
+                ) -> dict[str, dict[str, Any]]:
+    return {f.camel: property_spec(f, for_input=for_input) for f in fields}
+
+
+def resource_schema(spec: ResourceSpec) -> dict[str, Any]:
+    """A resource entry: inputs, and every state property (inputs and outputs) as outputs."""
+    inputs = [f for f in spec.fields if f.kind == "input"]
+    state = [f for f in spec.fields if f.kind in ("input", "output")]
+    return {
+        "description": spec.description,
+        "inputProperties": _properties(inputs, for_input=True),
+        "requiredInputs": [f.camel for f in inputs if f.required],
+        "properties": _properties(state, for_input=False),
+        # Inputs with a default and outputs Skyflow always returns are always set in state.
+        "required": [f.camel for f in state if f.required or f.has_default],
+    }
+
+
+def package_schema() -> dict[str, Any]:
+    """The whole package schema as a dict (JSON-ready, deterministic order)."""
+    config = _properties(list(PROVIDER_CONFIG), for_input=True)
+    types = {
+        f"{PACKAGE}:index:{obj.name}": {
+            "type": "object",
+            "description": obj.description,
+            "properties": _properties(list(obj.fields), for_input=True),
+            "required": [f.camel for f in obj.fields if f.required],
+        }
+        for obj in objects_of(RESOURCES)
+    }
+    return {
+        "name": PACKAGE,
+        "displayName": "Skyflow",
+        "version": VERSION,
+        "description": "Skyflow service accounts, keys, roles and policies.",
+        "keywords": ["pulumi", "skyflow", "category/security"],
+        "license": "Apache-2.0",
+        "meta": {"moduleFormat": "(.*)"},
+        "config": {"variables": config},
+        "provider": {
+            "description": "The Skyflow provider: one Skyflow account per provider instance.",
+            "inputProperties": config,
+        },
+        "types": types,
+        "resources": {spec.token: resource_schema(spec) for spec in RESOURCES},
+        "language": {
+            "python": {"packageName": "pulumi_skyflow"},
+            "nodejs": {"packageName": "@skyflow-pulumi/skyflow"},
+            "go": {"importBasePath": "github.com/skyflow-pulumi/skyflow-pulumi/sdk/go/skyflow"},
+        },
+    }
