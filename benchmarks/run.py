@@ -24,6 +24,9 @@ from . import report
 from .common import TOKEN_OPERATION, machine_facts, summarize
 from .stacks import MODES, OPERATIONS, OpResult, SequenceError, StackBench
 from .tokens_bench import run_tokens
+from .vending_bench import markdown as vending_markdown
+from .vending_bench import run_vending
+from .vending_bench import write_results as write_vending
 
 RESULTS = Path(__file__).parent / "results"
 TARGET_N = 100
@@ -45,6 +48,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="engine --parallel (default: the CLI's default)")
     p.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     p.add_argument("--skip-tokens", action="store_true", help="skip scenario 6")
+    p.add_argument("--skip-vending", action="store_true", help="skip scenario 7")
+    p.add_argument("--vending-only", action="store_true",
+                   help="only scenario 7 (token vending, ~15 s, no Pulumi needed); writes "
+                   "<out>/vending.{json,md}")
     p.add_argument("--report-only", action="store_true",
                    help="re-render latest.md and latest.png from <out>/latest.json; no runs")
     args = p.parse_args(argv)
@@ -227,6 +234,15 @@ def main(argv: list[str] | None = None) -> int:
         report.plot(loaded, args.out / "latest.png")
         return 0
     started = time.perf_counter()
+    if args.vending_only:
+        args.out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="skyflow-bench-") as tmp, \
+                EmulatorProcess(Path(tmp) / "emulator") as emu:
+            vending = run_vending(emu, quick=args.quick)
+        vending["wall_seconds"] = time.perf_counter() - started
+        write_vending(vending, args.out)
+        print(vending_markdown(vending))
+        return 0
     pulumi_bin = require_pulumi()
     meta = machine_facts(pulumi_bin)
     meta["floor_shape"] = floor_shape()
@@ -249,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
             results["tokens"] = run_tokens(emu, max(3, args.runs),
                                            calls=5 if args.quick else 10,
                                            cached_calls=2000 if args.quick else 20000)
+        if not args.skip_vending:
+            say("scenario 7: token vending")
+            results["vending"] = run_vending(emu, quick=args.quick)
         bench = StackBench(emu, Path(tmp) / "work", parallel=args.parallel)
         secrets = {"admin privateKey": str(emu.admin_credentials["privateKey"]),
                    **{f"{m} passphrase": p.passphrase for m, p in bench.projects.items()}}
@@ -293,6 +312,9 @@ def main(argv: list[str] | None = None) -> int:
             (args.out / f"latest.{ext}").unlink(missing_ok=True)
         say(f"make bench: a secret reached the results ({hits[0]}); results removed")
         return 2
+    if results.get("vending"):
+        write_vending(results["vending"], args.out)  # vending.{json,md}: counts and timings
+        md += "\n" + vending_markdown(results["vending"])
     print(md)
     say(f"make bench: wrote {args.out}/latest.json, latest.md, latest.png in "
         f"{results['wall_seconds'] / 60:.1f} min")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import logging
 import os
 import statistics
 import subprocess
@@ -193,8 +194,6 @@ def _issuer(tmp: Path) -> tuple[Any, str, Path]:
 
 def run_vending(emu: Any, *, quick: bool = False, clients: int = CLIENTS) -> dict[str, Any]:
     """All three patterns against ``emu`` (an ``EmulatorProcess``); about 30-50 s."""
-    import logging
-
     from skyflow_provider.api.client import ManagementClient
     from skyflow_provider.api.settings import settings_from_config
     from skyflow_provider.auth.credentials import load_credentials
@@ -212,6 +211,7 @@ def run_vending(emu: Any, *, quick: bool = False, clients: int = CLIENTS) -> dic
     )
 
     logging.getLogger("skyflow_provider.vending").setLevel(logging.WARNING)
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # 50 clients > 8 threads
     ca = emu.ca_bundle
     creds = load_credentials(emu.admin_credentials)
     settings = settings_from_config(lambda _k: None, {

@@ -2,7 +2,8 @@
 # The `make bench` job: every benchmark scenario in one process tree against a fresh emulator
 # (benchmarks/run.py). Writes benchmarks/results/latest.{json,md,png}; never fails on a missed
 # target, only when the benchmark itself breaks. Arguments go to `python -m benchmarks.run`
-# (--runs N, --sizes 1,10,100, --with-500, --quick, --parallel P).
+# (--runs N, --sizes 1,10,100, --with-500, --quick, --parallel P; --vending-only runs just the
+# token-vending scenario 7 in ~15 s, --skip-vending leaves it out).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
