@@ -8,9 +8,12 @@ for a token that names someone else and ``enforce_context_id`` holds per end use
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
-from collections.abc import Mapping
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,6 +32,8 @@ ASYMMETRIC_ALGORITHMS = frozenset({
 DEFAULT_LEEWAY = 30.0  # seconds of clock skew tolerated on exp/nbf/iat
 MAX_CTX_LENGTH = 256
 MAX_SESSION_TOKEN_LENGTH = 16_384
+DEFAULT_CACHE_SECONDS = 300.0  # a verified session is re-verified at least this often
+DEFAULT_CACHE_SIZE = 10_000
 
 
 class SessionError(Exception):
@@ -109,6 +114,10 @@ class JwtSessionVerifier:
     """Verifies session JWTs: signature against the JWKS (file or https URL), ``exp``
     required, issuer and audience checked, algorithm taken from the JWK (never from the token
     alone, never ``none``). The caller's context identifier is the ``ctx_claim`` claim.
+
+    Verified sessions are remembered by their SHA-256 (never the token itself) until the
+    earlier of their ``exp`` and ``cache_seconds`` from verification, so a page that asks
+    again does not pay for JWT parsing twice; ``cache_size=0`` turns that off.
     """
 
     def __init__(
@@ -122,6 +131,9 @@ class JwtSessionVerifier:
         jwks_timeout: float = 10.0,
         jwks_cache_seconds: int = 300,
         ssl_context: Any = None,
+        cache_seconds: float = DEFAULT_CACHE_SECONDS,
+        cache_size: int = DEFAULT_CACHE_SIZE,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if not issuer or not audience:
             raise ValueError("session verification needs an issuer and an audience")
@@ -134,6 +146,10 @@ class JwtSessionVerifier:
         self._client: PyJWKClient | None = None
         self._set: PyJWKSet | None = None
         self._lock = threading.Lock()
+        self._clock = clock
+        self._cache_seconds = cache_seconds
+        self._cache_size = cache_size
+        self._verified: OrderedDict[bytes, tuple[float, Caller]] = OrderedDict()
         if isinstance(jwks, PyJWKSet):
             _check_keys(jwks.keys, "(given)")
             self._set = jwks
@@ -213,7 +229,26 @@ class JwtSessionVerifier:
         return Caller(identity=identity[:MAX_CTX_LENGTH], ctx=ctx)
 
     def __call__(self, environ: Mapping[str, Any]) -> Caller:
-        return self.caller(self.verify(bearer_token(environ)))
+        token = bearer_token(environ)
+        if self._cache_size <= 0:
+            return self.caller(self.verify(token))
+        digest = hashlib.sha256(token.encode()).digest()
+        now = self._clock()
+        with self._lock:
+            hit = self._verified.get(digest)
+            if hit is not None:
+                if now < hit[0]:
+                    self._verified.move_to_end(digest)
+                    return hit[1]
+                del self._verified[digest]
+        claims = self.verify(token)
+        caller = self.caller(claims)
+        until = min(float(claims["exp"]), now + self._cache_seconds)
+        with self._lock:
+            self._verified[digest] = (until, caller)
+            while len(self._verified) > self._cache_size:
+                self._verified.popitem(last=False)
+        return caller
 
 
 class FixedDevCaller:

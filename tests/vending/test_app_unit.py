@@ -329,3 +329,24 @@ def test_jwks_from_url(issuer: SessionIssuer, minter: CountingMinter, jwks_url: 
     assert post(c, SessionIssuer().session("eve", kid=issuer.kid)).status_code == 401
     with pytest.raises(ValueError, match="https"):
         JwtSessionVerifier("http://idp.example.test/jwks", issuer="i", audience="a")
+
+
+def test_verified_session_cache_stops_at_exp(tmp_path: Path, issuer: SessionIssuer,
+                                             minter: CountingMinter) -> None:
+    """A remembered session is refused once its exp passes (no leeway in this test)."""
+    import time
+
+    jwks = issuer.write_jwks(tmp_path / "jwks.json")
+    verifier = JwtSessionVerifier(str(jwks), issuer=issuer.issuer, audience=issuer.audience,
+                                  leeway=0)
+    app = VendingApp(TokenVendor(minter=minter, clock=minter.clock), verifier,
+                     VendingConfig(roles=RoleCatalog({"v": "rolev1"}), cors=CorsPolicy()))
+    c = Client(app)
+    s = issuer.session("alice", exp_in=2)
+    assert post(c, s).status_code == 200
+    assert post(c, s).status_code == 200  # from the verified-session cache
+    assert len(verifier._verified) == 1
+    assert s.encode() not in b"".join(verifier._verified)  # only digests are kept
+    time.sleep(2.6)
+    r = post(c, s)
+    assert r.status_code == 401 and "expired" in r.get_json()["error"]["message"]
