@@ -75,7 +75,8 @@ class Principal:
 class TokenIssuer:
     """Signs and verifies the emulator's access tokens."""
 
-    def __init__(self, private_pem: str) -> None:
+    def __init__(self, private_pem: str, ttl: int = ACCESS_TOKEN_TTL) -> None:
+        self.ttl = ttl
         self._private = serialization.load_pem_private_key(private_pem.encode(), password=None)
         self._public = self._private.public_key()
 
@@ -88,7 +89,7 @@ class TokenIssuer:
             "sub": subject,
             "iat": iat,
             "nbf": iat - 1,
-            "exp": iat + ACCESS_TOKEN_TTL,
+            "exp": iat + self.ttl,
             "jti": secrets.token_hex(16),
             "key": key_id,
             "account_id": account_id,

@@ -18,7 +18,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from . import bootstrap
 from .app import App
-from .auth import TokenIssuer
+from .auth import ACCESS_TOKEN_TTL, TokenIssuer
 from .errors import ApiError
 from .faults import FaultConfig, Faults
 from .requestlog import RequestLog
@@ -49,6 +49,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="serve plain http (loopback hosts only)")
     p.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
                    help="allow this browser origin on the Data API (repeatable; default none)")
+    p.add_argument("--access-token-ttl", type=int, default=ACCESS_TOKEN_TTL, metavar="SECONDS",
+                   help="lifetime of issued bearer tokens (Skyflow: 3600); short values let "
+                        "tests see clients ask again after expiry")
     f = p.add_argument_group("faults (also SKYFLOW_EMULATOR_FAULTS as JSON)")
     f.add_argument("--latency-ms", type=float)
     f.add_argument("--latency-jitter-ms", type=float)
@@ -107,7 +110,8 @@ def serve(args: argparse.Namespace) -> int:
     store = Store(data_dir / "emulator.db")
     account_id, admin_sa_id, signing_key = bootstrap.bootstrap(store)
     ssl_ctx: ssl.SSLContext | None = server_context(data_dir) if https else None
-    state = State(data_dir=data_dir, store=store, issuer=TokenIssuer(signing_key),
+    issuer = TokenIssuer(signing_key, args.access_token_ttl)
+    state = State(data_dir=data_dir, store=store, issuer=issuer,
                   faults=faults, log=RequestLog(data_dir / "requests.jsonl"),
                   admin_token=bootstrap.new_admin_token(data_dir), account_id=account_id,
                   admin_sa_id=admin_sa_id, cors_origins=list(args.cors_origin))

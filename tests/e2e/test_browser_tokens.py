@@ -28,9 +28,8 @@ certificate bypass:
     with ``--cors-origin https://js.skyflow.com``; the page's origin (http://127.0.0.1:PORT) is
     the vendor's ``--allow-origin``; the same page served as http://localhost:PORT is not.
 
-Short tokens: the emulator has no setting for the lifetime of the access tokens it issues (3600 s,
-``skyflow_emulator.auth.ACCESS_TOKEN_TTL``), so this test starts it with a ``sitecustomize`` on
-PYTHONPATH that sets that constant to ``TOKEN_TTL`` seconds in the emulator process only.
+Short tokens: the emulator runs with ``--access-token-ttl TOKEN_TTL`` (Skyflow's tokens live
+3600 s), so the test sees the SDK ask again after expiry within seconds.
 
 Skips only when /usr/bin/chromium is missing and CI is not set; under CI=true that fails.
 """
@@ -89,16 +88,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
 
-SITECUSTOMIZE = '''\
-# Written by tests/e2e/test_browser_tokens.py for its emulator process only: the emulator has no
-# setting for the lifetime of the access tokens it issues, and the test needs them short.
-import os
-
-if os.environ.get("SKYFLOW_TEST_ACCESS_TOKEN_TTL"):
-    import skyflow_emulator.auth as _auth
-
-    _auth.ACCESS_TOKEN_TTL = int(os.environ["SKYFLOW_TEST_ACCESS_TOKEN_TTL"])
-'''
 
 
 # ---- prerequisites ------------------------------------------------------------------------------
@@ -262,13 +251,9 @@ def world(tmp_path: Path) -> Iterator[dict[str, Any]]:
     sync_playwright = _require_browser()
 
     # The emulator: short access tokens (see the docstring), CORS for the SDK's frame origin.
-    site = tmp_path / "emulator-site"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
-    pythonpath = os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH")) if p)
-    emu = EmulatorProcess(tmp_path / "emulator", extra_args=["--cors-origin", FRAME_ORIGIN],
-                          env={"PYTHONPATH": pythonpath,
-                               "SKYFLOW_TEST_ACCESS_TOKEN_TTL": str(TOKEN_TTL)})
+    emu = EmulatorProcess(tmp_path / "emulator",
+                          extra_args=["--cors-origin", FRAME_ORIGIN,
+                                      "--access-token-ttl", str(TOKEN_TTL)])
     emu.start()
     servers: list[StaticServer] = []
     vendor: VendorProcess | None = None
@@ -385,9 +370,7 @@ def test_skyflow_js_gets_reuses_and_renews_vendor_tokens(world: dict[str, Any]) 
             assert claims["sub"] == sa_id, claims
             assert claims.get("context_identifier") == USER, claims  # --ctx-claim sub
             assert world["role_id"] in claims.get("scope", ""), claims
-            assert claims["exp"] - claims["iat"] == TOKEN_TTL, (
-                "the emulator did not issue short tokens: SITECUSTOMIZE sets "
-                "skyflow_emulator.auth.ACCESS_TOKEN_TTL; did it move?", claims)
+            assert claims["exp"] - claims["iat"] == TOKEN_TTL, claims  # --access-token-ttl
 
             # 2. Two more operations within the token's life: the SDK reuses its cached token.
             got = _run(page, "get", {"records": [
