@@ -15,7 +15,7 @@ def test_token_api_imports_without_pulumi():
     code = (
         "import sys\n"
         "from skyflow_provider import generate_bearer_token, TokenProvider\n"
-        "import skyflow_provider.token_cli\n"
+        "import skyflow_provider.cli.token\n"
         "print('pulumi' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -263,7 +263,7 @@ def test_scoped_tokens_carry_context_and_one_role(emulator, project_factory, tmp
     assert editor.returncode == 1 and "scope" in editor.stderr.lower(), editor.stderr
 
     # The library path of the README: the same token options in-process.
-    from skyflow_provider.tokens import generate_bearer_token
+    from skyflow_provider.auth.tokens import generate_bearer_token
 
     token, token_type = generate_bearer_token(
         str(creds_file), {"ctx": {"agent_id": "a-17", "team": "support"}, "role_ids": [viewer]},

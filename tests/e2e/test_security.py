@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from skyflow_provider.client import ManagementClient
-from skyflow_provider.errors import ConfigError
-from skyflow_provider.settings import settings_from_config
+from skyflow_provider.api.client import ManagementClient
+from skyflow_provider.api.settings import settings_from_config
+from skyflow_provider.http.errors import ConfigError
 from tests.e2e.conftest import PROGRAMS, REPO_ROOT, api_requests, list_service_accounts
 from tests.helpers.emulator_proc import EmulatorProcess
 from tests.helpers.figures import record

@@ -13,10 +13,9 @@ from typing import Any
 import jwt
 import pytest
 
+from tests.fakes import creds_dict, issue_token
 from tests.helpers.emulator_proc import EmulatorProcess
 from tests.helpers.secrets_scan import fragments
-
-from ._fakes import creds_dict, issue_token
 
 VENV_SCRIPT = Path(sys.executable).parent / "skyflow-token"
 

@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 
-from skyflow_provider.errors import ConfigError
-from skyflow_provider.settings import DEFAULT_MANAGEMENT_URL, settings_from_config
-
-from ._fakes import creds_dict, issue_token
+from skyflow_provider.api.settings import DEFAULT_MANAGEMENT_URL, settings_from_config
+from skyflow_provider.http.errors import ConfigError
+from tests.fakes import creds_dict, issue_token
 
 API_KEY = "sky-ab12C-" + "0123456789abcdef0123456789abcdef"
 

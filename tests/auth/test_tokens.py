@@ -14,14 +14,8 @@ from typing import Any
 import jwt
 import pytest
 
-from skyflow_provider.credentials import load_credentials
-from skyflow_provider.errors import (
-    CredentialsError,
-    InvalidArgumentError,
-    OptionsError,
-    UnauthenticatedError,
-)
-from skyflow_provider.tokens import (
+from skyflow_provider.auth.credentials import load_credentials
+from skyflow_provider.auth.tokens import (
     TokenProvider,
     build_assertion_claims,
     format_scope,
@@ -32,8 +26,13 @@ from skyflow_provider.tokens import (
     token_expiry,
     validate_ctx,
 )
-
-from ._fakes import Recorded, ScriptedServer, creds_dict, envelope, issue_token, rsa_key
+from skyflow_provider.http.errors import (
+    CredentialsError,
+    InvalidArgumentError,
+    OptionsError,
+    UnauthenticatedError,
+)
+from tests.fakes import Recorded, ScriptedServer, creds_dict, envelope, issue_token, rsa_key
 
 
 class Clock:

@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 
-from skyflow_provider.client import ManagementClient
-from skyflow_provider.errors import SkyflowError, TransportError
-from skyflow_provider.provider_base import SkyflowProviderError
-from skyflow_provider.role import RoleProvider
-from skyflow_provider.service_account import ServiceAccountProvider
-from skyflow_provider.settings import settings_from_config
+from skyflow_provider.api.client import ManagementClient
+from skyflow_provider.api.settings import settings_from_config
+from skyflow_provider.http.errors import SkyflowError, TransportError
+from skyflow_provider.resources.base import SkyflowProviderError
+from skyflow_provider.resources.role import RoleProvider
+from skyflow_provider.resources.service_account import ServiceAccountProvider
 from tests.helpers.figures import record
 
 API_KEY = "sky-ab12C-" + "0123456789abcdef" * 2

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from skyflow_provider import pending
-from tests.unit.fake_client import FakeClient
+from skyflow_provider.cli import pending
+from tests.fakes import FakeClient
 
 T = "pulumi-python:dynamic/skyflow:"
 
@@ -67,7 +67,7 @@ def test_cli_reports_and_deletes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     export.write_text(json.dumps({"version": 3, "deployment": {"resources": [],
                       "pending_operations": [{"type": "creating", "resource": res(
                           "ServiceAccount", "urn:b", name="dev-b")}]}}))
-    import skyflow_provider.client as client_mod
+    import skyflow_provider.api.client as client_mod
 
     monkeypatch.setattr(client_mod, "ManagementClient", lambda _settings: c)
     monkeypatch.setenv("SKYFLOW_ACCOUNT_ID", "acc1")

@@ -15,8 +15,15 @@ from typing import Any
 import jwt
 import pytest
 
-from skyflow_provider.client import ManagementClient
-from skyflow_provider.errors import (
+from skyflow_provider.api.client import ManagementClient
+from skyflow_provider.api.settings import ProviderSettings, settings_from_config
+from skyflow_provider.auth.tokens import (
+    TokenProvider,
+    generate_bearer_token,
+    generate_bearer_token_from_creds,
+    is_expired,
+)
+from skyflow_provider.http.errors import (
     ConflictError,
     InvalidArgumentError,
     NotFoundError,
@@ -26,17 +33,9 @@ from skyflow_provider.errors import (
     TransportError,
     UnauthenticatedError,
 )
-from skyflow_provider.settings import ProviderSettings, settings_from_config
-from skyflow_provider.tokens import (
-    TokenProvider,
-    generate_bearer_token,
-    generate_bearer_token_from_creds,
-    is_expired,
-)
+from tests.conftest import TOKEN_TEMPLATE, count_log
 from tests.helpers.emulator_proc import EmulatorProcess
 from tests.helpers.secrets_scan import fragments
-
-from .conftest import TOKEN_TEMPLATE, count_log
 
 SA_ITEM = "/v1/serviceAccounts/{ID}"
 SA_LIST = "/v1/serviceAccounts"

@@ -10,14 +10,13 @@ from typing import Any
 
 import pytest
 
-from skyflow_provider.credentials import (
+from skyflow_provider.auth.credentials import (
     Credentials,
     credentials_from_env,
     load_credentials,
 )
-from skyflow_provider.errors import CredentialsError
-
-from ._fakes import creds_dict, ec_pem, pkcs1_pem, rsa_key
+from skyflow_provider.http.errors import CredentialsError
+from tests.fakes import creds_dict, ec_pem, pkcs1_pem, rsa_key
 
 
 def _assert_no_key(text: str, pem: str) -> None:

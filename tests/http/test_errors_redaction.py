@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skyflow_provider.errors import (
+from skyflow_provider.http.errors import (
     ConflictError,
     NotFoundError,
     RateLimitedError,
@@ -19,9 +19,8 @@ from skyflow_provider.errors import (
     UnauthenticatedError,
     class_for_status,
 )
-from skyflow_provider.redaction import REDACTED, redact_body, redact_headers, redact_text
-
-from ._fakes import creds_dict, issue_token
+from skyflow_provider.http.redaction import REDACTED, redact_body, redact_headers, redact_text
+from tests.fakes import creds_dict, issue_token
 
 API_KEY = "sky-ab12C-0123456789abcdef0123456789abcdef"
 

@@ -19,12 +19,12 @@ from typing import Any
 import pytest
 import requests
 
-from skyflow_provider import credentials as creds_mod
-from skyflow_provider import http_session
-from skyflow_provider.client import ManagementClient
-from skyflow_provider.credentials import Credentials, load_credentials, private_key_object
-from skyflow_provider.errors import TransportError
-from skyflow_provider.tokens import generate_bearer_token, sign_assertion
+from skyflow_provider.api.client import ManagementClient
+from skyflow_provider.auth import credentials as creds_mod
+from skyflow_provider.auth.credentials import Credentials, load_credentials, private_key_object
+from skyflow_provider.auth.tokens import generate_bearer_token, sign_assertion
+from skyflow_provider.http import transport as http_session
+from skyflow_provider.http.errors import TransportError
 from tests.helpers.emulator_proc import EmulatorProcess
 
 

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from skyflow_provider.client import ManagementClient
-from skyflow_provider.errors import (
+from skyflow_provider.api.client import ManagementClient
+from skyflow_provider.api.settings import ProviderSettings, settings_from_config
+from skyflow_provider.http.errors import (
     ConfigError,
     NotFoundError,
     RateLimitedError,
@@ -20,10 +21,8 @@ from skyflow_provider.errors import (
     SkyflowError,
     UnauthenticatedError,
 )
-from skyflow_provider.http_session import make_retry
-from skyflow_provider.settings import ProviderSettings, settings_from_config
-
-from ._fakes import ScriptedServer, creds_dict, envelope, issue_token
+from skyflow_provider.http.transport import make_retry
+from tests.fakes import ScriptedServer, creds_dict, envelope, issue_token
 
 API_KEY = "sky-ab12C-0123456789abcdef0123456789abcdef"
 

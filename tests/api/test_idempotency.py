@@ -11,16 +11,16 @@ from typing import Any
 
 import pytest
 
-from skyflow_provider import idempotency
-from skyflow_provider.api_key import ApiKeyProvider
-from skyflow_provider.errors import InvalidArgumentError, ServerError, TransportError
-from skyflow_provider.policy import PolicyProvider
-from skyflow_provider.policy_assignment import PolicyAssignmentProvider
-from skyflow_provider.role import RoleProvider
-from skyflow_provider.role_assignment import RoleAssignmentProvider
-from skyflow_provider.service_account import ServiceAccountProvider
-from skyflow_provider.service_account_key import ServiceAccountKeyProvider
-from tests.unit.fake_client import FakeClient
+from skyflow_provider.api import idempotency
+from skyflow_provider.http.errors import InvalidArgumentError, ServerError, TransportError
+from skyflow_provider.resources.api_key import ApiKeyProvider
+from skyflow_provider.resources.policy import PolicyProvider
+from skyflow_provider.resources.policy_assignment import PolicyAssignmentProvider
+from skyflow_provider.resources.role import RoleProvider
+from skyflow_provider.resources.role_assignment import RoleAssignmentProvider
+from skyflow_provider.resources.service_account import ServiceAccountProvider
+from skyflow_provider.resources.service_account_key import ServiceAccountKeyProvider
+from tests.fakes import FakeClient
 
 WRITES = ("create_service_account", "create_key", "create_api_key", "create_role",
           "create_policy", "assign_role", "assign_policy")

@@ -17,9 +17,8 @@ from typing import Any
 import jwt
 import pytest
 
-from skyflow_provider.tokens import generate_bearer_token, generate_bearer_token_from_creds
-
-from ._fakes import Recorded, ScriptedServer, creds_dict, issue_token, make_local_ca
+from skyflow_provider.auth.tokens import generate_bearer_token, generate_bearer_token_from_creds
+from tests.fakes import Recorded, ScriptedServer, creds_dict, issue_token, make_local_ca
 
 sdk_sa = pytest.importorskip("skyflow.service_account")
 
