@@ -1,9 +1,13 @@
-"""The pickled provider (``__provider`` in state) is tiny, by reference, and holds no secret."""
+"""Provider pickles: small, secret-free, deterministic blobs that round-trip to an unconfigured
+provider, and thousands of serializations in one process without a RecursionError.
+"""
 
 from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 
 import dill
 import pytest
@@ -13,13 +17,13 @@ from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 from pulumi.dynamic.dynamic import serialize_provider
 
-from skyflow_provider.api_key import ApiKeyProvider
-from skyflow_provider.policy import PolicyProvider
-from skyflow_provider.policy_assignment import PolicyAssignmentProvider
-from skyflow_provider.role import RoleProvider, SystemRoleProvider
-from skyflow_provider.role_assignment import RoleAssignmentProvider
-from skyflow_provider.service_account import ServiceAccountProvider
-from skyflow_provider.service_account_key import ServiceAccountKeyProvider
+from skyflow_provider.resources.api_key import ApiKeyProvider
+from skyflow_provider.resources.policy import PolicyProvider
+from skyflow_provider.resources.policy_assignment import PolicyAssignmentProvider
+from skyflow_provider.resources.role import RoleProvider, SystemRoleProvider
+from skyflow_provider.resources.role_assignment import RoleAssignmentProvider
+from skyflow_provider.resources.service_account import ServiceAccountProvider
+from skyflow_provider.resources.service_account_key import ServiceAccountKeyProvider
 
 PROVIDERS = [ServiceAccountProvider, ApiKeyProvider, ServiceAccountKeyProvider, RoleProvider,
              SystemRoleProvider, PolicyProvider, RoleAssignmentProvider, PolicyAssignmentProvider]
@@ -96,9 +100,28 @@ def test_configure_outside_the_provider_host_keeps_tracebacks(monkeypatch):
 
     from pulumi.dynamic import Config, ConfigureRequest
 
-    from skyflow_provider.service_account import ServiceAccountProvider
+    from skyflow_provider.resources.service_account import ServiceAccountProvider
 
     monkeypatch.delenv("SKYFLOW_PROVIDER_TRACEBACKS", raising=False)
     before = getattr(sys, "tracebacklimit", None)
     ServiceAccountProvider().configure(ConfigureRequest(Config({}, "skyflow-identities")))
     assert getattr(sys, "tracebacklimit", None) == before
+
+
+PROBE = r"""
+from pulumi.dynamic.dynamic import serialize_provider
+from skyflow_provider.resources.service_account import ServiceAccountProvider
+from skyflow_provider.resources.role_assignment import RoleAssignmentProvider
+for i in range(3000):
+    serialize_provider(ServiceAccountProvider())
+    serialize_provider(RoleAssignmentProvider())
+print(len(serialize_provider(ServiceAccountProvider())))
+"""
+
+
+def test_six_thousand_serializations_without_recursion_error():
+    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert int(out.stdout.strip()) <= 200  # the blob stays small (base64 characters)
+
