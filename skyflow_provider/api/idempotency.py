@@ -32,6 +32,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from ..http.errors import PermissionDeniedError, ServerError, SkyflowError, TransportError
+from . import snapshots
+from .snapshots import NameSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -76,18 +78,29 @@ def create_or_adopt(
     listing: Callable[[], Mapping[str, Mapping[str, Any]]],
     *,
     sleep: Sleep = time.sleep,
+    snap: NameSnapshot | None = None,
+    name: str = "",
+    owner: str | None = None,
 ) -> tuple[dict[str, Any] | None, Mapping[str, Any] | None]:
     """Run ``create``; on an unknown outcome adopt the one new object ``listing`` shows.
 
     ``listing`` returns ``{id: object}`` for every object carrying the name being created.
+    With ``snap`` (the per-process name snapshot) nothing is listed before the create; without
+    it the name is listed first. Only objects created by ``owner`` (when known) are adopted.
     Returns ``(response, None)`` when the create answered, ``(None, object)`` when adopted.
     """
-    try:
-        before = set(_read(listing, sleep))
-    except PermissionDeniedError:
-        # No read permission: send the create anyway, so the error the user sees names the
-        # permission the create needs; without a snapshot a lost response cannot be adopted.
-        return create(), None
+    if snap is None:
+        try:
+            before = set(_read(listing, sleep))
+        except PermissionDeniedError:
+            # No read permission: send the create anyway, so the error the user sees names the
+            # permission the create needs; without a snapshot a lost response cannot be adopted.
+            return create(), None
+    else:
+        snap.ensure(lambda fn: _read(fn, sleep))
+        if snap.unavailable:
+            return create(), None
+        before = set(snap.named(name))
     last: SkyflowError | None = None
     for attempt in range(ATTEMPTS):
         try:
@@ -96,7 +109,11 @@ def create_or_adopt(
             if not outcome_unknown(err):
                 raise
             last = err
-        found = {k: v for k, v in _read(listing, sleep).items() if k not in before}
+        now_named = _read(listing, sleep)
+        if snap is not None:
+            snap.replace_name(name, now_named)
+        found = {k: v for k, v in now_named.items() if k not in before
+                 and (owner is None or snapshots.creator_of(v) in (None, owner))}
         if len(found) == 1:
             obj_id, obj = next(iter(found.items()))
             log.warning("%s: the response was lost, adopting %s that it created", what, obj_id)
@@ -126,6 +143,41 @@ def _sa_listing(client: Any, name: str) -> Callable[[], dict[str, Mapping[str, A
     return listing
 
 
+def _account_scope(client: Any) -> str:
+    return str(getattr(getattr(client, "settings", None), "account_id", "") or "")
+
+
+def sa_snapshot(client: Any) -> NameSnapshot:
+    """This process's snapshot of the account's service accounts (one listing, all pages)."""
+    return snapshots.snapshot(client, "serviceAccount", _account_scope(client),
+                              lambda: client.list_service_accounts())
+
+
+def role_snapshot(client: Any, vault_id: str, rtype: str = "VAULT") -> NameSnapshot:
+    """This process's snapshot of a vault's roles (system roles included)."""
+    return snapshots.snapshot(client, "role", f"{rtype}:{vault_id}",
+                              lambda: client.list_roles(vault_id, resource_type=rtype))
+
+
+def policy_snapshot(client: Any, vault_id: str, rtype: str = "VAULT") -> NameSnapshot:
+    """This process's snapshot of a vault's policies."""
+    return snapshots.snapshot(client, "policy", f"{rtype}:{vault_id}",
+                              lambda: client.list_policies(vault_id, resource_type=rtype))
+
+
+def _created(snap: NameSnapshot, kind: str, name: str, obj_id: str,
+             resp: dict[str, Any]) -> dict[str, Any]:
+    """Record a created object in the snapshot; add the namespace the response lacks when it
+    can be derived from a listed sibling's (else the next refresh reads it)."""
+    if obj_id:
+        snap.add(name, obj_id)
+        if not resp.get("namespace"):
+            derived = snap.namespace_for(kind, obj_id)
+            if derived:
+                resp = {**resp, "namespace": derived}
+    return resp
+
+
 def create_service_account(client: Any, body: Mapping[str, Any],
                            *, sleep: Sleep = time.sleep) -> dict[str, Any]:
     """``client.create_service_account`` that adopts its own account after a lost response.
@@ -134,11 +186,13 @@ def create_service_account(client: Any, body: Mapping[str, Any],
     minted and the lost one deleted; the result has the same shape as a create response.
     """
     name = str((body.get("serviceAccount") or {}).get("name") or "")
+    snap = sa_snapshot(client)
     resp, adopted = create_or_adopt(
         f"create service account {name!r}",
-        lambda: client.create_service_account(body), _sa_listing(client, name), sleep=sleep)
+        lambda: client.create_service_account(body), _sa_listing(client, name), sleep=sleep,
+        snap=snap, name=name, owner=snapshots.identity(client))
     if resp is not None:
-        return resp
+        return _created(snap, "serviceAccount", name, str(resp.get("clientID") or ""), resp)
     assert adopted is not None
     sa_id = str(adopted["ID"])
     if body.get("apiKeyEnabled"):
@@ -220,9 +274,14 @@ def create_role(client: Any, body: Mapping[str, Any], *, sleep: Sleep = time.sle
         return _by_id(roles, lambda r: r.get("ID"),
                       lambda r: (r.get("definition") or {}).get("name") == name)
 
+    snap = role_snapshot(client, vault_id, rtype)
     resp, adopted = create_or_adopt(f"create role {name!r}", lambda: client.create_role(body),
-                                    listing, sleep=sleep)
-    return resp if resp is not None else {"ID": str((adopted or {}).get("ID")), "adopted": True}
+                                    listing, sleep=sleep, snap=snap, name=name,
+                                    owner=snapshots.identity(client))
+    if resp is not None:
+        return _created(snap, "role", name, str(resp.get("ID") or ""), resp)
+    return {"ID": str((adopted or {}).get("ID")), "adopted": True,
+            "namespace": (adopted or {}).get("namespace") or ""}
 
 
 def create_policy(client: Any, body: Mapping[str, Any], *, sleep: Sleep = time.sleep
@@ -237,9 +296,13 @@ def create_policy(client: Any, body: Mapping[str, Any], *, sleep: Sleep = time.s
         return _by_id(policies, lambda p: p.get("ID"),
                       lambda p: p.get("name") == name and p.get("status") != "DELETED")
 
+    snap = policy_snapshot(client, vault_id, rtype)
     resp, adopted = create_or_adopt(f"create policy {name!r}",
-                                    lambda: client.create_policy(body), listing, sleep=sleep)
-    return resp if resp is not None else {"ID": str((adopted or {}).get("ID")), "adopted": True}
+                                    lambda: client.create_policy(body), listing, sleep=sleep,
+                                    snap=snap, name=name, owner=snapshots.identity(client))
+    if resp is not None:
+        return _created(snap, "policy", name, str(resp.get("ID") or ""), resp)
+    return {"ID": str((adopted or {}).get("ID")), "adopted": True}
 
 
 # ----- assignments (set-like: check, then assign again) ------------------------------------------

@@ -1,0 +1,237 @@
+"""The request plumbing under ``ManagementClient``: one authenticated call, errors, pages.
+
+Transport concerns live in ``http.transport`` (pooling, retries, TLS trust); authentication in
+``auth.tokens.TokenProvider``. This module builds requests, maps Skyflow's error envelope to
+typed exceptions, and paginates; ``client.py`` adds one method per operation on top. Sessions
+are per thread (``threading.local``): requests sessions are not documented as thread-safe, and
+Pulumi calls providers from several threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from ..auth.credentials import check_url
+from ..auth.tokens import TokenProvider
+from ..http import transport as http_session
+from ..http.errors import (
+    ConfigError,
+    SkyflowError,
+    TransportError,
+    error_from_response,
+    request_id_of,
+)
+from ..http.redaction import redact_body, redact_headers
+from .settings import ProviderSettings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PAGE_SIZE = 25
+MAX_PAGES = 10_000
+
+
+def _q(value: str) -> str:
+    """Quote one path segment (ids are opaque; never let one add a path level)."""
+    return quote(str(value), safe="")
+
+
+class ClientBase:
+    """Authenticated calls to Skyflow's Management API for ``settings``; parsed JSON back.
+
+    Thread-safe: sessions are per thread, the token provider has its own lock. Refuses to be
+    pickled, so it can never be captured into a dynamic provider's serialized state.
+    """
+
+    def __init__(
+        self,
+        settings: ProviderSettings,
+        token_provider: TokenProvider | None = None,
+        *,
+        timeout: Any = None,
+        retry_total: int = 5,
+        backoff_factor: float = 0.5,
+        rate_limit_rounds: int = 2,
+    ) -> None:
+        problem = check_url(settings.management_url, "The management URL")
+        if problem:
+            raise ConfigError(problem, key="skyflow:managementUrl",
+                              env_var="SKYFLOW_MANAGEMENT_URL")
+        self.settings = settings
+        self.base_url = settings.management_url.rstrip("/")
+        self.tokens = token_provider or TokenProvider.from_settings(settings)
+        self.timeout = timeout if timeout is not None else settings.timeout
+        self._ca_bundle = settings.ca_bundle
+        self._retry_total = retry_total
+        self._backoff = backoff_factor
+        # 429 means "not processed": after urllib3's retries, wait Retry-After and start over
+        # this many more times, so a long rate-limit burst slows a run down instead of failing
+        # it (each round is retry_total + 1 attempts).
+        self._rate_limit_rounds = rate_limit_rounds
+        self._local = threading.local()
+
+    # ----------------------------------------------------------------------- plumbing
+
+    def _session(self, idempotent: bool) -> requests.Session:
+        sessions: dict[bool, requests.Session] | None = getattr(self._local, "sessions", None)
+        if sessions is None:
+            sessions = self._local.sessions = {}
+        s = sessions.get(idempotent)
+        if s is None:
+            retry = http_session.make_retry(idempotent=idempotent, total=self._retry_total,
+                                            backoff_factor=self._backoff)
+            s = sessions[idempotent] = http_session.build_session(
+                idempotent=idempotent, ca_bundle=self._ca_bundle, retry=retry)
+        return s
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        json: Any = None,
+        params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
+        operation: str = "",
+        target: str = "",
+        idempotent: bool | None = None,
+    ) -> dict[str, Any]:
+        """Send one API call; return the JSON object or raise a ``SkyflowError`` subclass.
+
+        ``idempotent`` defaults to True for GET/PUT/DELETE and False for POST/PATCH; it
+        decides whether 5xx/read errors are retried (429 always is).
+        """
+        method = method.upper()
+        if idempotent is None:
+            idempotent = method in ("GET", "HEAD", "PUT", "DELETE")
+        url = self.base_url + path
+        op = operation or f"{method} {path}"
+        retried_auth = False
+        rate_rounds = 0
+        earlier_attempts = 0  # attempts of earlier rate-limit rounds
+        while True:
+            token = self.tokens.get_token()
+            headers = {
+                "Authorization": f"Bearer {token}",
+                "X-Skyflow-Account-ID": self.settings.account_id,
+                "Accept": "application/json",
+            }
+            if json is not None:
+                headers["Content-Type"] = "application/json"
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("%s %s params=%s headers=%s body=%s", method, url, params,
+                          redact_headers(headers), redact_body(json))
+            started = time.monotonic()
+            try:
+                resp = self._session(idempotent).request(
+                    method, url, json=json, params=params, headers=headers,
+                    allow_redirects=False,  # never forward the token to another location
+                    **http_session.request_kwargs(self.timeout))
+            except requests.exceptions.SSLError as exc:
+                raise TransportError(
+                    f"{op} {target}: TLS verification of {self.base_url} failed "
+                    f"({http_session.transport_reason(exc)})".replace("  ", " "),
+                    operation=op, target=target or None,
+                    hint="For a private CA (such as the emulator's) set skyflow:caBundle / "
+                    "SKYFLOW_CA_BUNDLE or REQUESTS_CA_BUNDLE. Verification cannot be disabled.",
+                ) from None
+            except requests.exceptions.RequestException as exc:
+                raise TransportError(
+                    f"{op} {target}: no response from {self.base_url} "
+                    f"({http_session.transport_reason(exc)})".replace("  ", " "),
+                    operation=op, target=target or None,
+                ) from None
+            attempts = http_session.attempts_of(resp)
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("%s %s -> %s in %.0f ms (%d attempt(s)) request_id=%s body=%s",
+                          method, url, resp.status_code, (time.monotonic() - started) * 1000,
+                          attempts, request_id_of(resp, None), redact_body(resp.content))
+            if resp.status_code == 401 and not retried_auth and \
+                    self.tokens.invalidate(token):
+                # The cached token may have been revoked or expired early: exchange once more.
+                retried_auth = True
+                continue
+            if resp.status_code == 429 and rate_rounds < self._rate_limit_rounds:
+                rate_rounds += 1
+                earlier_attempts += attempts
+                time.sleep(http_session.retry_after_seconds(resp, default=1.0))
+                continue
+            break
+        attempts += earlier_attempts
+        if resp.status_code >= 300 or resp.status_code < 200:
+            raise error_from_response(resp, operation=op, target=target or None,
+                                      attempts=attempts)
+        if not resp.content:
+            return {}
+        try:
+            data = resp.json()
+        except ValueError:
+            raise SkyflowError(
+                f"{op}: the response is not JSON", status=resp.status_code, operation=op,
+                target=target or None, request_id=request_id_of(resp, None),
+            ) from None
+        if not isinstance(data, dict):
+            return {"items": data}
+        return data
+
+    def paginate(
+        self,
+        path: str,
+        key: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        limit: int = DEFAULT_PAGE_SIZE,
+        operation: str = "",
+        target: str = "",
+    ) -> list[Any]:
+        """All items of a list endpoint: offset/limit as strings, stop on a short page."""
+        return list(self.iter_pages(path, key, params, limit=limit, operation=operation,
+                                    target=target))
+
+    def iter_pages(
+        self,
+        path: str,
+        key: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        limit: int = DEFAULT_PAGE_SIZE,
+        operation: str = "",
+        target: str = "",
+    ) -> Iterator[Any]:
+        offset = 0
+        for _ in range(MAX_PAGES):
+            page_params = dict(params or {})
+            page_params.update({"offset": str(offset), "limit": str(limit)})
+            data = self.request("GET", path, params=page_params, operation=operation,
+                                target=target)
+            items = data.get(key) or []
+            if not isinstance(items, list):
+                raise SkyflowError(f"{operation or path}: '{key}' in the response is not a list",
+                                   operation=operation)
+            yield from items
+            if len(items) < limit:
+                return
+            offset += len(items)
+        raise SkyflowError(f"{operation or path}: more than {MAX_PAGES} pages; giving up",
+                           operation=operation)
+
+    def __reduce__(self) -> Any:
+        raise TypeError(
+            "ManagementClient must not be pickled (it holds credentials and live sessions); "
+            "create it in the provider process, e.g. in configure() or a lazy property"
+        )
+
+    def __repr__(self) -> str:
+        return (f"ManagementClient(url={self.base_url!r}, account_id="
+                f"{self.settings.account_id!r}, auth={self.tokens.mode!r})")
+
+    def close(self) -> None:
+        """Close this thread's sessions (others close when their threads end)."""
+        sessions = getattr(self._local, "sessions", None) or {}
+        for s in sessions.values():
+            s.close()
+        self._local.sessions = {}
