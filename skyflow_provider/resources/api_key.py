@@ -13,16 +13,16 @@ from collections.abc import Mapping
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CheckFailure, CreateResult, ReadResult, Resource, UpdateResult
+from pulumi.dynamic import Resource
 
 from ..api import idempotency
 from ..http.errors import SkyflowError
-from . import checks as v
 from . import rotation
 from .args import ApiKeyArgs
-from .base import SkyflowProviderError, carry, declare, raise_clean
+from .base import SkyflowProviderError, declare, raise_clean
 from .declarations import API_KEY
-from .keys import RotatingProvider, check_key_target, resolve_service_account
+from .extra_keys import ExtraKeyProvider
+from .keys import resolve_service_account
 from .outputs import ApiKeyOutputs
 
 JWT_RULE = (
@@ -31,30 +31,19 @@ JWT_RULE = (
 )
 
 
-class ApiKeyProvider(RotatingProvider):
-    """CRUD for /v1/serviceAccounts/{ID}/apikey, plus in-place rotation (see rotation.py).
-
-    The resource id stays the first key's id for the resource's whole life (Pulumi cannot change
-    an id in an update); ``key_id`` is the current key.
-    """
+class ApiKeyProvider(ExtraKeyProvider):
+    """/v1/serviceAccounts/{ID}/apikey, plus in-place rotation (see extra_keys.py)."""
 
     spec = API_KEY
+    what = "API key"
+    wrong_auth_type = "jwt"
+    rule = JWT_RULE
+    created_output = "created_at"
+    secret_outputs_of_key = ("api_key", "created_at")
     slots = rotation.KeySlots(("key_id", "api_key", "created_at"),
                               {"key_id": "previous_key_id", "api_key": "previous_api_key"})
 
-    def rotation_label(self, id_: str, olds: Mapping[str, Any]) -> str:
-        return f"service account {olds.get('service_account_id')}: API key"
-
-    def rotation_note(self, id_: str, olds: Mapping[str, Any]) -> str:
-        return f"service account {olds.get('service_account_id')}: API key {olds.get('key_id')}"
-
-    def validate(self, news: dict[str, Any]) -> list[CheckFailure]:
-        f = v.check_unknown_keys(news, self.input_keys)
-        f += check_key_target(news, "jwt", JWT_RULE)
-        f += rotation.validate(news)
-        return f
-
-    def _mint(self, sa_id: str) -> dict[str, Any]:
+    def mint(self, sa_id: str) -> dict[str, Any]:
         try:
             resp = idempotency.create_api_key(self.client, sa_id)
         except SkyflowError as err:
@@ -62,9 +51,23 @@ class ApiKeyProvider(RotatingProvider):
             raise_clean(err, f"create API key for service account {sa_id}", hint)
         return self._key_outputs(sa_id, resp, "create")
 
-    def _rotate(self, sa_id: str, key_id: str) -> dict[str, Any]:
+    def rotate(self, sa_id: str, key_id: str) -> dict[str, Any]:
         resp = self.client.rotate_api_key(sa_id, key_id)  # errors as is: see KeyOps
         return self._key_outputs(sa_id, resp, "rotate")
+
+    def get(self, sa_id: str, key_id: str) -> dict[str, Any] | None:
+        got: dict[str, Any] | None = self.call(f"read API key {key_id}", self.client.get_api_key,
+                                               sa_id, key_id, missing_ok=True)
+        return got
+
+    def remove(self, sa_id: str, key_id: str) -> None:
+        self.call(f"delete API key {key_id}", self.client.delete_api_key, sa_id, key_id,
+                  missing_ok=True)
+
+    def read_back(self, got: Mapping[str, Any], props: Mapping[str, Any], key_id: str
+                  ) -> dict[str, Any]:
+        return {"key_id": got.get("keyID") or key_id,
+                "created_at": got.get("keyValidAfterTime") or props.get("created_at") or ""}
 
     def _key_outputs(self, sa_id: str, resp: Mapping[str, Any], verb: str) -> dict[str, Any]:
         key_id = resp.get("apiKeyID") or resp.get("keyID") or ""
@@ -75,73 +78,9 @@ class ApiKeyProvider(RotatingProvider):
             )
         created_at = resp.get("keyValidAfterTime") or ""
         if not created_at:
-            got = self.call("read API key", self.client.get_api_key, sa_id, key_id,
-                            missing_ok=True) or {}
+            got = self.get(sa_id, key_id) or {}
             created_at = got.get("keyValidAfterTime") or ""
         return {"key_id": key_id, "api_key": api_key, "created_at": created_at}
-
-    def _ops(self, sa_id: str) -> rotation.KeyOps:
-        return rotation.KeyOps(
-            mint=lambda: self._mint(sa_id),
-            delete=lambda key_id: self.call(f"delete API key {key_id}",
-                                            self.client.delete_api_key, sa_id, key_id,
-                                            missing_ok=True),
-            rotate_in_place=lambda key_id: self._rotate(sa_id, key_id),
-        )
-
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        sa_id = props["service_account_id"]
-        fresh = self._mint(sa_id)
-        outs: dict[str, Any] = {k: props.get(k) for k in self.input_keys}
-        outs.update({k: None for k in self.output_keys})
-        outs.update(fresh)
-        outs["key_created_at"] = rotation.fmt(rotation.later(rotation.now(), fresh["created_at"]))
-        rotation.finish(outs, props)
-        return CreateResult(fresh["key_id"], outs)
-
-    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        sa_id = props.get("service_account_id") or ""
-        key_id = props.get("key_id") or id_
-        outs = {k: props.get(k) for k in self.spec.state_keys}
-        got = self.call(f"read API key {key_id}", self.client.get_api_key, sa_id, key_id,
-                        missing_ok=True)
-        gone = got is None or str(got.get("status") or "").upper() == "DELETED"
-        previous = props.get("previous_key_id")
-        if previous and self.call(f"read API key {previous}", self.client.get_api_key, sa_id,
-                                  previous, missing_ok=True) is None:
-            for name in self.slots.previous.values():  # deleted by hand: nothing to retire
-                outs[name] = None
-            outs["previous_key_delete_after"] = None
-            previous = None
-        if gone:
-            if not previous:
-                return ReadResult(None, {})
-            # The previous key still works: keep the resource; the next up mints a current one.
-            rotation.warn(f"API key {key_id} of service account {sa_id} was deleted outside "
-                          "Pulumi; the next `pulumi up` mints a new one")
-            outs.update(key_id=rotation.MISSING, api_key=None, created_at=None)
-        else:
-            assert got is not None
-            outs["key_id"] = got.get("keyID") or key_id
-            outs["created_at"] = got.get("keyValidAfterTime") or props.get("created_at") or ""
-        return ReadResult(id_, outs, {k: outs.get(k) for k in self.input_keys})
-
-    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        outs = carry(olds, self.output_keys)
-        outs.update({k: news.get(k) for k in self.input_keys})
-        sa_id = news.get("service_account_id") or olds.get("service_account_id") or ""
-        at = rotation.now()
-        the_plan = rotation.plan(olds, news, "key_id", at,
-                                 f"service account {sa_id}: API key")
-        rotation.apply(outs, news, the_plan, self.slots, self._ops(sa_id), at, "API key")
-        return UpdateResult(outs)
-
-    def delete(self, id_: str, props: dict[str, Any]) -> None:
-        sa_id = props.get("service_account_id") or ""
-        for key_id in dict.fromkeys([props.get("key_id") or id_, props.get("previous_key_id")]):
-            if key_id:
-                self.call(f"delete API key {key_id}", self.client.delete_api_key, sa_id, key_id,
-                          missing_ok=True)
 
 
 class ApiKey(ApiKeyOutputs, Resource, module="skyflow", name="ApiKey"):

@@ -14,21 +14,13 @@ from typing import Any
 
 from pulumi.dynamic import CheckFailure, DiffResult
 
+from ..auth.credentials import FIELDS as CREDENTIAL_FIELDS
 from . import checks as v
 from . import rotation
 from .base import SkyflowProvider, SkyflowProviderError
 
-#: credentials.json keys, in the order Studio writes them
-CREDENTIAL_KEYS = (
-    "clientID",
-    "clientName",
-    "tokenURI",
-    "keyID",
-    "privateKey",
-    "keyValidAfterTime",
-    "keyValidBeforeTime",
-    "keyAlgorithm",
-)
+#: credentials.json keys, in the order Studio writes them (the token library's own list)
+CREDENTIAL_KEYS = CREDENTIAL_FIELDS
 
 #: A JWT key pair's outputs (ServiceAccount of auth_type jwt, ServiceAccountKey).
 JWT_SLOTS = rotation.KeySlots(
