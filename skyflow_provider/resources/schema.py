@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .declarations import PROVIDER_CONFIG, RESOURCES
+from .declarations import PROVIDER_CONFIG, RESOURCES, SYSTEM_ROLE
 from .fields import Field, ResourceSpec, Type, objects_of
 
 PACKAGE = "skyflow"
@@ -63,6 +63,31 @@ def resource_schema(spec: ResourceSpec) -> dict[str, Any]:
     }
 
 
+def system_role_function() -> dict[str, Any]:
+    """``skyflow:index:getSystemRole``: the SystemRole look-up as a function (vault id + system
+    role name -> role id), for programs on the provider plugin."""
+    inputs = [f for f in SYSTEM_ROLE.fields if f.kind == "input"]
+    state = [f for f in SYSTEM_ROLE.fields if f.kind in ("input", "output")]
+
+    def props(fields: list[Field]) -> dict[str, dict[str, Any]]:
+        out = _properties(fields, for_input=False)
+        for spec in out.values():
+            spec.pop("replaceOnChanges", None)
+        return out
+
+    return {
+        "description": "The id of a vault's built-in role (VAULT_EDITOR, ...); creates nothing.",
+        "inputs": {
+            "properties": props(inputs),
+            "required": [f.camel for f in inputs if f.required],
+        },
+        "outputs": {
+            "properties": props(state),
+            "required": [f.camel for f in state if f.required],
+        },
+    }
+
+
 def package_schema() -> dict[str, Any]:
     """The whole package schema as a dict (JSON-ready, deterministic order)."""
     config = _properties(list(PROVIDER_CONFIG), for_input=True)
@@ -90,6 +115,7 @@ def package_schema() -> dict[str, Any]:
         },
         "types": types,
         "resources": {spec.token: resource_schema(spec) for spec in RESOURCES},
+        "functions": {f"{PACKAGE}:index:getSystemRole": system_role_function()},
         "language": {
             "python": {"packageName": "pulumi_skyflow"},
             "nodejs": {"packageName": "@skyflow-pulumi/skyflow"},
