@@ -44,3 +44,34 @@ def test_credentials_json_is_byte_identical_and_does_not_parse_the_key(monkeypat
     monkeypatch.setattr(serialization, "load_pem_private_key", boom)
     assert credentials_json(resp) == expected
 
+
+
+# ----- Skyflow's official SDK takes every credentials.json we write ------------------------------
+def test_official_sdk_takes_our_credentials_as_file_and_as_text(emu, make_client, tmp_path,
+                                                                monkeypatch):
+    """The ``credentials`` output of a ServiceAccount (``credentials_json`` of the create
+    response), of a ServiceAccountKey (``key_outputs``) and ``Credentials.to_json()`` all mint
+    tokens with the SDK's path form and its text form (which turns newlines into ``\\n`` and so
+    refuses pretty-printed JSON), against the emulator."""
+    sdk = pytest.importorskip("skyflow.service_account")
+    from skyflow_provider.auth.credentials import load_credentials
+    from skyflow_provider.resources.keys import key_outputs
+
+    monkeypatch.setenv("SSL_CERT_FILE", emu.ca_bundle)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", emu.ca_bundle)
+    client = make_client()
+    resp = client.create_service_account({"serviceAccount": {"name": "sdk-compat"}})
+    extra = key_outputs(resp["clientID"], client.create_key(resp["clientID"]), "create")
+    texts = {
+        "ServiceAccount.credentials": credentials_json(resp),
+        "ServiceAccountKey.credentials": extra["credentials"],
+        "Credentials.to_json": load_credentials(credentials_json(resp)).to_json(),
+    }
+    for label, text in texts.items():
+        assert "\n" not in text, label
+        path = tmp_path / f"{label}.json"
+        path.write_text(text)
+        for token, token_type in (sdk.generate_bearer_token(str(path)),
+                                  sdk.generate_bearer_token_from_creds(text)):
+            assert token_type == "Bearer", label
+            assert not sdk.is_expired(token), label
