@@ -54,9 +54,21 @@ class PolicyAssignmentProvider(SkyflowProvider):
                              role_id, missing_ok=True)
         return any(str(p.get("ID")) == policy_id for p in policies or [])
 
+    def _roles_of_vault(self, policy_id: str) -> list[str]:
+        got = self.call(f"read policy {policy_id}", self.client.get_policy, policy_id,
+                        missing_ok=True)
+        vault = ((got or {}).get("policy") or {}).get("resource", {}).get("ID")
+        if not vault:
+            return []
+        roles = self.call(f"list roles of vault {vault}", self.client.list_roles, vault)
+        return [str(r["ID"]) for r in roles or [] if r.get("ID")]
+
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         policy_id = str(props.get("policy_id") or id_)
-        roles = [r for r in props.get("role_ids") or [] if self._has_policy(str(r), policy_id)]
+        known = props.get("role_ids")
+        if known is None:  # `pulumi import` (native provider): the vault's roles carrying it
+            known = self._roles_of_vault(policy_id)
+        roles = [r for r in known if self._has_policy(str(r), policy_id)]
         if not roles:
             return ReadResult(None, {})
         outs = {"policy_id": policy_id, "role_ids": roles}

@@ -153,6 +153,11 @@ class RoleAssignmentProvider(SkyflowProvider):
         if not self._is_member(str(role_id), str(member_id), member_type):
             return ReadResult(None, {})
         outs = {k: props.get(k) for k in ROLE_ASSIGNMENT.state_keys}
+        if not props:  # `pulumi import` (native provider): only the id is known
+            outs.update(role_id=role_id, member_type=member_type, resolved_role_id=role_id,
+                        resolved_member_id=member_id)
+            outs["service_account_id" if member_type == "SERVICE_ACCOUNT" else "member_id"] = \
+                member_id
         return ReadResult(id_, outs, {k: outs.get(k) for k in self.input_keys})
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
