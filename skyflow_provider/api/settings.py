@@ -28,6 +28,11 @@ API_KEY = ("skyflow:apiKey", "SKYFLOW_API_KEY")
 BEARER_TOKEN = ("skyflow:bearerToken", "SKYFLOW_BEARER_TOKEN")
 CA_BUNDLE = ("skyflow:caBundle", "SKYFLOW_CA_BUNDLE")
 VAULT_ID = ("skyflow:vaultId", "SKYFLOW_VAULT_ID")
+#: refresh also lists each service account's keys (the key drift report): one more GET each
+KEY_DRIFT_REPORT = ("skyflow:keyDriftReport", "SKYFLOW_KEY_DRIFT_REPORT")
+#: a create takes over an object of its name that this provider's own identity created and no
+#: state holds (left by a killed run; docs/reliability.md)
+ADOPT_OWN_ORPHANS = ("skyflow:adoptOwnOrphans", "SKYFLOW_ADOPT_OWN_ORPHANS")
 AUTH_SETTINGS = (CREDENTIALS, CREDENTIALS_FILE, API_KEY, BEARER_TOKEN)
 
 
@@ -47,6 +52,8 @@ class ProviderSettings:
     ca_bundle: str | None = None
     vault_id: str | None = None
     timeout: tuple[float, float] = (10.0, 60.0)
+    key_drift_report: bool = True
+    adopt_own_orphans: bool = True
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @property
@@ -99,6 +106,23 @@ def _normalise_url(url: str) -> str:
     if url.endswith("/v1"):
         url = url[: -len("/v1")]
     return url
+
+
+def _flag(get: Getter, env: Mapping[str, str], pair: tuple[str, str], default: bool,
+          sources: dict[str, str]) -> bool:
+    """A true/false setting; anything else is an error naming the key."""
+    value, src = _lookup(get, env, pair)
+    if value is None:
+        return default
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        flag = True
+    elif text in ("false", "0", "no", "off"):
+        flag = False
+    else:
+        raise ConfigError(f"{pair[0]} must be true or false, got {value!r}", **_where(pair, src))
+    sources[pair[0].removeprefix("skyflow:")] = src
+    return flag
 
 
 def settings_from_config(get: Getter, env: Mapping[str, str] | None = None) -> ProviderSettings:
@@ -221,6 +245,8 @@ def settings_from_config(get: Getter, env: Mapping[str, str] | None = None) -> P
         bearer_token=bearer_token,
         ca_bundle=ca_bundle,
         vault_id=vault_id.strip() if vault_id else None,
+        key_drift_report=_flag(get, env, KEY_DRIFT_REPORT, True, sources),
+        adopt_own_orphans=_flag(get, env, ADOPT_OWN_ORPHANS, True, sources),
         sources=sources,
     )
 

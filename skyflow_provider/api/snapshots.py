@@ -168,5 +168,5 @@ def identity(client: Any) -> str | None:
     return str(who) if who else None
 
 
-__all__ = ["NameSnapshot", "clear", "creator_of", "forget", "identity", "live", "name_of", "object_of",
-           "snapshot"]
+__all__ = ["NameSnapshot", "clear", "creator_of", "forget", "identity", "live", "name_of",
+           "object_of", "snapshot"]

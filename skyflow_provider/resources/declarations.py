@@ -322,4 +322,10 @@ PROVIDER_CONFIG: tuple[Field, ...] = (
           "SKYFLOW_CA_BUNDLE)."),
     Field("vault_id", STRING, "Default vault id for programs that read it (env "
           "SKYFLOW_VAULT_ID)."),
+    Field("key_drift_report", BOOL, "Refresh lists each service account's keys to report keys "
+          "deleted or added outside Pulumi: one more GET per account (env "
+          "SKYFLOW_KEY_DRIFT_REPORT; default true)."),
+    Field("adopt_own_orphans", BOOL, "A create takes over an object of its name that this "
+          "provider's own identity created and no state holds, e.g. left by a killed `pulumi "
+          "up` (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; docs/reliability.md)."),
 )

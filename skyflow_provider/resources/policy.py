@@ -21,7 +21,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from ..api import idempotency
+from ..api import idempotency, snapshots
 from . import checks as v
 from .args import PolicyArgs, PolicyRuleArgs
 from .base import SkyflowProvider, SkyflowProviderError, carry, declare, is_unknown
@@ -290,15 +290,23 @@ class PolicyProvider(SkyflowProvider):
         policy_id = resp.get("ID") or ""
         if not policy_id:
             raise SkyflowProviderError("Skyflow: create policy returned no ID")
-        with self.undo_on_failure(lambda: self.client.delete_policy(policy_id)):
-            remote = self._remote(policy_id) or {}
-            status = remote.get("status") or ("ACTIVE" if props["active"] else "INACTIVE")
-            if props["active"] and status != "ACTIVE":
-                self.call(f"activate policy {policy_id}", self.client.set_policy_status,
-                          policy_id, "ACTIVE")
-                status = "ACTIVE"
+        # No GET after the create: ``activated`` sets the status, rule ids are read on the
+        # next refresh or by the first update that needs them, and the namespace is derived
+        # from a listed policy's or read on the next refresh (docs/performance.md).
+        # An adopted policy (lost response) is read, since its status is not known.
+        remote: dict[str, Any] = {}
+        status = "ACTIVE" if props["active"] else "INACTIVE"
+        if resp.get("adopted"):
+            with self.undo_on_failure(lambda: self.client.delete_policy(policy_id)):
+                remote = self._remote(policy_id) or {}
+                status = remote.get("status") or status
+                if props["active"] and status != "ACTIVE":
+                    self.call(f"activate policy {policy_id}", self.client.set_policy_status,
+                              policy_id, "ACTIVE")
+                    status = "ACTIVE"
         outs = {k: props.get(k) for k in self.input_keys}
-        outs.update(status=status, namespace=remote.get("namespace") or "",
+        outs.update(status=status,
+                    namespace=remote.get("namespace") or str(resp.get("namespace") or ""),
                     rule_ids=self._rule_ids(remote))
         return CreateResult(policy_id, outs)
 
@@ -342,6 +350,10 @@ class PolicyProvider(SkyflowProvider):
         body_keys = ("name", "display_name", "description", "rules")
         if any(olds.get(k) != news.get(k) for k in body_keys):
             rule_ids = dict(olds.get("rule_ids") or {})
+            if not rule_ids and olds.get("rules"):
+                # created without a read (no rule ids yet): read them, or every rule would be
+                # sent as new and the old ones kept beside them
+                rule_ids = self._rule_ids(self._remote(id_))
             body = {
                 "policy": {"ID": id_, "name": news["name"], "displayName": news["display_name"],
                            "description": news["description"]},
@@ -368,6 +380,7 @@ class PolicyProvider(SkyflowProvider):
 
     def delete(self, id_: str, _props: dict[str, Any]) -> None:
         self.call(f"delete policy {id_}", self.client.delete_policy, id_, missing_ok=True)
+        snapshots.forget(self.client, id_)
 
 
 class Policy(PolicyOutputs, Resource, module="skyflow", name="Policy"):

@@ -12,7 +12,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CheckFailure, CreateResult, ReadResult, Resource, UpdateResult
 
-from ..api import idempotency
+from ..api import idempotency, snapshots
 from . import checks as v
 from .args import RoleArgs
 from .base import SkyflowProvider, SkyflowProviderError, carry, declare
@@ -95,11 +95,9 @@ class RoleProvider(SkyflowProvider):
         if not role_id:
             raise SkyflowProviderError("Skyflow: create role returned no ID")
         outs = {k: props.get(k) for k in self.input_keys}
-        try:  # best effort: a label must not fail (and leak) a created role
-            got = self.client.get_role(role_id)
-        except Exception:  # noqa: BLE001
-            got = None
-        outs["namespace"] = ((got or {}).get("role") or {}).get("namespace") or ""
+        # No GET for the namespace: derived from a listed role's when the format allows,
+        # else "" until the next refresh reads it (docs/performance.md).
+        outs["namespace"] = str(resp.get("namespace") or "")
         return CreateResult(role_id, outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -131,6 +129,7 @@ class RoleProvider(SkyflowProvider):
 
     def delete(self, id_: str, _props: dict[str, Any]) -> None:
         self.call(f"delete role {id_}", self.client.delete_role, id_, missing_ok=True)
+        snapshots.forget(self.client, id_)
 
 
 def _same_order(desired: Any, remote: Any) -> list[Any]:

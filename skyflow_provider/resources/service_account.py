@@ -23,7 +23,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from ..api import idempotency
+from ..api import idempotency, snapshots
 from . import checks as v
 from . import rotation
 from .account_keys import AccountKeys, key_field, slots_for
@@ -213,7 +213,7 @@ class ServiceAccountProvider(AccountKeys):
             client_id=client_id,
             client_name=resp.get("clientName") or props["name"],
             token_uri=resp.get("tokenURI") or "",
-            namespace=str(resp.get("namespace") or "") or self._namespace(client_id),
+            namespace=str(resp.get("namespace") or ""),
             unmanaged_key_ids=[],
         )
         if api_key_mode:
@@ -240,15 +240,6 @@ class ServiceAccountProvider(AccountKeys):
                                                              outs.get("valid_after")))
         rotation.finish(outs, props)
         return outs
-
-    def _namespace(self, client_id: str) -> str:
-        """Best effort: the create response (v1CreateServiceAccountResponse, in the spec and the
-        emulator) has no namespace; a GET has it. Used only when the response lacks it."""
-        try:
-            got = self.client.get_service_account(client_id)
-        except Exception:  # noqa: BLE001 - never fail (and leak the account) over a label
-            return ""
-        return str((got.get("serviceAccount") or {}).get("namespace") or "")
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         got = self.call(f"read service account {id_}", self.client.get_service_account, id_,
@@ -279,7 +270,8 @@ class ServiceAccountProvider(AccountKeys):
         )
         # auth_type cannot be read back from Skyflow: keep what we created.
         outs["auth_type"] = props.get("auth_type") or ("api_key" if props.get("api_key") else "jwt")
-        self._read_keys(id_, outs)
+        if getattr(getattr(self.client, "settings", None), "key_drift_report", True):
+            self._read_keys(id_, outs)  # one more GET: optional (skyflow:keyDriftReport)
         return ReadResult(id_, outs, self._inputs(outs))
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
@@ -313,6 +305,7 @@ class ServiceAccountProvider(AccountKeys):
     def delete(self, id_: str, _props: dict[str, Any]) -> None:
         self.call(f"delete service account {id_}", self.client.delete_service_account, id_,
                   missing_ok=True)
+        snapshots.forget(self.client, id_)
 
 class ServiceAccount(ServiceAccountOutputs, Resource, module="skyflow", name="ServiceAccount"):
     """A Skyflow service account. Generated credentials are always secret outputs."""

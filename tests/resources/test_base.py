@@ -50,7 +50,13 @@ def test_failed_follow_up_deletes_the_new_object(make, fake) -> None:
 
     fake.set_policy_status = status_fails
     real_create = fake.create_policy
-    fake.create_policy = lambda body: real_create({**body, "activated": False})
+
+    def lost_and_inactive(body):  # committed inactive, response lost: adopted, then activated
+        from skyflow_provider.http.errors import TransportError
+        real_create({**body, "activated": False})
+        raise TransportError("create policy: connection reset", operation="create policy")
+
+    fake.create_policy = lost_and_inactive
     with pytest.raises(SkyflowProviderError, match="500"):
         p.create(checked(p, {"vault_id": "v1", "name": "P", "rules": [
             {"name": "a", "actions": ["READ"], "table": "t"}]}))
