@@ -33,7 +33,7 @@ from skyflow_provider import (
     ServiceAccount,
     get_system_role,
 )
-from skyflow_provider.role import SYSTEM_ROLES
+from skyflow_provider.resources.role_lookup import SYSTEM_ROLES
 
 DEFAULT_SERVICES: list[dict[str, Any]] = [
     {"name": "payments-api", "auth_type": "jwt", "roles": ["VAULT_EDITOR"],

@@ -283,7 +283,7 @@ class FakeClient:
     def list_role_policies(self, role_id: str) -> list[Any]:
         return [{"ID": p} for p in sorted(self.role_policies.get(role_id, set()))]
 
-    # look-ups used by skyflow_provider.idempotency (not recorded in calls: reads only)
+    # look-ups used by skyflow_provider.api.idempotency (not recorded in calls: reads only)
     def list_service_accounts(self, name: str | None = None,
                               status: str | None = None) -> list[Any]:
         return [dict(sa) for sa in self.sas.values()

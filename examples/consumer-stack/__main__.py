@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 
 import pulumi
 
-from skyflow_provider.tokens import generate_bearer_token_from_creds, token_expiry
+from skyflow_provider.auth.tokens import generate_bearer_token_from_creds, token_expiry
 
 cfg = pulumi.Config()
 service = cfg.require("service")

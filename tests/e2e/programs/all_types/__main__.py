@@ -27,7 +27,8 @@ extra_key = ServiceAccountKey("jwt-key-2", service_account=jwt_sa)
 extra_api_key = ApiKey("api-key-2", service_account=api_sa)
 reader = Role("reader", vault_id=vault, name="compat-reader", permissions=["vault.read"])
 policy = Policy("masked", vault_id=vault, name="compatMasked", rules=[
-    PolicyRuleArgs(name="ReadMasked", rule_expression="ALLOW READ ON persons.* WITH REDACTION = MASKED"),
+    PolicyRuleArgs(name="ReadMasked",
+                   rule_expression="ALLOW READ ON persons.* WITH REDACTION = MASKED"),
 ])
 RoleAssignment("jwt-reader", role_id=reader.id, service_account_id=jwt_sa.id)
 RoleAssignment("api-viewer", vault_id=vault, role_name="VAULT_VIEWER", service_account_id=api_sa.id)
