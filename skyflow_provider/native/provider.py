@@ -134,6 +134,9 @@ class SkyflowNativeProvider(p.Provider):
 
     async def configure(self, request: p.ConfigureRequest) -> p.ConfigureResponse:
         args, _ = from_wire(_config_types(), request.args)
+        # Pulumi YAML hands a JSON-looking config string (credentials.json text) over as an
+        # object; every provider setting is a string, so turn it back into JSON text.
+        args = {k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in args.items()}
         config = _Config({camel(k): v for k, v in args.items()}, dict(request.variables))
         req = SimpleNamespace(config=config)
         for inner in self.instances.values():
