@@ -1,5 +1,5 @@
 # The two commands of the README. Each sets everything up first (fast when warm).
-.PHONY: up test setup lint bench emulator clean generate
+.PHONY: up test setup lint bench bench-1000 emulator clean generate
 
 up: setup
 	@bash scripts/up.sh
@@ -21,6 +21,11 @@ generate: setup
 
 bench: setup
 	@bash scripts/bench.sh
+
+# Issue 15's scale run alone: N=1000 service accounts + 1000 assignments created, refreshed and
+# destroyed, against the engine floor (benchmarks/results/create_costs_n1000.*; ~15 min).
+bench-1000: setup
+	@bash scripts/bench.sh --only-1000
 
 # Run the emulator in the foreground for manual exploration (data kept in .state/emulator).
 emulator: setup

@@ -104,3 +104,28 @@ class FloorAssignment(Resource, module="floor", name="Assignment"):
                  **kwargs: Any) -> None:
         props: dict[str, Any] = {k: kwargs.get(k) for k in RA_INPUTS + RA_OUTPUTS}
         super().__init__(FloorAssignmentProvider(), resource_name, props, opts)
+
+
+class PlainProvider(ResourceProvider):
+    """Issue 15's floor: a do-nothing dynamic resource with three string inputs, no outputs of
+    its own and no secrets (what a new user compares a resource against)."""
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        outs = {k: props.get(k) for k in ("name", "display_name", "description")}
+        return CreateResult(_fake_id("plain", props.get("name")), outs)
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        outs = {k: v for k, v in props.items() if k != "__provider"}
+        return ReadResult(id_, outs, outs)
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        return None
+
+
+class Plain(Resource, module="floor", name="Plain"):
+    """Three string inputs, nothing else."""
+
+    def __init__(self, resource_name: str, opts: pulumi.ResourceOptions | None = None,
+                 **kwargs: Any) -> None:
+        props = {k: kwargs.get(k) for k in ("name", "display_name", "description")}
+        super().__init__(PlainProvider(), resource_name, props, opts)

@@ -2,7 +2,10 @@
 
 Config (set by benchmarks/run.py): ``mode`` (``skyflow`` or ``floor``: same shape, no API),
 ``n``, ``prefix`` (unique Skyflow names per run), ``rev`` (changing it updates every
-display_name in place), ``vaultId``.
+display_name in place), ``vaultId``; ``shape`` (issue 15, default ``pairs``): ``pairs`` as
+above, ``accounts`` (N service accounts alone), ``plain`` (N do-nothing resources with three
+string inputs, the floor whatever ``mode`` says), ``rbac`` (N roles, N policies, each policy
+attached to its role).
 """
 
 import pulumi
@@ -13,16 +16,40 @@ n = cfg.require_int("n")
 prefix = cfg.require("prefix")
 rev = cfg.get("rev") or "a"
 vault_id = cfg.require("vaultId")
+shape = cfg.get("shape") or "pairs"
 
-if mode == "skyflow":
-    from skyflow_provider import RoleAssignment as Assignment
-    from skyflow_provider import ServiceAccount as Account
+if shape == "plain":
+    from benchmarks.floor_provider import Plain
+
+    for i in range(n):
+        name = f"{prefix}-sa-{i:04d}"
+        Plain(f"p-{i}", name=name, display_name=f"{name} rev {rev}", description="make bench")
+elif shape == "rbac":
+    from skyflow_provider import Policy, PolicyAssignment, Role
+
+    for i in range(n):
+        role = Role(f"role-{i}", vault_id=vault_id, name=f"{prefix}-role-{i:04d}",
+                    description=f"make bench rev {rev}",
+                    permissions=["vault.read", "record.read"])
+        policy = Policy(f"policy-{i}", vault_id=vault_id,
+                        name=f"{prefix.replace('-', '')}pol{i:04d}",
+                        rules=[{"name": "ReadMasked", "rule_expression":
+                                "ALLOW READ ON persons.* WITH REDACTION = MASKED"}])
+        PolicyAssignment(f"pa-{i}", policy_id=policy.id, role_ids=[role.id])
 else:
-    from benchmarks.floor_provider import FloorAccount as Account  # type: ignore[assignment]
-    from benchmarks.floor_provider import FloorAssignment as Assignment  # type: ignore[assignment]
+    if mode == "skyflow":
+        from skyflow_provider import RoleAssignment as Assignment
+        from skyflow_provider import ServiceAccount as Account
+    else:
+        from benchmarks.floor_provider import FloorAccount as Account  # type: ignore[assignment]
+        from benchmarks.floor_provider import (  # type: ignore[assignment]
+            FloorAssignment as Assignment,
+        )
 
-for i in range(n):
-    name = f"{prefix}-sa-{i:04d}"
-    sa = Account(f"sa-{i}", name=name, display_name=f"{name} rev {rev}",
-                 description="make bench")
-    Assignment(f"ra-{i}", service_account_id=sa.id, vault_id=vault_id, role_name="VAULT_VIEWER")
+    for i in range(n):
+        name = f"{prefix}-sa-{i:04d}"
+        sa = Account(f"sa-{i}", name=name, display_name=f"{name} rev {rev}",
+                     description="make bench")
+        if shape == "pairs":
+            Assignment(f"ra-{i}", service_account_id=sa.id, vault_id=vault_id,
+                       role_name="VAULT_VIEWER")

@@ -1,0 +1,244 @@
+"""Issue 15's figures: API calls per created object, create time against a plain floor,
+refresh GETs, the emulator's share, and (``--with-1000``) N=1000 against the engine floor.
+
+Why apart from ``stacks.py``: those sequences compare one shape (accounts + assignments) with
+its look-alike floor; these compare against the floor a new user sees (do-nothing resources
+with three string inputs), count calls for every object type (service accounts, roles,
+policies, assignments), and scale to N=1000, where the engine's checkpoint writes dominate.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from tests.helpers.emulator_proc import EmulatorProcess
+from tests.helpers.pulumi_cli import PulumiProject
+
+from .common import TOKEN_OPERATION, RequestLog, count_operations
+from .stacks import PROGRAM, PROJECT, change_summary, provider_env
+
+#: case -> (mode, shape, Pulumi resources per N, Skyflow objects per N)
+CASES: dict[str, tuple[str, str, int, int]] = {
+    "plain floor": ("floor", "plain", 1, 0),
+    "account-shaped floor": ("floor", "accounts", 1, 0),
+    "service accounts": ("skyflow", "accounts", 1, 1),
+    "pair-shaped floor": ("floor", "pairs", 2, 0),
+    "accounts + role assignments": ("skyflow", "pairs", 2, 2),
+    "roles + policies + policy assignments": ("skyflow", "rbac", 3, 3),
+}
+KEY_LIST_OPS = ("ServiceAccountService_ListServiceAccountKeys", "ServiceAccountService_ListAPIKeys")
+LIMITS = {"calls_per_object": 1.1, "create_vs_plain": 1.6, "refresh_gets": 1.0,
+          "n1000_vs_floor": 1.5}
+COMPARE_N = 50
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+class Runner:
+    """One Pulumi project, one stack per (case, N, run), all against one emulator."""
+
+    def __init__(self, emu: EmulatorProcess, work: Path, parallel: int | None = None) -> None:
+        self.emu = emu
+        self.log = RequestLog(emu.data_dir / "requests.jsonl")
+        self.proj = PulumiProject(PROGRAM, work / "costs", env=provider_env(emu), timeout=7200)
+        self.parallel = parallel
+        self.passphrase = self.proj.passphrase
+
+    def _cmd(self, op: str) -> dict[str, Any]:
+        flags: dict[str, Any] = {"parallel": self.parallel} if self.parallel else {}
+        self.log.mark()
+        started = time.perf_counter()
+        result = {"create": self.proj.up, "refresh": self.proj.refresh,
+                  "destroy": self.proj.destroy}[op](**flags)
+        seconds = time.perf_counter() - started
+        entries = [e for e in self.log.since_mark()
+                   if not str(e.get("operation") or "").startswith("Emulator_")]
+        calls = count_operations(entries)
+        served: dict[str, float] = {}
+        for e in entries:
+            op_name = str(e.get("operation") or e.get("path"))
+            served[op_name] = served.get(op_name, 0.0) + float(e.get("duration_ms") or 0)
+        busy = sum(served.values()) / 1000
+        return {"seconds": seconds, "calls": dict(calls), "summary": change_summary(result.stdout),
+                "emulator_seconds": busy, "emulator_share": busy / seconds if seconds else 0.0,
+                "emulator_top": {k: round(v / 1000, 3) for k, v in sorted(
+                    served.items(), key=lambda kv: -kv[1])[:3]}}
+
+    def run(self, case: str, n: int, run: int, ops: tuple[str, ...]) -> dict[str, Any]:
+        mode, shape, _per_n, _objects = CASES[case]
+        stack = f"{shape}-{mode}-n{n}-r{run}"
+        self.proj.stack_init(stack)
+        prefix = f"c{run}{mode[0]}{shape[0]}{n}"
+        pairs = {"mode": mode, "n": str(n), "prefix": prefix, "rev": "a", "shape": shape,
+                 "vaultId": self.emu.vault_id}
+        self.proj.run("config", "set-all", *sum(
+            (["--plaintext", f"{PROJECT}:{k}={v}"] for k, v in pairs.items()), []))
+        out = {op: self._cmd(op) for op in ops}
+        for op, res in out.items():
+            print(f"  {case:38s} N={n:<5d} {op:8s} {res['seconds']:8.2f}s "
+                  f"{sum(res['calls'].values()):6d} call(s), emulator "
+                  f"{100 * res['emulator_share']:.0f}% [{res['summary']}]",
+                  file=sys.stderr, flush=True)
+        self.proj.run("stack", "rm", "--yes", "--force")
+        return out
+
+
+def figures(case: str, n: int, out: dict[str, Any]) -> dict[str, Any]:
+    """Per-object and per-resource figures of one case at one N."""
+    _mode, _shape, per_n, objects = CASES[case]
+    row: dict[str, Any] = {"n": n, "resources": per_n * n, "objects": objects * n}
+    for op, res in out.items():
+        calls = Counter(res["calls"])
+        tokens = calls.pop(TOKEN_OPERATION, 0)
+        entry = {"seconds": res["seconds"], "per_resource_s": res["seconds"] / (per_n * n),
+                 "token_exchanges": tokens, "calls": dict(calls),
+                 "emulator_seconds": res["emulator_seconds"],
+                 "emulator_share": res["emulator_share"], "emulator_top": res["emulator_top"]}
+        if op == "create" and objects:
+            entry["calls_per_object"] = sum(calls.values()) / (objects * n)
+        if op == "refresh" and objects:
+            keys = sum(calls.get(k, 0) for k in KEY_LIST_OPS)
+            reads = sum(v for k, v in calls.items() if k not in KEY_LIST_OPS)
+            entry["gets_per_resource"] = reads / (per_n * n)
+            entry["key_list_gets"] = keys
+        row[op] = entry
+    return row
+
+
+def run_costs(emu: EmulatorProcess, work: Path, *, sizes: tuple[int, ...] = (50, 100),
+              runs: int = 1, with_1000: bool = False, only_1000: bool = False,
+              parallel: int | None = None) -> dict[str, Any]:
+    """Every case at every size (create, refresh, destroy); N=1000 pairs when asked."""
+    runner = Runner(emu, work, parallel)
+    data: dict[str, Any] = {"sizes": list(sizes), "runs": runs, "cases": {}, "scale": {}}
+    if not only_1000:
+        for run in range(runs):
+            for n in sizes:
+                for case in CASES:
+                    out = runner.run(case, n, run, ("create", "refresh", "destroy"))
+                    data["cases"].setdefault(case, {}).setdefault(str(n), []).append(
+                        figures(case, n, out))
+    if with_1000 or only_1000:
+        for case in ("pair-shaped floor", "accounts + role assignments"):
+            out = runner.run(case, 1000, 0, ("create", "refresh", "destroy"))
+            data["scale"][case] = figures(case, 1000, out)
+    data["targets"] = targets(data)
+    return data
+
+
+def _median(rows: list[dict[str, Any]], op: str, key: str) -> float:
+    values = sorted(r[op][key] for r in rows)
+    return values[len(values) // 2]
+
+
+def targets(data: dict[str, Any]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    cases = data["cases"]
+
+    def add(name: str, measured: str, limit: str, ok: bool) -> None:
+        rows.append({"name": name, "measured": measured, "limit": limit, "result": _verdict(ok)})
+
+    for case, by_n in cases.items():
+        if CASES[case][3] == 0:
+            continue
+        for n, rs in by_n.items():
+            per = _median(rs, "create", "calls_per_object")
+            tok = max(r["create"]["token_exchanges"] for r in rs)
+            add(f"create: Management API calls per created object, {case}, N={n}",
+                f"{per:.3f} (+{tok} token)", f"<= {LIMITS['calls_per_object']} (+ <= 1 token)",
+                per <= LIMITS["calls_per_object"] and tok <= 1)
+            gets = _median(rs, "refresh", "gets_per_resource")
+            add(f"refresh: GETs per resource (own read), {case}, N={n}", f"{gets:.2f}",
+                "exactly 1", abs(gets - 1.0) < 1e-9)
+    n = str(COMPARE_N) if str(COMPARE_N) in cases.get("service accounts", {}) else \
+        max(cases.get("service accounts", {"0": None}), key=int)
+    if n in cases.get("plain floor", {}):
+        ours = _median(cases["service accounts"][n], "create", "seconds")
+        plain = _median(cases["plain floor"][n], "create", "seconds")
+        shaped = _median(cases["account-shaped floor"][n], "create", "seconds")
+        add(f"create time, N={n} service accounts vs plain do-nothing floor",
+            f"{ours / plain:.2f}x ({ours:.1f} s vs {plain:.1f} s)",
+            f"<= {LIMITS['create_vs_plain']}x", ours / plain <= LIMITS["create_vs_plain"])
+        rows.append({"name": f"create time, N={n} service accounts vs account-shaped floor",
+                     "measured": f"{ours / shaped:.2f}x ({shaped:.1f} s floor)",
+                     "limit": "second figure", "result": "INFO"})
+    scale = data.get("scale") or {}
+    if len(scale) == 2:
+        floor, ours_ = scale["pair-shaped floor"], scale["accounts + role assignments"]
+        for op in ("create", "refresh", "destroy"):
+            ratio = ours_[op]["per_resource_s"] / floor[op]["per_resource_s"]
+            add(f"N=1000 accounts + 1000 assignments: {op} time per resource vs engine floor",
+                f"{ratio:.2f}x ({1000 * ours_[op]['per_resource_s']:.0f} vs "
+                f"{1000 * floor[op]['per_resource_s']:.0f} ms)",
+                f"<= {LIMITS['n1000_vs_floor']}x", ratio <= LIMITS["n1000_vs_floor"])
+    return rows
+
+
+def markdown(data: dict[str, Any]) -> str:
+    lines = ["## Create costs (issue 15)", "",
+             "One stack per case and N; create, refresh, destroy through the real CLI. Calls "
+             "exclude the token exchange (counted apart). Emulator share = the sum of the "
+             "emulator's request-log durations / the command's wall time (the rest is the engine, "
+             "the provider process and the CLI).", "",
+             "| Case | N | create s | s per resource | calls per object (create) | refresh GETs "
+             "per resource (+ key lists) | destroy s | emulator share create / refresh / destroy "
+             "| emulator's top create ops (s) |", "|---|---|---|---|---|---|---|---|---|"]
+    all_rows = [(c, r) for c, by_n in data["cases"].items() for rs in by_n.values() for r in rs]
+    all_rows += list(data.get("scale", {}).items())
+    for case, r in all_rows:
+        cr, rf, ds = r["create"], r["refresh"], r["destroy"]
+        cpo = f"{cr['calls_per_object']:.3f}" if "calls_per_object" in cr else "-"
+        gets = (f"{rf['gets_per_resource']:.2f} (+{rf['key_list_gets']})"
+                if "gets_per_resource" in rf else "-")
+        share = " / ".join(f"{100 * x['emulator_share']:.0f}%" for x in (cr, rf, ds))
+        top = ", ".join(f"{k.split('_', 1)[-1]} {v:.2f}" for k, v in cr["emulator_top"].items())
+        lines.append(f"| {case} | {r['n']} | {cr['seconds']:.2f} | "
+                     f"{1000 * cr['per_resource_s']:.0f} ms | {cpo} | {gets} | "
+                     f"{ds['seconds']:.2f} | {share} | {top or '-'} |")
+    lines += ["", "| Target | Measured | Limit | Result |", "|---|---|---|---|"]
+    for t in data["targets"]:
+        lines.append(f"| {t['name']} | {t['measured']} | {t['limit']} | **{t['result']}** |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(data: dict[str, Any], path: Path) -> None:
+    """Create time per resource by N: ours and the floors (the engine's own curve)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for case in ("plain floor", "pair-shaped floor", "service accounts",
+                 "accounts + role assignments"):
+        pts = {int(n): _median(rs, "create", "per_resource_s")
+               for n, rs in data["cases"].get(case, {}).items()}
+        if case in data.get("scale", {}):
+            pts[1000] = data["scale"][case]["create"]["per_resource_s"]
+        if pts:
+            ns = sorted(pts)
+            ax.plot(ns, [1000 * pts[k] for k in ns], marker="o", label=case)
+    ax.set_xscale("log")
+    ax.set_xlabel("N")
+    ax.set_ylabel("create ms per Pulumi resource")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def write(data: dict[str, Any], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    name = "create_costs_n1000" if data.get("scale") and not data["cases"] else "create_costs"
+    (out / f"{name}.json").write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    (out / f"{name}.md").write_text(markdown(data))
+    plot(data, out / f"{name}.png")
