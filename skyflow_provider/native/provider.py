@@ -43,6 +43,7 @@ from ..resources.schema import PACKAGE, VERSION, package_schema
 from ..resources.service_account import ServiceAccountProvider
 from ..resources.service_account_key import ServiceAccountKeyProvider
 from ..resources.system_role import SystemRoleProvider
+from . import diagnostics
 from .wire import camel_path, camel_text, field_types, from_wire, to_wire
 
 GET_SYSTEM_ROLE = f"{PACKAGE}:index:getSystemRole"
@@ -113,11 +114,20 @@ class SkyflowNativeProvider(p.Provider):
             raise CleanError(f"skyflow: unknown resource type {token}")
         return inner, self.types[token]
 
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run a blocking call off the loop; errors become one-line messages."""
+    async def _run(self, fn: Callable[..., T], *args: Any, urn: str = "") -> T:
+        """Run a blocking call off the loop; errors become one-line messages; what it prints
+        to stderr is shown on ``urn`` (diagnostics.py)."""
         loop = asyncio.get_running_loop()
+
+        def call() -> T:
+            diagnostics.bind(urn or None)
+            try:
+                return fn(*args)
+            finally:
+                diagnostics.bind(None)
+
         try:
-            return await loop.run_in_executor(self._pool, fn, *args)
+            return await loop.run_in_executor(self._pool, call)
         except (CleanError, NotFound):
             raise
         except Exception as err:  # noqa: BLE001 - every provider error reaches the CLI as text
@@ -151,7 +161,7 @@ class SkyflowNativeProvider(p.Provider):
         inner, types = self._inner(request.urn)
         news, secret = from_wire(types, request.new_inputs)
         olds, _ = from_wire(types, request.old_inputs)
-        result = await self._run(inner.check, olds, news)
+        result = await self._run(inner.check, olds, news, urn=request.urn)
         failures = [p.CheckFailure(camel_path(f.property), camel_text(f.reason))
                     for f in result.failures or []]
         return p.CheckResponse(inputs=to_wire(types, result.inputs, secret), failures=failures)
@@ -160,7 +170,7 @@ class SkyflowNativeProvider(p.Provider):
         inner, types = self._inner(request.urn)
         olds, _ = from_wire(types, request.old_state)
         news, _ = from_wire(types, request.new_inputs)
-        result = await self._run(inner.diff, request.resource_id, olds, news)
+        result = await self._run(inner.diff, request.resource_id, olds, news, urn=request.urn)
         replaces = list(result.replaces or [])
         changed = [k for k in inner.changed_keys(olds, news) if k not in replaces]
         detailed = {camel(k): p.PropertyDiff(p.PropertyDiffKind.UPDATE_REPLACE, True)
@@ -178,7 +188,7 @@ class SkyflowNativeProvider(p.Provider):
     async def create(self, request: p.CreateRequest) -> p.CreateResponse:
         inner, types = self._inner(request.urn)
         props, secret = from_wire(types, request.properties)
-        result = await self._run(inner.create, props)
+        result = await self._run(inner.create, props, urn=request.urn)
         outs = result.outs or {}
         return p.CreateResponse(resource_id=str(result.id),
                                 properties=to_wire(types, outs, self._secret_keys(inner, secret)))
@@ -186,7 +196,7 @@ class SkyflowNativeProvider(p.Provider):
     async def read(self, request: p.ReadRequest) -> p.ReadResponse:
         inner, types = self._inner(request.urn)
         props, secret = from_wire(types, request.properties)
-        result = await self._run(inner.read, request.resource_id, props)
+        result = await self._run(inner.read, request.resource_id, props, urn=request.urn)
         if not result.id:
             raise NotFound(request.resource_id)
         secrets = self._secret_keys(inner, secret)
@@ -201,14 +211,15 @@ class SkyflowNativeProvider(p.Provider):
         inner, types = self._inner(request.urn)
         olds, old_secret = from_wire(types, request.olds)
         news, new_secret = from_wire(types, request.news)
-        result = await self._run(inner.update, request.resource_id, olds, news)
+        result = await self._run(inner.update, request.resource_id, olds, news,
+                                 urn=request.urn)
         secrets = self._secret_keys(inner, new_secret | (old_secret & set(inner.output_keys)))
         return p.UpdateResponse(properties=to_wire(types, result.outs or {}, secrets))
 
     async def delete(self, request: p.DeleteRequest) -> None:
         inner, types = self._inner(request.urn)
         props, _ = from_wire(types, request.properties)
-        await self._run(inner.delete, request.resource_id, props)
+        await self._run(inner.delete, request.resource_id, props, urn=request.urn)
 
     # ----- functions ---------------------------------------------------------------------------
     async def invoke(self, request: p.InvokeRequest) -> p.InvokeResponse:

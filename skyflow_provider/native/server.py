@@ -33,6 +33,7 @@ from pulumi.runtime.proto import provider_pb2_grpc
 
 from ..resources.base import TRACEBACKS_ENV
 from ..resources.schema import VERSION
+from . import diagnostics
 from .provider import CleanError, NotFound, SkyflowNativeProvider
 
 Handler = Callable[[Any, Any, Any], Awaitable[Any]]
@@ -104,6 +105,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     engine = next((a for a in args if not a.startswith("-")), "")
     provider = SkyflowNativeProvider()
+    diagnostics.install(engine)
 
     async def serve() -> None:
         server = grpc.aio.server(options=_GRPC_CHANNEL_OPTIONS)

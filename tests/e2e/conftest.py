@@ -66,3 +66,26 @@ def list_service_accounts(emu: EmulatorProcess) -> list[dict[str, Any]]:
 def api_requests(emu: EmulatorProcess, since: int = 0) -> list[dict[str, Any]]:
     """The emulator's request log from entry `since` on."""
     return emu.read_request_log()[since:]
+
+
+# ----- both forms: the Python dynamic resources and the native provider plugin -----------------
+#: The core scenarios run against both: ``dynamic`` runs the Python program ``programs/<name>``,
+#: ``native`` its Pulumi YAML twin ``programs/<name>_yaml`` (same config keys and outputs) on
+#: ``pulumi-resource-skyflow``.
+FORMS = ("dynamic", "native")
+
+
+@pytest.fixture(params=FORMS)
+def form(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def program_for(name: str, form: str) -> Path:
+    return PROGRAMS / (name if form == "dynamic" else f"{name}_yaml")
+
+
+def type_token(name: str, form: str) -> str:
+    """A resource's type in state: ``pulumi-python:dynamic/skyflow:<Name>`` or
+    ``skyflow:index:<Name>``."""
+    return f"pulumi-python:dynamic/skyflow:{name}" if form == "dynamic" \
+        else f"skyflow:index:{name}"

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import list_service_accounts
+from tests.e2e.conftest import list_service_accounts, program_for, type_token
 from tests.helpers.emulator_proc import EmulatorProcess
 from tests.helpers.pulumi_cli import PulumiProject
 from tests.helpers.secrets_scan import scan
@@ -93,9 +93,10 @@ def private_key(creds_text: str) -> str:
 
 # ----- overlap rotation ----------------------------------------------------------------------
 
-def test_overlap_rotation_keeps_old_credentials_valid_for_the_window(emulator, project_factory):
+def test_overlap_rotation_keeps_old_credentials_valid_for_the_window(emulator, project_factory,
+                                                                     form):
     t0 = datetime.now(timezone.utc)
-    proj = project_factory("rotation")
+    proj = project_factory(program_for("rotation", form))
     set_clock(proj, t0)
     proj.config_set("name", "rot-payments")
     proj.config_set("trigger", "1")
@@ -137,7 +138,11 @@ def test_overlap_rotation_keeps_old_credentials_valid_for_the_window(emulator, p
     for label in ("credentials", "previous_credentials", "key_credentials",
                   "key_previous_credentials"):
         assert masked[label] == "[secret]", (label, masked[label])
-    state = resource(proj, SA_TYPE, "svc")["outputs"]
+    state = resource(proj, type_token("ServiceAccount", form), "svc")["outputs"]
+    if form == "native":
+        state = {k: state[c] for k, c in (("previous_credentials", "previousCredentials"),
+                                          ("previous_private_key", "previousPrivateKey"),
+                                          ("credentials", "credentials"))}
     for label in ("previous_credentials", "previous_private_key", "credentials"):
         assert set(state[label]) == {"4dabf18193072939515e22adb298388d", "ciphertext"}, label
 

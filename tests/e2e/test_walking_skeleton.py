@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.e2e.conftest import api_requests, list_service_accounts
+from tests.e2e.conftest import api_requests, list_service_accounts, program_for, type_token
 from tests.helpers.secrets_scan import scan
 
 pytestmark = pytest.mark.e2e
@@ -20,10 +20,10 @@ def _names(emu) -> set[str]:
     return {sa["name"] for sa in list_service_accounts(emu)}
 
 
-def test_service_account_lifecycle_with_secret_credentials(emulator, project_factory):
+def test_service_account_lifecycle_with_secret_credentials(emulator, project_factory, form):
     admin = emulator.admin_credentials
     # Admin credentials reach the provider as *secret stack config* here (not the env file).
-    proj = project_factory("one_account", env={"SKYFLOW_CREDENTIALS_FILE": ""})
+    proj = project_factory(program_for("one_account", form), env={"SKYFLOW_CREDENTIALS_FILE": ""})
     proj.config_set("skyflow:credentials", json.dumps(admin), secret=True)
     proj.config_set("name", "payments-api")
     proj.config_set("displayName", "Payments API")
@@ -66,7 +66,7 @@ def test_service_account_lifecycle_with_secret_credentials(emulator, project_fac
     refreshed = proj.refresh()
     assert "1 deleted" in refreshed.stdout, refreshed.stdout
     assert not [r for r in proj.resources()
-                if r["type"] == "pulumi-python:dynamic/skyflow:ServiceAccount"]
+                if r["type"] == type_token("ServiceAccount", form)]
     proj.up()
     recreated = proj.outputs(show_secrets=True)
     assert recreated["client_id"] != outs["client_id"]
@@ -93,8 +93,8 @@ def test_service_account_lifecycle_with_secret_credentials(emulator, project_fac
     assert any("history" in str(p) for p in proj.backend_files())
 
 
-def test_invalid_name_rejected_at_preview_without_api_calls(emulator, project_factory):
-    proj = project_factory("one_account")
+def test_invalid_name_rejected_at_preview_without_api_calls(emulator, project_factory, form):
+    proj = project_factory(program_for("one_account", form))
     for bad, needle in [("", "name"), ("x" * 300, "name")]:
         proj.config_set("name", bad)
         before = len(api_requests(emulator))
