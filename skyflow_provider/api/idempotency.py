@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -51,6 +52,68 @@ class AdoptionError(SkyflowError):
         "Another process created an object with the same name at the same time. Delete the "
         "extra one(s) in Skyflow (or give this resource a unique name) and run `pulumi up` again."
     )
+
+
+class AdoptionRefused(SkyflowError):
+    """An object of the name being created exists and is not ours to take over."""
+
+    default_hint = ""
+
+
+#: per client, the ids this process took over on create; a delete of one of them in the same
+#: run is the old resource of a replace or a move, and must not delete what the new one holds
+ADOPTED: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+
+
+def find_orphan(client: Any, snap: NameSnapshot, name: str, what: str
+                ) -> Mapping[str, Any] | None:
+    """The object of ``name`` to take over instead of creating one, or None to create.
+
+    Issue 16: a killed ``pulumi up`` leaves objects it created but never recorded. Such an
+    object is taken over when it is the only one of its name, this provider's own identity
+    created it (``BasicAudit.CreatedBy``) and ``skyflow:adoptOwnOrphans`` is on (default).
+    Anything else of the same name is refused with a message naming it and the ways out:
+    another identity's object is never taken over. Costs no call: the snapshot is needed anyway.
+    """
+    snap.ensure(lambda fn: _read(fn))
+    found = snap.named(name)
+    if not found:
+        return None
+    me = snapshots.identity(client)
+    allowed = getattr(getattr(client, "settings", None), "adopt_own_orphans", True)
+    ids = ", ".join(sorted(found))
+    if len(found) > 1:
+        raise AdoptionRefused(
+            f"{what}: {len(found)} objects named {name!r} already exist ({ids}); Skyflow "
+            "cannot tell which one this resource should hold. Delete the extra ones, or set "
+            "adopt_id to the one to keep", operation=what)
+    obj_id, obj = next(iter(found.items()))
+    creator = snapshots.creator_of(obj)
+    created_on = str((obj.get("BasicAudit") or {}).get("CreatedOn") or "unknown time")
+    if me is None or creator != me:
+        raise AdoptionRefused(
+            f"{what}: an object named {name!r} already exists ({obj_id}, created by "
+            f"{creator or 'an unknown identity'} at {created_on}) and this provider's identity "
+            f"({me or 'unknown: API key or bearer token'}) did not create it, so it is never "
+            "taken over automatically. Rename this resource (namePrefix), delete that object, "
+            f"or set adopt_id={obj_id!r} to take it over deliberately", operation=what)
+    if not allowed:
+        raise AdoptionRefused(
+            f"{what}: an object named {name!r} already exists ({obj_id}, created by this "
+            f"provider's identity at {created_on}) and no state holds it: probably left by an "
+            "interrupted `pulumi up`. skyflow:adoptOwnOrphans is false, so it is not taken "
+            f"over: set it to true, set adopt_id={obj_id!r}, or delete it (python -m "
+            "skyflow_provider.pending --delete on an export of the killed run's state)",
+            operation=what)
+    log.warning("%s: taking over %s, created by this provider's identity at %s and held by "
+                "no state (an interrupted run)", what, obj_id, created_on)
+    ADOPTED.setdefault(client, set()).add(obj_id)
+    return obj
+
+
+def adopted_this_run(client: Any, obj_id: str) -> bool:
+    """Did this process take ``obj_id`` over on create? (then a delete of it is skipped)"""
+    return str(obj_id) in ADOPTED.get(client, set())
 
 
 def outcome_unknown(err: BaseException) -> bool:

@@ -67,6 +67,20 @@ def in_dynamic_provider_host() -> bool:
     return getattr(spec, "name", None) == "pulumi.dynamic.__main__"
 
 
+def in_provider_plugin() -> bool:
+    """True in a provider process the engine started: the dynamic-provider host, or the
+    native plugin (``pulumi-resource-skyflow``)."""
+    return in_dynamic_provider_host() or os.path.basename(sys.argv[0] if sys.argv else "") \
+        .startswith("pulumi-resource-skyflow")
+
+
+if in_provider_plugin():
+    # A SIGKILLed `pulumi up` cannot stop its plugins: exit once its engine is gone.
+    from . import lifeline
+
+    lifeline.start()
+
+
 class SkyflowProviderError(Exception):
     """A clean, secret-free error surfaced to the Pulumi CLI (no chained traceback)."""
 

@@ -256,9 +256,9 @@ class PolicyProvider(SkyflowProvider):
         return {str(r.get("name")): str(r.get("ID")) for r in (policy or {}).get("rules") or []
                 if r.get("name") and r.get("ID")}
 
-    def _adopt(self, props: dict[str, Any]) -> CreateResult:
+    def _adopt(self, props: dict[str, Any], policy_id: str | None = None) -> CreateResult:
         """Take over an existing policy: declared name, rules and status are applied."""
-        policy_id = str(props["adopt_id"])
+        policy_id = str(policy_id or props["adopt_id"])
         remote = self._remote(policy_id)
         if remote is None or remote.get("status") == "DELETED":
             raise SkyflowProviderError(f"adopt_id {policy_id}: Skyflow has no such policy; check "
@@ -277,6 +277,12 @@ class PolicyProvider(SkyflowProvider):
         props = self.apply_defaults(props)
         if props.get("adopt_id"):
             return self._adopt(props)
+        what = f"create policy {props['name']!r}"
+        orphan = self.call(what, idempotency.find_orphan, self.client,
+                           idempotency.policy_snapshot(self.client, props["vault_id"]),
+                           props["name"], what)
+        if orphan is not None:  # left by a killed run (issue 16): take it over
+            return self._adopt(props, str(orphan["ID"]))
         body = {
             "name": props["name"],
             "displayName": props["display_name"],
@@ -379,6 +385,8 @@ class PolicyProvider(SkyflowProvider):
         return UpdateResult(outs)
 
     def delete(self, id_: str, _props: dict[str, Any]) -> None:
+        if idempotency.adopted_this_run(self.client, id_):  # held by whoever took it over
+            return
         self.call(f"delete policy {id_}", self.client.delete_policy, id_, missing_ok=True)
         snapshots.forget(self.client, id_)
 

@@ -63,9 +63,9 @@ class RoleProvider(SkyflowProvider):
             "type": "CUSTOM",
         }
 
-    def _adopt(self, props: dict[str, Any]) -> CreateResult:
+    def _adopt(self, props: dict[str, Any], role_id: str | None = None) -> CreateResult:
         """Take over an existing custom role: its definition is set to the declared one."""
-        role_id = str(props["adopt_id"])
+        role_id = str(role_id or props["adopt_id"])
         got = self.call(f"adopt role {role_id}", self.client.get_role, role_id, missing_ok=True)
         role = (got or {}).get("role")
         if not role:
@@ -85,6 +85,12 @@ class RoleProvider(SkyflowProvider):
         props = self.apply_defaults(props)
         if props.get("adopt_id"):
             return self._adopt(props)
+        what = f"create role {props['name']!r}"
+        orphan = self.call(what, idempotency.find_orphan, self.client,
+                           idempotency.role_snapshot(self.client, props["vault_id"]),
+                           props["name"], what)
+        if orphan is not None:  # left by a killed run (issue 16): take it over
+            return self._adopt(props, str(orphan["ID"]))
         body = {
             "roleDefinition": self._definition(props),
             "resource": {"ID": props["vault_id"], "type": "VAULT"},
@@ -128,6 +134,8 @@ class RoleProvider(SkyflowProvider):
         return UpdateResult(outs)
 
     def delete(self, id_: str, _props: dict[str, Any]) -> None:
+        if idempotency.adopted_this_run(self.client, id_):  # held by whoever took it over
+            return
         self.call(f"delete role {id_}", self.client.delete_role, id_, missing_ok=True)
         snapshots.forget(self.client, id_)
 

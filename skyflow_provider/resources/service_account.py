@@ -145,6 +145,11 @@ class ServiceAccountProvider(AccountKeys):
         props = self.apply_defaults(props)
         if props.get("adopt_id"):
             return self._adopt(props)
+        what = f"create service account {props['name']!r}"
+        orphan = self.call(what, idempotency.find_orphan, self.client,
+                           idempotency.sa_snapshot(self.client), props["name"], what)
+        if orphan is not None:  # left by a killed run (issue 16): take it over, keys replaced
+            return self._adopt(props, str(orphan["ID"]), orphan=True)
         sa, cc = self._bodies(props)
         body: dict[str, Any] = {"serviceAccount": {"name": props["name"], **sa},
                                 "clientConfiguration": cc}
@@ -160,12 +165,15 @@ class ServiceAccountProvider(AccountKeys):
             outs = self._outputs(props, resp, client_id, api_key_mode)
         return CreateResult(client_id, outs)
 
-    def _adopt(self, props: dict[str, Any]) -> CreateResult:
+    def _adopt(self, props: dict[str, Any], sa_id: str | None = None,
+               orphan: bool = False) -> CreateResult:
         """Take over an existing account: declared settings applied, a fresh key minted.
 
+        ``orphan``: an account a killed run created and never recorded; nobody holds its keys,
+        so every key but the fresh one is deleted (no live credential outside the state).
         Nothing is deleted if this fails (the account was not ours to begin with).
         """
-        sa_id = str(props["adopt_id"])
+        sa_id = str(sa_id or props["adopt_id"])
         got = self.call(f"adopt service account {sa_id}", self.client.get_service_account,
                         sa_id, missing_ok=True)
         remote = (got or {}).get("serviceAccount") or {}
@@ -192,7 +200,7 @@ class ServiceAccountProvider(AccountKeys):
         outs["key_created_at"] = rotation.fmt(rotation.later(rotation.now(),
                                                              fresh.get("valid_after")))
         keep = {str(fresh[key_field(outs)])}
-        if props.get("exclusive_keys") is True:
+        if orphan or props.get("exclusive_keys") is True:
             outs["unmanaged_key_ids"] = self._delete_unmanaged(sa_id, api_key_mode, keep)
         else:
             ids = self._list_key_ids(sa_id, api_key_mode) or []
@@ -303,6 +311,10 @@ class ServiceAccountProvider(AccountKeys):
         return UpdateResult(outs)
 
     def delete(self, id_: str, _props: dict[str, Any]) -> None:
+        if idempotency.adopted_this_run(self.client, id_):
+            rotation.warn(f"service account {id_} was taken over by another resource in this "
+                          "run (a replace or a move of the same name): not deleted")
+            return
         self.call(f"delete service account {id_}", self.client.delete_service_account, id_,
                   missing_ok=True)
         snapshots.forget(self.client, id_)

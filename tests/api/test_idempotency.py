@@ -14,6 +14,7 @@ import pytest
 from skyflow_provider.api import idempotency
 from skyflow_provider.http.errors import InvalidArgumentError, ServerError, TransportError
 from skyflow_provider.resources.api_key import ApiKeyProvider
+from skyflow_provider.resources.base import SkyflowProviderError
 from skyflow_provider.resources.policy import PolicyProvider
 from skyflow_provider.resources.policy_assignment import PolicyAssignmentProvider
 from skyflow_provider.resources.role import RoleProvider
@@ -98,9 +99,11 @@ def test_an_older_account_with_the_same_name_is_never_adopted() -> None:
     client = LossyClient()
     client.create_service_account({"serviceAccount": {"name": "dev-svc"}})  # someone else's
     client.lose["create_service_account"] = 1
-    created = provider(ServiceAccountProvider, client).create(sa_props("dev-svc"))
-    assert len(client.sas) == 2
-    assert created.id == sorted(client.sas)[-1]
+    # issue 16: an object of the name that this identity did not create is never taken over,
+    # and no duplicate is made either: the create is refused, naming it and the way out
+    with pytest.raises(SkyflowProviderError, match=r"sa0001.*adopt_id"):
+        provider(ServiceAccountProvider, client).create(sa_props("dev-svc"))
+    assert len(client.sas) == 1
 
 
 def test_create_answered_503_before_commit_is_sent_again() -> None:

@@ -1,0 +1,66 @@
+"""Exit the provider process when the engine that started it is gone.
+
+Why: a SIGKILLed ``pulumi up`` (a CI timeout, a cancelled job) cannot stop its plugins, and the
+dynamic-provider host (``python -m pulumi.dynamic``) serves gRPC forever: every killed run left
+one behind. The engine passes its gRPC address as the plugin's first argument; while a TCP
+connect to it succeeds, the engine is alive. Two refused connects in a row and this process
+exits (nothing is in flight that a dead engine could still record).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import sys
+import threading
+import time
+
+INTERVAL_S = 1.0
+MISSES = 2
+_ADDRESS = re.compile(r"^(127\.0\.0\.1|localhost|\[::1\]):(\d+)$")
+_started = threading.Event()
+
+
+def engine_address(argv: list[str] | None = None) -> tuple[str, int] | None:
+    """The engine's loopback address from the plugin's arguments, if there is one."""
+    for arg in (sys.argv if argv is None else argv)[1:]:
+        match = _ADDRESS.match(arg)
+        if match:
+            host = match.group(1).strip("[]")
+            return ("127.0.0.1" if host == "localhost" else host), int(match.group(2))
+    return None
+
+
+def engine_alive(address: tuple[str, int], timeout: float = 1.0) -> bool:
+    """A refused connect means nobody listens there any more; anything else counts as alive."""
+    try:
+        with socket.create_connection(address, timeout=timeout):
+            return True
+    except ConnectionRefusedError:
+        return False
+    except OSError:
+        return True  # a timeout or a full backlog is not a dead engine
+
+
+def _watch(address: tuple[str, int], interval: float, exit_: object) -> None:
+    misses = 0
+    while True:
+        time.sleep(interval)
+        misses = 0 if engine_alive(address) else misses + 1
+        if misses >= MISSES:
+            print("skyflow: the Pulumi engine that started this provider is gone; exiting",
+                  file=sys.stderr, flush=True)
+            exit_(0)  # type: ignore[operator]
+
+
+def start(argv: list[str] | None = None, *, interval: float = INTERVAL_S,
+          exit_: object = os._exit) -> bool:
+    """Start the watchdog once per process; False when no engine address was passed."""
+    address = engine_address(argv)
+    if address is None or _started.is_set():
+        return False
+    _started.set()
+    threading.Thread(target=_watch, args=(address, interval, exit_), daemon=True,
+                     name="skyflow-engine-lifeline").start()
+    return True
