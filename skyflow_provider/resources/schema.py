@@ -118,7 +118,8 @@ def package_schema() -> dict[str, Any]:
         "functions": {f"{PACKAGE}:index:getSystemRole": system_role_function()},
         "language": {
             "python": {"packageName": "pulumi_skyflow"},
-            "nodejs": {"packageName": "@skyflow-pulumi/skyflow"},
-            "go": {"importBasePath": "github.com/skyflow-pulumi/skyflow-pulumi/sdk/go/skyflow"},
+            "nodejs": {"packageName": "@skyflow-pulumi/skyflow", "respectSchemaVersion": True},
+            "go": {"importBasePath": "github.com/skyflow-pulumi/skyflow-pulumi/sdk/go/skyflow",
+                   "respectSchemaVersion": True},
         },
     }

@@ -1,0 +1,2 @@
+// Skyflow service accounts, keys, roles and policies.
+package skyflow
