@@ -3,8 +3,9 @@
 Why: a SIGKILLed ``pulumi up`` (a CI timeout, a cancelled job) cannot stop its plugins, and the
 dynamic-provider host (``python -m pulumi.dynamic``) serves gRPC forever: every killed run left
 one behind. The engine passes its gRPC address as the plugin's first argument; while a TCP
-connect to it succeeds, the engine is alive. Two refused connects in a row and this process
-exits (nothing is in flight that a dead engine could still record).
+connect to it succeeds and the process that started the plugin (the CLI, behind the shell
+wrapper) exists, the engine is alive. Two failed checks in a row and this process exits
+(nothing is in flight that a dead engine could still record).
 """
 
 from __future__ import annotations
@@ -43,11 +44,50 @@ def engine_alive(address: tuple[str, int], timeout: float = 1.0) -> bool:
         return True  # a timeout or a full backlog is not a dead engine
 
 
-def _watch(address: tuple[str, int], interval: float, exit_: object) -> None:
+def _ppid(pid: int) -> int | None:
+    try:
+        stat = open(f"/proc/{pid}/stat").read()  # noqa: SIM115 - one short read
+        return int(stat.rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def engine_pid() -> int | None:
+    """The process that started this plugin, skipping the shell wrapper Pulumi's
+    ``pulumi-resource-pulumi-python`` script runs in (Linux /proc; None elsewhere)."""
+    pid = os.getppid()
+    for _ in range(3):
+        try:
+            comm = open(f"/proc/{pid}/comm").read().strip()  # noqa: SIM115
+        except OSError:
+            return None
+        if comm not in ("sh", "bash", "dash"):
+            return pid
+        parent = _ppid(pid)
+        if parent is None or parent <= 1:
+            return None
+        pid = parent
+    return None
+
+
+def _gone(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return _ppid(pid) is None  # a zombie has no readable stat line of its own parent chain
+
+
+def _watch(address: tuple[str, int], interval: float, exit_: object,
+           parent: int | None = None) -> None:
     misses = 0
     while True:
         time.sleep(interval)
-        misses = 0 if engine_alive(address) else misses + 1
+        misses = 0 if engine_alive(address) and not _gone(parent) else misses + 1
         if misses >= MISSES:
             print("skyflow: the Pulumi engine that started this provider is gone; exiting",
                   file=sys.stderr, flush=True)
@@ -61,6 +101,6 @@ def start(argv: list[str] | None = None, *, interval: float = INTERVAL_S,
     if address is None or _started.is_set():
         return False
     _started.set()
-    threading.Thread(target=_watch, args=(address, interval, exit_), daemon=True,
+    threading.Thread(target=_watch, args=(address, interval, exit_, engine_pid()), daemon=True,
                      name="skyflow-engine-lifeline").start()
     return True
