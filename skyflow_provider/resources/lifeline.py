@@ -87,10 +87,16 @@ def _watch(address: tuple[str, int], interval: float, exit_: object,
     misses = 0
     while True:
         time.sleep(interval)
-        misses = 0 if engine_alive(address) and not _gone(parent) else misses + 1
+        try:
+            misses = 0 if engine_alive(address) and not _gone(parent) else misses + 1
+        except Exception:  # noqa: BLE001 - the watchdog must never die of a check
+            misses = 0
         if misses >= MISSES:
-            print("skyflow: the Pulumi engine that started this provider is gone; exiting",
-                  file=sys.stderr, flush=True)
+            try:  # the CLI that read our stderr may be gone: a broken pipe must not stop exit
+                print("skyflow: the Pulumi engine that started this provider is gone; "
+                      "exiting", file=sys.stderr, flush=True)
+            except Exception:  # noqa: BLE001,S110
+                pass
             exit_(0)  # type: ignore[operator]
 
 
