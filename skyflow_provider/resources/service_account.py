@@ -303,7 +303,10 @@ class ServiceAccountProvider(AccountKeys):
                                  f"service account {id_}: key")
         rotation.apply(outs, news, the_plan, slots_for(api_key_mode),
                        self._ops(id_, api_key_mode), at, "key")
-        if news.get("exclusive_keys") is True and (olds.get("unmanaged_key_ids")
+        # exclusive_keys and a new key minted: a rotation killed mid-way (issue 16) may have
+        # left the key it minted, valid and held by nobody; delete whatever is not held
+        minted = the_plan.rotate or the_plan.recreate
+        if news.get("exclusive_keys") is True and (olds.get("unmanaged_key_ids") or minted
                                                    or olds.get("exclusive_keys") is not True):
             keep = {str(k) for k in (outs.get(key_field(outs)), outs.get("previous_key_id"))
                     if k}

@@ -14,17 +14,19 @@ import json
 import os
 import signal
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import api_requests
+from tests.e2e.conftest import PROGRAMS, api_requests
 from tests.e2e.test_faults import (
     Background,
     _get,
     acknowledged_creates,
+    acknowledged_deletes,
     faults_program,
     live_objects,
     no_traceback,
@@ -87,13 +89,18 @@ def held_state(proj: PulumiProject) -> tuple[set[str], set[str], list[dict[str, 
     return ids, keys, creds
 
 
-def start_and_kill(emulator: EmulatorProcess, proj: PulumiProject, kill_after: int
+def start_and_kill(emulator: EmulatorProcess, proj: PulumiProject, kill_after: int,
+                   command: str = "up",
+                   counter: Callable[[list[dict[str, Any]]], Counter[str]] = acknowledged_creates,
                    ) -> tuple[int, list[str], float]:
+    """``pulumi <command>`` in the background, SIGKILLed after ``kill_after`` acknowledged
+    writes of the kind ``counter`` counts; returns what was left of it (after waiting for the
+    provider process to go) and how long the provider took to exit."""
     mark = len(api_requests(emulator))
     emulator.set_faults(latency_ms=150)
-    bg = Background(proj, "up", "--yes", "--skip-preview")
-    wait_for(lambda: sum(acknowledged_creates(api_requests(emulator, mark)).values())
-             >= kill_after, what=f"{kill_after} acknowledged creates")
+    bg = Background(proj, command, "--yes", "--skip-preview")
+    wait_for(lambda: sum(counter(api_requests(emulator, mark)).values())
+             >= kill_after, what=f"{kill_after} acknowledged writes")
     kill_cli(bg)
     killed_at = time.monotonic()
     emulator.clear_faults()
@@ -118,6 +125,58 @@ def start_and_kill(emulator: EmulatorProcess, proj: PulumiProject, kill_after: i
     return sid, others, gone_after
 
 
+def live_keys(emulator: EmulatorProcess, ids: set[str]) -> set[str]:
+    keys: set[str] = set()
+    for sa_id in ids:
+        keys |= {k["keyID"] for k in _get(emulator, f"/v1/serviceAccounts/{sa_id}/keys",
+                                          keyTypes="USER_MANAGED").get("keys") or []}
+    return keys
+
+
+def assert_healed(emulator: EmulatorProcess, proj: PulumiProject, prefix: str,
+                  count: int = COUNT) -> Counter[str]:
+    """declared == live, no duplicates, no orphans, every live key held, held creds work."""
+    proj.up(expect_no_changes=True)
+    live = live_objects(emulator, f"{prefix}-")
+    assert live["ServiceAccount"] == count and live["duplicate names"] == 0, live
+    ids, held_keys, creds = held_state(proj)
+    # test_faults.orphans knows current keys only; a rotation's previous key is held too
+    stray = [(kind, ref) for kind, ref in orphans(emulator, proj, f"{prefix}-")
+             if ref.rsplit("/", 1)[-1] not in held_keys]
+    assert stray == [], stray
+    unheld = live_keys(emulator, ids) - held_keys
+    assert unheld == set(), unheld
+    assert len(creds) == count and all(emulator.token(c) for c in creds)
+    return live
+
+
+def restore_lost_checkpoint(proj: PulumiProject) -> bool:
+    """The file backend can be killed mid-write of its checkpoint ("failed to load checkpoint:
+    EOF"); put its own backup back (``<stack>.json.bak``). True when that was needed."""
+    for ckpt in (proj.backend_dir / ".pulumi" / "stacks").rglob(f"{proj.stack}.json"):
+        backup = ckpt.with_name(ckpt.name + ".bak")
+        try:
+            json.loads(ckpt.read_text())
+            return False
+        except ValueError:
+            if backup.exists():
+                ckpt.write_bytes(backup.read_bytes())
+                return True
+    return False
+
+
+def heal_program(project_factory: Callable[..., PulumiProject], prefix: str,
+                 **config: str) -> PulumiProject:
+    proj = project_factory(PROGRAMS / "heal", name=prefix, stack=prefix)
+    for key, value in {"prefix": prefix, **config}.items():
+        proj.config_set(key, value)
+    return proj
+
+
+def key_creates(log: list[dict[str, Any]]) -> Counter[str]:
+    return Counter(k for k in acknowledged_creates(log).elements() if k == "ServiceAccountKey")
+
+
 @pytest.mark.parametrize("kill_after", [1, 5, 15])
 def test_killed_up_heals_on_the_next_up(
         emulator: EmulatorProcess, project_factory: Callable[..., PulumiProject],
@@ -131,17 +190,7 @@ def test_killed_up_heals_on_the_next_up(
     proj.run("cancel", "--yes", check=False)  # the file backend may hold no lock
     result = proj.up()
     no_traceback(result)
-    proj.up(expect_no_changes=True)
-    live = live_objects(emulator, f"{prefix}-")
-    assert live["ServiceAccount"] == COUNT and live["duplicate names"] == 0, live
-    assert orphans(emulator, proj, f"{prefix}-") == []
-    ids, held_keys, creds = held_state(proj)
-    live_keys = set()
-    for sa_id in ids:
-        live_keys |= {k["keyID"] for k in _get(emulator, f"/v1/serviceAccounts/{sa_id}/keys",
-                                                keyTypes="USER_MANAGED").get("keys") or []}
-    assert live_keys <= held_keys, live_keys - held_keys
-    assert len(creds) == COUNT and all(emulator.token(c) for c in creds)
+    live = assert_healed(emulator, proj, prefix)
     record(f"sigkill_heal_after_{kill_after}_of_{COUNT}", declared=COUNT,
            live=live["ServiceAccount"], objects_outside_state_after_kill=len(stray),
            orphans_after_next_up=0, duplicates=0, unheld_live_keys=0,
@@ -168,3 +217,81 @@ def test_killed_up_with_adoption_off_fails_naming_the_object(
     record("sigkill_adoption_off", objects_outside_state_after_kill=len(stray),
            next_up_failed=result.returncode != 0, duplicates=0,
            message_names_object=bool(stray))
+
+
+def test_killed_rotation_heals_with_exclusive_keys(
+        emulator: EmulatorProcess, project_factory: Callable[..., PulumiProject]) -> None:
+    prefix = "rot"
+    proj = heal_program(project_factory, prefix, count=str(COUNT), exclusive="true")
+    proj.up()
+    proj.config_set("trigger", "b")  # rotate every key (new key first, old kept as previous)
+    start_and_kill(emulator, proj, 5, counter=key_creates)
+    time.sleep(0.5)
+    ids, held, _ = held_state(proj)
+    unheld_after_kill = len(live_keys(emulator, ids) - held)
+    proj.run("cancel", "--yes", check=False)
+    no_traceback(proj.up())
+    assert_healed(emulator, proj, prefix)
+    record("sigkill_during_rotation_exclusive_keys", declared=COUNT,
+           unheld_live_keys_after_kill=unheld_after_kill, unheld_live_keys_after_next_up=0,
+           duplicates=0, manual_steps="pulumi cancel")
+
+
+def test_killed_destroy(emulator: EmulatorProcess,
+                        project_factory: Callable[..., PulumiProject]) -> None:
+    prefix = "dstr"
+    proj = heal_program(project_factory, prefix, count=str(COUNT))
+    proj.up()
+    start_and_kill(emulator, proj, 5, command="destroy", counter=acknowledged_deletes)
+    time.sleep(0.5)
+    deleted = COUNT - live_objects(emulator, f"{prefix}-")["ServiceAccount"]
+    lost = restore_lost_checkpoint(proj)
+    proj.run("cancel", "--yes", check=False)
+    # A plain `pulumi up`: the state still lists the accounts the killed destroy deleted.
+    no_traceback(proj.up())
+    after_plain_up = live_objects(emulator, f"{prefix}-")["ServiceAccount"]
+    # `pulumi up --refresh` sees them gone and creates them again.
+    no_traceback(proj.up(refresh=True))
+    live = assert_healed(emulator, proj, prefix)
+    # ... and the destroy the user meant completes.
+    proj.destroy()
+    left = live_objects(emulator, f"{prefix}-")["ServiceAccount"]
+    assert left == 0 and orphans(emulator, proj, f"{prefix}-") == []
+    record("sigkill_during_destroy", declared=COUNT, deleted_before_kill=deleted,
+           live_after_plain_up=after_plain_up, live_after_up_refresh=live["ServiceAccount"],
+           live_after_destroy_again=left, orphans=0, checkpoint_lost_by_the_kill=lost)
+
+
+def test_an_object_made_by_another_identity_is_never_taken_over(
+        emulator: EmulatorProcess, project_factory: Callable[..., PulumiProject]) -> None:
+    prefix = "other"
+    s = emulator.session()
+
+    def post(path: str, body: dict[str, Any], bearer: str | None = None) -> dict[str, Any]:
+        r = s.post(emulator.url + path, json=body, headers=emulator.headers(bearer), timeout=30)
+        r.raise_for_status()
+        return dict(r.json())
+
+    # A person with their own identity (account admin) makes an account of a name the stack
+    # is about to create.
+    person = post("/v1/serviceAccounts", {"serviceAccount": {"name": "a-person"}})
+    admin_role = _get(emulator, "/v1/roles", **{"resource.ID": emulator.account_id,
+                                                "resource.type": "ACCOUNT",
+                                                "name": "ACCOUNT_ADMIN"})["roles"][0]["ID"]
+    post("/v1/roles/assign", {"ID": admin_role, "members": [
+        {"ID": person["clientID"], "type": "SERVICE_ACCOUNT"}]})
+    theirs = post("/v1/serviceAccounts", {"serviceAccount": {"name": f"{prefix}-sa-2"}},
+                  bearer=emulator.token(person))
+    proj = heal_program(project_factory, prefix, count="4")
+    result = proj.up(check=False)
+    no_traceback(result)
+    assert result.returncode != 0
+    assert theirs["clientID"] in result.output and "adopt_id" in result.output, result.output
+    assert "never taken over" in result.output
+    live = live_objects(emulator, f"{prefix}-")
+    assert live["ServiceAccount"] == 4 and live["duplicate names"] == 0  # 3 ours + theirs
+    assert emulator.token(theirs)  # their account and key untouched
+    message = next(line.strip() for line in result.output.splitlines()
+                   if theirs["clientID"] in line)
+    record("same_name_by_another_identity", taken_over=False, duplicates=0, run_failed=True,
+           message=message[:400])
