@@ -27,6 +27,8 @@ CASES: dict[str, tuple[str, str, int, int]] = {
     "plain floor": ("floor", "plain", 1, 0),
     "account-shaped floor": ("floor", "accounts", 1, 0),
     "service accounts": ("skyflow", "accounts", 1, 1),
+    # API-key accounts: the same provider path without the emulator's RSA key generation
+    "service accounts, API keys": ("skyflow", "apikeys", 1, 1),
     "pair-shaped floor": ("floor", "pairs", 2, 0),
     "accounts + role assignments": ("skyflow", "pairs", 2, 2),
     "roles + policies + policy assignments": ("skyflow", "rbac", 3, 3),
@@ -126,9 +128,13 @@ def run_costs(emu: EmulatorProcess, work: Path, *, sizes: tuple[int, ...] = (50,
                     data["cases"].setdefault(case, {}).setdefault(str(n), []).append(
                         figures(case, n, out))
     if with_1000 or only_1000:
-        for case in ("pair-shaped floor", "accounts + role assignments"):
-            out = runner.run(case, 1000, 0, ("create", "refresh", "destroy"))
-            data["scale"][case] = figures(case, 1000, out)
+        data["curve"] = {}
+        for n in (100, 300, 1000):  # the curve: ours and the engine floor at the same N
+            for case in ("pair-shaped floor", "accounts + role assignments"):
+                out = runner.run(case, n, 0, ("create", "refresh", "destroy"))
+                data["curve"].setdefault(case, {})[str(n)] = figures(case, n, out)
+                if n == 1000:
+                    data["scale"][case] = data["curve"][case][str(n)]
     data["targets"] = targets(data)
     return data
 
@@ -169,6 +175,11 @@ def targets(data: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append({"name": f"create time, N={n} service accounts vs account-shaped floor",
                      "measured": f"{ours / shaped:.2f}x ({shaped:.1f} s floor)",
                      "limit": "second figure", "result": "INFO"})
+        if n in cases.get("service accounts, API keys", {}):
+            api = _median(cases["service accounts, API keys"][n], "create", "seconds")
+            rows.append({"name": f"create time, N={n} API-key service accounts (no RSA key "
+                         "generated) vs plain floor", "measured": f"{api / plain:.2f}x "
+                         f"({api:.1f} s)", "limit": "diagnostic", "result": "INFO"})
     scale = data.get("scale") or {}
     if len(scale) == 2:
         floor, ours_ = scale["pair-shaped floor"], scale["accounts + role assignments"]
@@ -191,7 +202,7 @@ def markdown(data: dict[str, Any]) -> str:
              "per resource (+ key lists) | destroy s | emulator share create / refresh / destroy "
              "| emulator's top create ops (s) |", "|---|---|---|---|---|---|---|---|---|"]
     all_rows = [(c, r) for c, by_n in data["cases"].items() for rs in by_n.values() for r in rs]
-    all_rows += list(data.get("scale", {}).items())
+    all_rows += [(c, r) for c, by_n in (data.get("curve") or {}).items() for r in by_n.values()]
     for case, r in all_rows:
         cr, rf, ds = r["create"], r["refresh"], r["destroy"]
         cpo = f"{cr['calls_per_object']:.3f}" if "calls_per_object" in cr else "-"
@@ -222,8 +233,8 @@ def plot(data: dict[str, Any], path: Path) -> None:
                  "accounts + role assignments"):
         pts = {int(n): _median(rs, "create", "per_resource_s")
                for n, rs in data["cases"].get(case, {}).items()}
-        if case in data.get("scale", {}):
-            pts[1000] = data["scale"][case]["create"]["per_resource_s"]
+        for n, row in (data.get("curve") or {}).get(case, {}).items():
+            pts[int(n)] = row["create"]["per_resource_s"]
         if pts:
             ns = sorted(pts)
             ax.plot(ns, [1000 * pts[k] for k in ns], marker="o", label=case)

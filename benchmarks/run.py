@@ -20,7 +20,7 @@ from tests.helpers.emulator_proc import EmulatorProcess
 from tests.helpers.pulumi_cli import require_pulumi
 from tests.helpers.secrets_scan import scan
 
-from . import create_costs, report
+from . import create_costs, native_bench, report
 from .common import TOKEN_OPERATION, machine_facts, summarize
 from .stacks import MODES, OPERATIONS, OpResult, SequenceError, StackBench
 from .tokens_bench import run_tokens
@@ -61,6 +61,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--only-1000", action="store_true",
                    help="only the N=1000 scale run (make bench-1000); writes "
                    "<out>/create_costs_n1000.{json,md,png}")
+    p.add_argument("--skip-native", action="store_true",
+                   help="skip issue 13's native plugin vs dynamic vs floor comparison")
+    p.add_argument("--native-only", action="store_true",
+                   help="only the native comparison (~3 min); writes <out>/native.{json,md}")
+    p.add_argument("--native-n", type=int, default=None,
+                   help="N of the native comparison (default 100; --quick: 10)")
+    p.add_argument("--native-runs", type=int, default=1, help="runs of the native comparison")
     p.add_argument("--report-only", action="store_true",
                    help="re-render latest.md and latest.png from <out>/latest.json; no runs")
     args = p.parse_args(argv)
@@ -68,6 +75,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.sizes, args.runs = "1,5", 1
         if args.costs_sizes == "50,100":
             args.costs_sizes = "5,10"
+    args.native_n = args.native_n or (10 if args.quick else 100)
     args.costs_size_list = tuple(sorted({int(s) for s in str(args.costs_sizes).split(",")
                                          if s.strip()}))
     args.size_list = sorted({int(s) for s in str(args.sizes).split(",") if s.strip()})
@@ -266,6 +274,16 @@ def main(argv: list[str] | None = None) -> int:
         print(vending_markdown(vending))
         return 0
     pulumi_bin = require_pulumi()
+    if args.native_only:
+        native_meta = machine_facts(pulumi_bin)
+        with tempfile.TemporaryDirectory(prefix="skyflow-bench-") as tmp, \
+                EmulatorProcess(Path(tmp) / "emulator") as emu:
+            native = native_bench.run_native(emu, Path(tmp) / "native", n=args.native_n,
+                                             runs=args.native_runs, parallel=args.parallel)
+        native["meta"] = {**native_meta, "loadavg_end": list(os.getloadavg())}
+        native_bench.write(native, args.out)
+        print(native_bench.markdown(native))
+        return 0
     if args.only_1000:
         args.out.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="skyflow-bench-") as tmp, \
@@ -306,6 +324,10 @@ def main(argv: list[str] | None = None) -> int:
             results["create_costs"] = create_costs.run_costs(
                 emu, Path(tmp) / "costs", sizes=args.costs_size_list,
                 with_1000=args.with_1000, only_1000=args.skip_costs, parallel=args.parallel)
+        if not args.skip_native:
+            results["native"] = native_bench.run_native(
+                emu, Path(tmp) / "native", n=args.native_n, runs=args.native_runs,
+                parallel=args.parallel)
         bench = StackBench(emu, Path(tmp) / "work", parallel=args.parallel)
         secrets = {"admin privateKey": str(emu.admin_credentials["privateKey"]),
                    **{f"{m} passphrase": p.passphrase for m, p in bench.projects.items()}}
@@ -347,6 +369,8 @@ def main(argv: list[str] | None = None) -> int:
     if results.get("create_costs"):
         md += "\n" + create_costs.markdown(results["create_costs"])
         create_costs.plot(results["create_costs"], args.out / "create_costs.png")
+    if results.get("native"):
+        md += "\n" + native_bench.markdown(results["native"])
     (args.out / "latest.md").write_text(md)
     report.plot(results, args.out / "latest.png")
     hits = scan(secrets, roots=[args.out / f"latest.{ext}" for ext in ("json", "md")])
@@ -355,6 +379,8 @@ def main(argv: list[str] | None = None) -> int:
             (args.out / f"latest.{ext}").unlink(missing_ok=True)
         say(f"make bench: a secret reached the results ({hits[0]}); results removed")
         return 2
+    if results.get("native"):
+        native_bench.write(results["native"], args.out)  # native.{json,md}
     if results.get("vending"):
         write_vending(results["vending"], args.out)  # vending.{json,md}: counts and timings
         md += "\n" + vending_markdown(results["vending"])

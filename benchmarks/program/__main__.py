@@ -3,9 +3,9 @@
 Config (set by benchmarks/run.py): ``mode`` (``skyflow`` or ``floor``: same shape, no API),
 ``n``, ``prefix`` (unique Skyflow names per run), ``rev`` (changing it updates every
 display_name in place), ``vaultId``; ``shape`` (issue 15, default ``pairs``): ``pairs`` as
-above, ``accounts`` (N service accounts alone), ``plain`` (N do-nothing resources with three
-string inputs, the floor whatever ``mode`` says), ``rbac`` (N roles, N policies, each policy
-attached to its role).
+above, ``accounts`` (N service accounts alone; ``apikeys``: the same with API keys),
+``plain`` (N do-nothing resources with three string inputs, the floor whatever ``mode`` says),
+``rbac`` (N roles, N policies, each policy attached to its role).
 """
 
 import pulumi
@@ -48,8 +48,9 @@ else:
 
     for i in range(n):
         name = f"{prefix}-sa-{i:04d}"
+        extra = {"auth_type": "api_key"} if shape == "apikeys" else {}
         sa = Account(f"sa-{i}", name=name, display_name=f"{name} rev {rev}",
-                     description="make bench")
+                     description="make bench", **extra)
         if shape == "pairs":
             Assignment(f"ra-{i}", service_account_id=sa.id, vault_id=vault_id,
                        role_name="VAULT_VIEWER")
