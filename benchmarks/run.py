@@ -68,6 +68,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--native-n", type=int, default=None,
                    help="N of the native comparison (default 100; --quick: 10)")
     p.add_argument("--native-runs", type=int, default=1, help="runs of the native comparison")
+    p.add_argument("--skip-checkpoints", action="store_true",
+                   help="create costs with PULUMI_SKIP_CHECKPOINTS=true (the file backend's "
+                   "per-step checkpoint rewrite is quadratic in N)")
     p.add_argument("--report-only", action="store_true",
                    help="re-render latest.md and latest.png from <out>/latest.json; no runs")
     args = p.parse_args(argv)
@@ -289,7 +292,8 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="skyflow-bench-") as tmp, \
                 EmulatorProcess(Path(tmp) / "emulator") as emu:
             costs = create_costs.run_costs(emu, Path(tmp) / "work", only_1000=True,
-                                           parallel=args.parallel)
+                                           parallel=args.parallel,
+                                           skip_checkpoints=args.skip_checkpoints)
         costs["meta"] = machine_facts(pulumi_bin)
         costs["wall_seconds"] = time.perf_counter() - started
         create_costs.write(costs, args.out)
@@ -323,7 +327,8 @@ def main(argv: list[str] | None = None) -> int:
             say("issue 15: create costs")
             results["create_costs"] = create_costs.run_costs(
                 emu, Path(tmp) / "costs", sizes=args.costs_size_list,
-                with_1000=args.with_1000, only_1000=args.skip_costs, parallel=args.parallel)
+                with_1000=args.with_1000, only_1000=args.skip_costs, parallel=args.parallel,
+                skip_checkpoints=args.skip_checkpoints)
         if not args.skip_native:
             results["native"] = native_bench.run_native(
                 emu, Path(tmp) / "native", n=args.native_n, runs=args.native_runs,
