@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -298,3 +299,19 @@ def credentials_from_env(env: Mapping[str, str] | None = None) -> Credentials | 
     if path and path.strip():
         return credentials_from_file(path.strip())
     return None
+
+
+def credentials_from_cli(arg: str | None) -> Credentials:
+    """What the ``skyflow-token`` commands take: ``--credentials FILE`` (``-`` = stdin), else
+    SKYFLOW_CREDENTIALS / SKYFLOW_CREDENTIALS_FILE; raises naming all three when none is set."""
+    if arg == "-":
+        return credentials_from_json(sys.stdin.read(), source="credentials from stdin")
+    if arg:
+        return credentials_from_file(arg)
+    found = credentials_from_env()
+    if found is None:
+        raise CredentialsError(
+            f"no credentials: pass --credentials FILE (or '-' for stdin), or set {ENV_CREDENTIALS}"
+            f" (the credentials.json text) or {ENV_CREDENTIALS_FILE}"
+        )
+    return found

@@ -17,8 +17,7 @@ from skyflow_provider.auth.credentials import (
     ENV_CREDENTIALS,
     ENV_CREDENTIALS_FILE,
     Credentials,
-    credentials_from_file,
-    credentials_from_json,
+    credentials_from_cli,
     is_loopback_host,
 )
 from skyflow_provider.http.errors import CredentialsError
@@ -120,18 +119,7 @@ class BadInput(ValueError):
 
 
 def _credentials(args: argparse.Namespace) -> Credentials:
-    if args.credentials == "-":
-        return credentials_from_json(sys.stdin.read(), source="credentials from stdin")
-    if args.credentials:
-        return credentials_from_file(args.credentials)
-    text = os.environ.get(ENV_CREDENTIALS)
-    if text and text.strip():
-        return credentials_from_json(text, source=f"env {ENV_CREDENTIALS}")
-    path = os.environ.get(ENV_CREDENTIALS_FILE)
-    if path and path.strip():
-        return credentials_from_file(path.strip())
-    raise CredentialsError(f"no credentials: pass --credentials FILE, or set {ENV_CREDENTIALS}"
-                           f" (the credentials.json text) or {ENV_CREDENTIALS_FILE}")
+    return credentials_from_cli(args.credentials)
 
 
 def _ssl_context(ca_bundle: str | None) -> ssl.SSLContext:

@@ -14,11 +14,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from skyflow_provider.auth.credentials import (
-    ENV_CREDENTIALS,
-    ENV_CREDENTIALS_FILE,
     Credentials,
-    credentials_from_file,
-    credentials_from_json,
+    credentials_from_cli,
 )
 from skyflow_provider.auth.tokens import get_bearer_token, token_expiry
 from skyflow_provider.http.errors import ConfigError, CredentialsError, OptionsError, SkyflowError
@@ -117,20 +114,7 @@ def _parse_ctx(raw: str | None) -> Any:
 
 
 def _load(args: argparse.Namespace) -> Credentials:
-    if args.credentials == "-":
-        return credentials_from_json(sys.stdin.read(), source="credentials from stdin")
-    if args.credentials:
-        return credentials_from_file(args.credentials)
-    text = os.environ.get(ENV_CREDENTIALS)
-    if text and text.strip():
-        return credentials_from_json(text, source=f"env {ENV_CREDENTIALS}")
-    path = os.environ.get(ENV_CREDENTIALS_FILE)
-    if path and path.strip():
-        return credentials_from_file(path.strip())
-    raise CredentialsError(
-        f"no credentials: pass --credentials FILE (or '-' for stdin), or set {ENV_CREDENTIALS}"
-        f" or {ENV_CREDENTIALS_FILE}"
-    )
+    return credentials_from_cli(args.credentials)
 
 
 def _check(token: str, as_json: bool) -> int:
