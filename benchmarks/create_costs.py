@@ -47,10 +47,11 @@ class Runner:
     """One Pulumi project, one stack per (case, N, run), all against one emulator."""
 
     def __init__(self, emu: EmulatorProcess, work: Path, parallel: int | None = None,
-                 skip_checkpoints: bool = False) -> None:
+                 skip_checkpoints: bool = False, extra_env: dict[str, str] | None = None
+                 ) -> None:
         self.emu = emu
         self.log = RequestLog(emu.data_dir / "requests.jsonl")
-        env = provider_env(emu)
+        env = {**provider_env(emu), **(extra_env or {})}
         if skip_checkpoints:
             # The file backend rewrites the whole checkpoint after every step (quadratic in N:
             # the pair-shaped floor alone took over 20 min for 1766 of 2002 resources); this
@@ -264,3 +265,36 @@ def write(data: dict[str, Any], out: Path) -> None:
     (out / f"{name}.json").write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
     (out / f"{name}.md").write_text(markdown(data))
     plot(data, out / f"{name}.png")
+
+
+def run_backend_curve(emu: EmulatorProcess, work: Path, backends: dict[str, dict[str, str]],
+                      sizes: tuple[int, ...] = (100, 300), parallel: int | None = None
+                      ) -> dict[str, Any]:
+    """Ours and the pair-shaped floor per backend, checkpoints on (the engine's own default):
+    where the per-step checkpoint rewrite is the limit, the floor's curve shows it."""
+    data: dict[str, Any] = {"sizes": list(sizes), "backends": {}}
+    for name, env in backends.items():
+        runner = Runner(emu, work / name, parallel, extra_env=env)
+        for n in sizes:
+            for case in ("pair-shaped floor", "accounts + role assignments"):
+                out = runner.run(case, n, 0, ("create", "refresh", "destroy"))
+                data["backends"].setdefault(name, {}).setdefault(case, {})[str(n)] = \
+                    figures(case, n, out)
+    return data
+
+
+def backend_markdown(data: dict[str, Any]) -> str:
+    lines = ["## Backends, checkpoints on (issue 15)", "",
+             "| Backend | Case | N | create s | ms per resource create / refresh / destroy | "
+             "ours / floor (create) |", "|---|---|---|---|---|---|"]
+    for backend, cases in data["backends"].items():
+        floor = cases.get("pair-shaped floor", {})
+        for case, by_n in cases.items():
+            for n, r in by_n.items():
+                per = " / ".join(f"{1000 * r[op]['per_resource_s']:.0f}"
+                                 for op in ("create", "refresh", "destroy"))
+                ratio = (f"{r['create']['seconds'] / floor[n]['create']['seconds']:.2f}x"
+                         if case != "pair-shaped floor" and n in floor else "-")
+                lines.append(f"| {backend} | {case} | {n} | {r['create']['seconds']:.1f} | "
+                             f"{per} | {ratio} |")
+    return "\n".join(lines) + "\n"

@@ -20,7 +20,7 @@ from tests.helpers.emulator_proc import EmulatorProcess
 from tests.helpers.pulumi_cli import require_pulumi
 from tests.helpers.secrets_scan import scan
 
-from . import create_costs, native_bench, report
+from . import create_costs, native_bench, report, s3_backend
 from .common import TOKEN_OPERATION, machine_facts, summarize
 from .stacks import MODES, OPERATIONS, OpResult, SequenceError, StackBench
 from .tokens_bench import run_tokens
@@ -71,6 +71,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--skip-checkpoints", action="store_true",
                    help="create costs with PULUMI_SKIP_CHECKPOINTS=true (the file backend's "
                    "per-step checkpoint rewrite is quadratic in N)")
+    p.add_argument("--backend-curve", action="store_true",
+                   help="only ours vs the pair floor at N=100,300 with checkpoints on, on the "
+                   "file backend and on S3 (a moto server, as the team-scale tests); writes "
+                   "<out>/create_costs_backends.{json,md}")
     p.add_argument("--report-only", action="store_true",
                    help="re-render latest.md and latest.png from <out>/latest.json; no runs")
     args = p.parse_args(argv)
@@ -286,6 +290,21 @@ def main(argv: list[str] | None = None) -> int:
         native["meta"] = {**native_meta, "loadavg_end": list(os.getloadavg())}
         native_bench.write(native, args.out)
         print(native_bench.markdown(native))
+        return 0
+    if args.backend_curve:
+        args.out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="skyflow-bench-") as tmp, \
+                EmulatorProcess(Path(tmp) / "emulator") as emu, \
+                s3_backend.moto_backend(Path(tmp)) as s3_env:
+            curve = create_costs.run_backend_curve(
+                emu, Path(tmp) / "work", {"file": {}, "s3 (moto)": s3_env},
+                parallel=args.parallel)
+        curve["meta"] = machine_facts(pulumi_bin)
+        curve["wall_seconds"] = time.perf_counter() - started
+        (args.out / "create_costs_backends.json").write_text(
+            json.dumps(curve, indent=2, sort_keys=True) + "\n")
+        (args.out / "create_costs_backends.md").write_text(create_costs.backend_markdown(curve))
+        print(create_costs.backend_markdown(curve))
         return 0
     if args.only_1000:
         args.out.mkdir(parents=True, exist_ok=True)
