@@ -40,6 +40,8 @@ from tests.helpers.pulumi_cli import PulumiProject
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 COUNT = 20
+#: the provider processes this project ships: the dynamic-provider host, the native plugin
+PROVIDERS = ("pulumi.dynamic", "pulumi-resource-skyflow")
 
 
 def session_processes(sid: int) -> list[str]:
@@ -71,11 +73,11 @@ def held_state(proj: PulumiProject) -> tuple[set[str], set[str], list[dict[str, 
     deployment = json.loads(result.stdout).get("deployment", {})
     ids, keys, creds = set(), set(), []
     for r in deployment.get("resources") or []:
-        if not str(r.get("type", "")).endswith("skyflow:ServiceAccount"):
+        if not str(r.get("type", "")).endswith(":ServiceAccount"):  # dynamic and native
             continue
         outs = r.get("outputs") or {}
         ids.add(str(r.get("id")))
-        for k in ("key_id", "previous_key_id"):
+        for k in ("key_id", "previous_key_id", "keyId", "previousKeyId"):
             v = outs.get(k)
             if isinstance(v, dict) and "plaintext" in v:
                 v = json.loads(v["plaintext"])
@@ -106,10 +108,10 @@ def start_and_kill(emulator: EmulatorProcess, proj: PulumiProject, kill_after: i
     emulator.clear_faults()
     sid = bg.proc.pid
     deadline = time.monotonic() + 20
-    while [p for p in session_processes(sid) if "pulumi.dynamic" in p] \
+    while [p for p in session_processes(sid) if any(m in p for m in PROVIDERS)] \
             and time.monotonic() < deadline:
         time.sleep(0.1)
-    providers_left = [p for p in session_processes(sid) if "pulumi.dynamic" in p]
+    providers_left = [p for p in session_processes(sid) if any(m in p for m in PROVIDERS)]
     gone_after = time.monotonic() - killed_at
     # Whatever else is left of the killed run (not ours: the CLI's language host) is noted and
     # stopped, so the suite leaves nothing running.
@@ -186,6 +188,7 @@ def test_killed_up_heals_on_the_next_up(
                           count=str(COUNT))
     _sid, others, gone_after = start_and_kill(emulator, proj, kill_after)
     time.sleep(0.5)  # requests in flight land
+    lost = restore_lost_checkpoint(proj)
     stray = orphans(emulator, proj, f"{prefix}-")
     proj.run("cancel", "--yes", check=False)  # the file backend may hold no lock
     result = proj.up()
@@ -195,7 +198,8 @@ def test_killed_up_heals_on_the_next_up(
            live=live["ServiceAccount"], objects_outside_state_after_kill=len(stray),
            orphans_after_next_up=0, duplicates=0, unheld_live_keys=0,
            provider_process_gone_after_s=round(gone_after, 1),
-           other_processes_of_killed_run=len(others), manual_steps="pulumi cancel")
+           other_processes_of_killed_run=len(others), manual_steps="pulumi cancel",
+           checkpoint_lost_by_the_kill=lost)
 
 
 def test_killed_up_with_adoption_off_fails_naming_the_object(
@@ -295,3 +299,32 @@ def test_an_object_made_by_another_identity_is_never_taken_over(
                    if theirs["clientID"] in line)
     record("same_name_by_another_identity", taken_over=False, duplicates=0, run_failed=True,
            message=message[:400])
+
+
+def test_native_plugin_killed_up_heals_on_the_next_up(
+        emulator: EmulatorProcess, project_factory: Callable[..., PulumiProject],
+        tmp_path: Path) -> None:
+    """The same on the native provider (Pulumi YAML, ``pulumi-resource-skyflow``): one
+    provider class implementation, so the same take-over; its plugin process exits too."""
+    program = tmp_path / "nheal-src"
+    program.mkdir()
+    lines = ["name: skyflow-nheal", "runtime: yaml", "config:", "  prefix: {type: string}",
+             "resources:"]
+    for i in range(COUNT):
+        lines += [f"  sa-{i}:", "    type: skyflow:index:ServiceAccount", "    properties:",
+                  f"      name: ${{prefix}}-sa-{i}"]
+    (program / "Pulumi.yaml").write_text("\n".join(lines) + "\n")
+    prefix = "nheal"
+    proj = project_factory(program, name=prefix, stack=prefix)
+    proj.config_set("prefix", prefix)
+    _sid, others, gone_after = start_and_kill(emulator, proj, 5)
+    time.sleep(0.5)
+    lost = restore_lost_checkpoint(proj)
+    outside = COUNT - len(held_state(proj)[0])
+    proj.run("cancel", "--yes", check=False)
+    no_traceback(proj.up())
+    live = assert_healed(emulator, proj, prefix)
+    record("sigkill_heal_native_after_5_of_20", declared=COUNT, live=live["ServiceAccount"],
+           not_in_state_after_kill=outside, orphans_after_next_up=0, duplicates=0,
+           unheld_live_keys=0, provider_process_gone_after_s=round(gone_after, 1),
+           other_processes_of_killed_run=len(others), checkpoint_lost_by_the_kill=lost)
