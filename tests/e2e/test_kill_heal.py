@@ -328,3 +328,36 @@ def test_native_plugin_killed_up_heals_on_the_next_up(
            not_in_state_after_kill=outside, orphans_after_next_up=0, duplicates=0,
            unheld_live_keys=0, provider_process_gone_after_s=round(gone_after, 1),
            other_processes_of_killed_run=len(others), checkpoint_lost_by_the_kill=lost)
+
+
+@pytest.mark.parametrize("kill_after", [4, 9])
+def test_killed_up_of_every_resource_type_heals(
+        emulator: EmulatorProcess, project_factory: Callable[..., PulumiProject],
+        kill_after: int) -> None:
+    """Every resource type (JWT and API-key accounts, keys, API keys, role, policy, both
+    assignments), twice: the scenario of test_faults' documented recovery, healed by one up."""
+    prefix = f"every{kill_after}"
+    proj = faults_program(project_factory, prefix, prefix, prefix=prefix, count="2")
+    _sid, _others, _gone = start_and_kill(emulator, proj, kill_after)
+    time.sleep(0.5)
+    lost = restore_lost_checkpoint(proj)
+    stray = orphans(emulator, proj, f"{prefix}-")
+    proj.run("cancel", "--yes", check=False)
+    no_traceback(proj.up())
+    proj.up(expect_no_changes=True)
+    live = live_objects(emulator, f"{prefix}-")
+    assert live["ServiceAccount"] == 4 and live["duplicate names"] == 0, live
+    assert live["Role"] == 2 and live["Policy"] == 2, live
+    left = orphans(emulator, proj, f"{prefix}-")
+    # Accounts, roles and policies: none left. A key or API key that a killed ServiceAccountKey
+    # / ApiKey create minted on an account the state holds cannot be told apart from another
+    # resource's key (Skyflow keys carry no name or creator): it stays, and refresh reports it
+    # on the account (unmanaged_key_ids, with a warning naming it). A documented limit.
+    assert [k for k, _ in left if k not in ("key", "apikey")] == [], left
+    report = proj.refresh()
+    for _kind, ref in left:
+        assert ref.rsplit("/", 1)[-1] in report.output, (ref, report.output[-2000:])
+    record(f"sigkill_every_type_after_{kill_after}", declared=16,
+           objects_outside_state_after_kill=len(stray), orphan_objects_after_next_up=0,
+           unheld_extra_keys_after_next_up=len(left), reported_by_refresh=len(left),
+           duplicates=0, manual_steps="pulumi cancel", checkpoint_lost_by_the_kill=lost)
