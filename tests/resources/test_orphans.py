@@ -130,3 +130,31 @@ def test_lifeline_exits_once_the_engine_stops_listening() -> None:
     assert not exited.is_set()
     server.close()
     assert exited.wait(5)
+
+
+def test_several_of_the_name_are_refused_naming_them(make, fake) -> None:
+    as_identity(fake)
+    first, _ = orphan_account(fake, "dev-svc", "me")
+    second, _ = orphan_account(fake, "dev-svc", "me")
+    p = make(ServiceAccountProvider)
+    with pytest.raises(SkyflowProviderError, match=rf"2 objects named 'dev-svc'.*{first}"):
+        p.create(checked(p, {"name": "dev-svc"}))
+    assert len(fake.sas) == 2
+
+
+def test_without_a_known_identity_nothing_is_taken_over(make, fake) -> None:
+    fake.settings = SimpleNamespace(credentials=None, account_id="a", adopt_own_orphans=True)
+    orphan_account(fake, "dev-svc", "someone")
+    p = make(ServiceAccountProvider)
+    with pytest.raises(SkyflowProviderError, match="unknown: API key or bearer token"):
+        p.create(checked(p, {"name": "dev-svc"}))
+
+
+def test_a_deleted_account_leaves_the_snapshot(make, fake) -> None:
+    """auth_type change: delete first, then create the same name; the old one is not 'found'."""
+    as_identity(fake)
+    p = make(ServiceAccountProvider)
+    old = p.create(checked(p, {"name": "dev-svc"}))
+    p.delete(old.id, old.outs)
+    new = p.create(checked(p, {"name": "dev-svc", "auth_type": "api_key"}))
+    assert new.id != old.id and list(fake.sas) == [new.id]
