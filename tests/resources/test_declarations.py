@@ -192,7 +192,8 @@ def test_layering() -> None:
                 if target in ("cli", "vending"):
                     problems.append(f"{name} imports {imp}")
                 continue
-            if target in ("vending", "cli", "native") or (target in RANK and RANK[target] > RANK[layer]):
+            above = target in RANK and RANK[target] > RANK[layer]
+            if target in ("vending", "cli", "native") or above:
                 problems.append(f"{name} imports {imp}")
             if (layer == "resources" and target == "resources" and len(parts) > 2
                     and name.split(".")[-1] in RESOURCE_MODULES and parts[2] in RESOURCE_MODULES
