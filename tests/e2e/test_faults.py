@@ -464,6 +464,7 @@ def test_sigkill_of_pulumi_up_then_documented_recovery_converges(
     # The documented recovery (docs/reliability.md): release the dead run's lock, export the
     # state, let skyflow_provider.pending delete what the pending creates left in Skyflow,
     # drop the pending creates from the state, up again.
+    proj.repair_after_kill()  # the file backend's sidecar, when the kill cut its write
     proj.run("cancel", "--yes")
     export = proj.work_dir / "before.json"
     export.write_text(json.dumps(proj.export()))

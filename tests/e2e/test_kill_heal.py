@@ -153,18 +153,8 @@ def assert_healed(emulator: EmulatorProcess, proj: PulumiProject, prefix: str,
 
 
 def restore_lost_checkpoint(proj: PulumiProject) -> bool:
-    """The file backend can be killed mid-write of its checkpoint ("failed to load checkpoint:
-    EOF"); put its own backup back (``<stack>.json.bak``). True when that was needed."""
-    for ckpt in (proj.backend_dir / ".pulumi" / "stacks").rglob(f"{proj.stack}.json"):
-        backup = ckpt.with_name(ckpt.name + ".bak")
-        try:
-            json.loads(ckpt.read_text())
-            return False
-        except ValueError:
-            if backup.exists():
-                ckpt.write_bytes(backup.read_bytes())
-                return True
-    return False
+    """See ``PulumiProject.repair_after_kill``; True when a repair was needed."""
+    return proj.repair_after_kill()
 
 
 def heal_program(project_factory: Callable[..., PulumiProject], prefix: str,
@@ -210,6 +200,7 @@ def test_killed_up_with_adoption_off_fails_naming_the_object(
     proj.config_set("skyflow:adoptOwnOrphans", "false")
     start_and_kill(emulator, proj, 5)
     time.sleep(0.5)
+    restore_lost_checkpoint(proj)
     stray = [s for s in orphans(emulator, proj, f"{prefix}-") if s[0] == "sa"]
     proj.run("cancel", "--yes", check=False)
     result = proj.up(check=False)
@@ -231,6 +222,7 @@ def test_killed_rotation_heals_with_exclusive_keys(
     proj.config_set("trigger", "b")  # rotate every key (new key first, old kept as previous)
     start_and_kill(emulator, proj, 5, counter=key_creates)
     time.sleep(0.5)
+    restore_lost_checkpoint(proj)
     ids, held, _ = held_state(proj)
     unheld_after_kill = len(live_keys(emulator, ids) - held)
     proj.run("cancel", "--yes", check=False)

@@ -233,6 +233,33 @@ class PulumiProject:
 
     # ---- commands ----------------------------------------------------------------------------
 
+    def repair_after_kill(self) -> bool:
+        """Undo what a SIGKILL of the CLI can do to the file backend; True when it was needed.
+
+        The checkpoint is written to a temp file and renamed (atomic), but gocloud's fileblob
+        writes its ``<stack>.json.attrs`` sidecar in place: a kill mid-write leaves it empty and
+        every later command fails with "failed to load checkpoint: EOF". fileblob reads a
+        missing sidecar as no attributes, so removing the broken one is the repair. A checkpoint
+        that does not parse is put back from its own backup (``<stack>.json.bak``).
+        """
+        repaired = False
+        for ckpt in (self.backend_dir / ".pulumi" / "stacks").rglob(f"{self.stack}.json"):
+            attrs = ckpt.with_name(ckpt.name + ".attrs")
+            if attrs.exists():
+                try:
+                    json.loads(attrs.read_text())
+                except ValueError:
+                    attrs.unlink()
+                    repaired = True
+            backup = ckpt.with_name(ckpt.name + ".bak")
+            try:
+                json.loads(ckpt.read_text())
+            except ValueError:
+                if backup.exists():
+                    ckpt.write_bytes(backup.read_bytes())
+                    repaired = True
+        return repaired
+
     def stack_init(self, name: str) -> Result:
         result = self.run("stack", "init", name, "--secrets-provider", "passphrase", stack=False)
         self.stack = name
