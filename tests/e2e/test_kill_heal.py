@@ -152,11 +152,6 @@ def assert_healed(emulator: EmulatorProcess, proj: PulumiProject, prefix: str,
     return live
 
 
-def restore_lost_checkpoint(proj: PulumiProject) -> bool:
-    """See ``PulumiProject.repair_after_kill``; True when a repair was needed."""
-    return proj.repair_after_kill()
-
-
 def heal_program(project_factory: Callable[..., PulumiProject], prefix: str,
                  **config: str) -> PulumiProject:
     proj = project_factory(PROGRAMS / "heal", name=prefix, stack=prefix)
@@ -178,7 +173,7 @@ def test_killed_up_heals_on_the_next_up(
                           count=str(COUNT))
     _sid, others, gone_after = start_and_kill(emulator, proj, kill_after)
     time.sleep(0.5)  # requests in flight land
-    lost = restore_lost_checkpoint(proj)
+    lost = proj.repair_after_kill()
     stray = orphans(emulator, proj, f"{prefix}-")
     proj.run("cancel", "--yes", check=False)  # the file backend may hold no lock
     result = proj.up()
@@ -200,7 +195,7 @@ def test_killed_up_with_adoption_off_fails_naming_the_object(
     proj.config_set("skyflow:adoptOwnOrphans", "false")
     start_and_kill(emulator, proj, 5)
     time.sleep(0.5)
-    restore_lost_checkpoint(proj)
+    proj.repair_after_kill()
     stray = [s for s in orphans(emulator, proj, f"{prefix}-") if s[0] == "sa"]
     proj.run("cancel", "--yes", check=False)
     result = proj.up(check=False)
@@ -222,7 +217,7 @@ def test_killed_rotation_heals_with_exclusive_keys(
     proj.config_set("trigger", "b")  # rotate every key (new key first, old kept as previous)
     start_and_kill(emulator, proj, 5, counter=key_creates)
     time.sleep(0.5)
-    restore_lost_checkpoint(proj)
+    proj.repair_after_kill()
     ids, held, _ = held_state(proj)
     unheld_after_kill = len(live_keys(emulator, ids) - held)
     proj.run("cancel", "--yes", check=False)
@@ -241,7 +236,7 @@ def test_killed_destroy(emulator: EmulatorProcess,
     start_and_kill(emulator, proj, 5, command="destroy", counter=acknowledged_deletes)
     time.sleep(0.5)
     deleted = COUNT - live_objects(emulator, f"{prefix}-")["ServiceAccount"]
-    lost = restore_lost_checkpoint(proj)
+    lost = proj.repair_after_kill()
     proj.run("cancel", "--yes", check=False)
     # A plain `pulumi up`: the state still lists the accounts the killed destroy deleted.
     no_traceback(proj.up())
@@ -311,7 +306,7 @@ def test_native_plugin_killed_up_heals_on_the_next_up(
     proj.config_set("prefix", prefix)
     _sid, others, gone_after = start_and_kill(emulator, proj, 5)
     time.sleep(0.5)
-    lost = restore_lost_checkpoint(proj)
+    lost = proj.repair_after_kill()
     outside = COUNT - len(held_state(proj)[0])
     proj.run("cancel", "--yes", check=False)
     no_traceback(proj.up())
@@ -332,7 +327,7 @@ def test_killed_up_of_every_resource_type_heals(
     proj = faults_program(project_factory, prefix, prefix, prefix=prefix, count="2")
     _sid, _others, _gone = start_and_kill(emulator, proj, kill_after)
     time.sleep(0.5)
-    lost = restore_lost_checkpoint(proj)
+    lost = proj.repair_after_kill()
     stray = orphans(emulator, proj, f"{prefix}-")
     proj.run("cancel", "--yes", check=False)
     no_traceback(proj.up())
