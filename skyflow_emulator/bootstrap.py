@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from .auth import new_rsa_keypair
+from .auth import KeyPair, new_rsa_keypair
 from .permissions import SYSTEM_ACCOUNT_ROLES, SYSTEM_VAULT_ROLES
 from .store import Store, Tx
 from .util import audit, new_id, now, rfc3339
@@ -44,9 +44,10 @@ def system_role(account_id: str, name: str, resource: dict[str, Any],
     }
 
 
-def new_jwt_key(sa_id: str) -> tuple[dict[str, Any], str]:
-    """A key document (public half only) and the private PEM to show once."""
-    pair = new_rsa_keypair()
+def new_jwt_key(sa_id: str, pair: KeyPair | None = None) -> tuple[dict[str, Any], str]:
+    """A key document (public half only) and the private PEM to show once; ``pair`` is a
+    fresh pair from the key stock, else one is generated here."""
+    pair = pair or new_rsa_keypair()
     t = now()
     key = {
         "keyID": new_id(),

@@ -130,13 +130,16 @@ DATA_ROUTES: list[Route] = [
           records.detokenize, "record.read", t.vault, auth="data", api="data"),
 ]
 
-# The emulator's own API, authenticated by DIR/admin-token; never faulted.
+# The emulator's own API (health, faults, the key stock), authenticated by DIR/admin-token;
+# never faulted.
 ADMIN_ROUTES: list[Route] = [
     Route("GET", "/_emulator/health", "Emulator_Health", admin.health, None,
           auth="admin", api="emulator"),
     Route("GET", "/_emulator/faults", "Emulator_GetFaults", admin.get_faults, None,
           auth="admin", api="emulator"),
     Route("PUT", "/_emulator/faults", "Emulator_SetFaults", admin.set_faults, None,
+          auth="admin", api="emulator"),
+    Route("GET", "/_emulator/keys", "Emulator_GetKeyStock", admin.key_stock, None,
           auth="admin", api="emulator"),
 ]
 

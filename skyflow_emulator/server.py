@@ -21,6 +21,7 @@ from .app import App
 from .auth import ACCESS_TOKEN_TTL, TokenIssuer
 from .errors import ApiError
 from .faults import FaultConfig, Faults
+from .keystock import DEFAULT_KEY_STOCK, KeyStock
 from .requestlog import RequestLog
 from .state import State
 from .store import Store
@@ -52,6 +53,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--access-token-ttl", type=int, default=ACCESS_TOKEN_TTL, metavar="SECONDS",
                    help="lifetime of issued bearer tokens (Skyflow: 3600); short values let "
                         "tests see clients ask again after expiry")
+    p.add_argument("--key-stock", type=int, default=DEFAULT_KEY_STOCK, metavar="N",
+                   help="RSA key pairs kept ready by a nice-19 worker process, so a JWT create "
+                        "takes a fresh pair instead of generating one (each pair is used "
+                        f"once; 0 = off, every pair generated inline; default "
+                        f"{DEFAULT_KEY_STOCK}). GET /_emulator/keys shows the stock")
     f = p.add_argument_group("faults (also SKYFLOW_EMULATOR_FAULTS as JSON)")
     f.add_argument("--latency-ms", type=float)
     f.add_argument("--latency-jitter-ms", type=float)
@@ -107,6 +113,9 @@ def serve(args: argparse.Namespace) -> int:
     if lock is None:
         print(f"skyflow-emulator: another emulator is using {data_dir}", file=sys.stderr)
         return 2
+    if args.key_stock < 0:
+        print("skyflow-emulator: --key-stock must be >= 0", file=sys.stderr)
+        return 2
     store = Store(data_dir / "emulator.db")
     account_id, admin_sa_id, signing_key = bootstrap.bootstrap(store)
     ssl_ctx: ssl.SSLContext | None = server_context(data_dir) if https else None
@@ -114,7 +123,8 @@ def serve(args: argparse.Namespace) -> int:
     state = State(data_dir=data_dir, store=store, issuer=issuer,
                   faults=faults, log=RequestLog(data_dir / "requests.jsonl"),
                   admin_token=bootstrap.new_admin_token(data_dir), account_id=account_id,
-                  admin_sa_id=admin_sa_id, cors_origins=list(args.cors_origin))
+                  admin_sa_id=admin_sa_id, cors_origins=list(args.cors_origin),
+                  keys=KeyStock(args.key_stock))
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     try:
         server: BaseWSGIServer = make_server(args.host, args.port, App(state), threaded=True)
@@ -143,11 +153,13 @@ def serve(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    state.keys.start()
     try:
         print(f"skyflow-emulator listening on {state.base_url}", flush=True)
         server.serve_forever(poll_interval=0.2)
     finally:
         server.server_close()
+        state.keys.close()
         state.log.close()
         store.close()
         lock.close()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .auth import TokenIssuer
 from .faults import Faults
+from .keystock import KeyStock
 from .requestlog import RequestLog
 from .store import Store
 
@@ -28,6 +29,8 @@ class State:
     base_url: str = ""
     host_aliases: list[str] = field(default_factory=list)
     cors_origins: list[str] = field(default_factory=list)
+    # Pre-generated RSA pairs for JWT keys; size 0 (the default here) generates every pair inline.
+    keys: KeyStock = field(default_factory=KeyStock)
 
     @property
     def token_uri(self) -> str:

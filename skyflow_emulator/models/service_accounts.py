@@ -142,8 +142,9 @@ class ServiceAccounts:
                 tx.put("apikey", key["keyID"], key, account_id=self.account_id, parent=sa_id,
                        lookup=key.pop("_hash"))
             return Issued(sa, key, secret, api_key=True)
-        # RSA generation is slow: do it before taking the write lock.
-        jwt_key, private_pem = new_jwt_key(sa_id)
+        # RSA generation is slow: take a pair from the stock (or generate one) before the
+        # write lock.
+        jwt_key, private_pem = new_jwt_key(sa_id, self.state.keys.take())
         with self.store.write() as tx:
             tx.put("sa", sa_id, sa, account_id=self.account_id, name=name)
             tx.put("sakey", jwt_key["keyID"], jwt_key, account_id=self.account_id,
@@ -219,7 +220,7 @@ class ServiceAccounts:
         return key
 
     def create_key(self, sa_id: str) -> Issued:
-        key, private_pem = new_jwt_key(sa_id)  # before the write lock: RSA is slow
+        key, private_pem = new_jwt_key(sa_id, self.state.keys.take())  # before the write lock
         with self.store.write() as tx:
             sa = self._jwt_sa(tx, sa_id)
             tx.put("sakey", key["keyID"], key, account_id=self.account_id, parent=sa["ID"])
@@ -239,7 +240,7 @@ class ServiceAccounts:
 
     def rotate_key(self, sa_id: str, key_id: str) -> Issued:
         """Replaces the key by a new one (new keyID); the old key's assertions stop working."""
-        key, private_pem = new_jwt_key(sa_id)  # before the write lock: RSA is slow
+        key, private_pem = new_jwt_key(sa_id, self.state.keys.take())  # before the write lock
         with self.store.write() as tx:
             sa = self._jwt_sa(tx, sa_id)
             old = self._key(tx, sa, "sakey", key_id)

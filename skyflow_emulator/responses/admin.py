@@ -1,4 +1,4 @@
-"""/_emulator/*: health and fault settings (the admin-token routes)."""
+"""/_emulator/*: health, fault settings and the key stock (the admin-token routes)."""
 
 from __future__ import annotations
 
@@ -30,3 +30,8 @@ def set_faults(ctx: Ctx) -> dict[str, Any]:
         raise ApiError(400, "body is not valid JSON") from None
     ctx.state.faults.update(config)
     return asdict(config)
+
+
+def key_stock(ctx: Ctx) -> dict[str, Any]:
+    """The stock of pre-generated RSA pairs: level, size, pairs served from it and inline."""
+    return ctx.state.keys.status()

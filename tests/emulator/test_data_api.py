@@ -215,7 +215,7 @@ def test_every_route_is_in_the_one_table() -> None:
     assert {r.api for r in DATA_ROUTES} == {"data"} and {r.auth for r in DATA_ROUTES} == {"data"}
     assert {(r.method, r.template, r.auth) for r in ADMIN_ROUTES} == {
         ("GET", "/_emulator/health", "admin"), ("GET", "/_emulator/faults", "admin"),
-        ("PUT", "/_emulator/faults", "admin")}
+        ("PUT", "/_emulator/faults", "admin"), ("GET", "/_emulator/keys", "admin")}
     assert {r.operation for r in DATA_ROUTES} == {
         "RecordService_InsertRecord", "RecordService_BulkGetRecord", "RecordService_Detokenize"}
     assert len({(r.method, r.template) for r in ALL_ROUTES}) == len(ALL_ROUTES)
