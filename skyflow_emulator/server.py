@@ -21,6 +21,7 @@ from .app import App
 from .auth import ACCESS_TOKEN_TTL, TokenIssuer
 from .errors import ApiError
 from .faults import FaultConfig, Faults
+from .keepalive import KeepAliveHandler
 from .keystock import DEFAULT_KEY_STOCK, KeyStock
 from .requestlog import RequestLog
 from .state import State
@@ -127,7 +128,8 @@ def serve(args: argparse.Namespace) -> int:
                   keys=KeyStock(args.key_stock))
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     try:
-        server: BaseWSGIServer = make_server(args.host, args.port, App(state), threaded=True)
+        server: BaseWSGIServer = make_server(args.host, args.port, App(state), threaded=True,
+                                              request_handler=KeepAliveHandler)
     except (OSError, SystemExit) as exc:  # werkzeug exits(1) itself when the port is taken
         print(f"skyflow-emulator: cannot listen on {args.host}:{args.port} ({exc})",
               file=sys.stderr)
