@@ -13,6 +13,7 @@ import json
 import sys
 import time
 from collections import Counter
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,8 @@ CASES: dict[str, tuple[str, str, int, int]] = {
     "plain floor": ("floor", "plain", 1, 0),
     "account-shaped floor": ("floor", "accounts", 1, 0),
     "service accounts": ("skyflow", "accounts", 1, 1),
+    # the same against an emulator started with --key-stock 0: every RSA pair made inline
+    "service accounts, no key stock": ("skyflow", "accounts", 1, 1),
     # API-key accounts: the same provider path without the emulator's RSA key generation
     "service accounts, API keys": ("skyflow", "apikeys", 1, 1),
     "pair-shaped floor": ("floor", "pairs", 2, 0),
@@ -37,6 +40,29 @@ KEY_LIST_OPS = ("ServiceAccountService_ListServiceAccountKeys", "ServiceAccountS
 LIMITS = {"calls_per_object": 1.1, "create_vs_plain": 1.6, "refresh_gets": 1.0,
           "n1000_vs_floor": 1.5}
 COMPARE_N = 50
+NO_STOCK_CASE = "service accounts, no key stock"
+STOCK_WAIT_S = 900.0
+
+
+def key_stock(emu: EmulatorProcess) -> dict[str, Any]:
+    """The emulator's key stock (``GET /_emulator/keys``): size, level, pairs served."""
+    r = emu.session().get(emu.url + "/_emulator/keys", timeout=30,
+                          headers={"Authorization": f"Bearer {emu.admin_token}"})
+    r.raise_for_status()
+    return dict(r.json())
+
+
+def wait_for_stock(emu: EmulatorProcess, timeout: float = STOCK_WAIT_S) -> float:
+    """Wait until the stock is full, so a measured create starts from the same place every
+    time; seconds waited (the worker fills it at nice 19, off the measured command)."""
+    started = time.perf_counter()
+    while True:
+        status = key_stock(emu)
+        if status["level"] >= status["size"]:
+            return time.perf_counter() - started
+        if time.perf_counter() - started > timeout:
+            raise RuntimeError(f"key stock not full after {timeout:.0f} s: {status}")
+        time.sleep(0.5)
 
 
 def _verdict(ok: bool) -> str:
@@ -47,9 +73,12 @@ class Runner:
     """One Pulumi project, one stack per (case, N, run), all against one emulator."""
 
     def __init__(self, emu: EmulatorProcess, work: Path, parallel: int | None = None,
-                 skip_checkpoints: bool = False, extra_env: dict[str, str] | None = None
-                 ) -> None:
+                 skip_checkpoints: bool = False, extra_env: dict[str, str] | None = None,
+                 stocked: list[EmulatorProcess] | None = None) -> None:
         self.emu = emu
+        # emulators whose key stock must be full before each measured command, so no refill
+        # of an earlier command's keys runs inside it
+        self.stocked = stocked if stocked is not None else [emu]
         self.log = RequestLog(emu.data_dir / "requests.jsonl")
         env = {**provider_env(emu), **(extra_env or {})}
         if skip_checkpoints:
@@ -63,6 +92,8 @@ class Runner:
 
     def _cmd(self, op: str) -> dict[str, Any]:
         flags: dict[str, Any] = {"parallel": self.parallel} if self.parallel else {}
+        waited = sum(wait_for_stock(e) for e in self.stocked)
+        keys_before = key_stock(self.emu)
         self.log.mark()
         started = time.perf_counter()
         result = {"create": self.proj.up, "refresh": self.proj.refresh,
@@ -76,7 +107,11 @@ class Runner:
             op_name = str(e.get("operation") or e.get("path"))
             served[op_name] = served.get(op_name, 0.0) + float(e.get("duration_ms") or 0)
         busy = sum(served.values()) / 1000
-        return {"seconds": seconds, "calls": dict(calls), "summary": change_summary(result.stdout),
+        keys_after = key_stock(self.emu)
+        return {"keys_from_stock": keys_after["fromStock"] - keys_before["fromStock"],
+                "keys_inline": keys_after["inline"] - keys_before["inline"],
+                "key_stock_size": keys_before["size"], "key_stock_wait_s": waited,
+                "seconds": seconds, "calls": dict(calls), "summary": change_summary(result.stdout),
                 "emulator_seconds": busy, "emulator_share": busy / seconds if seconds else 0.0,
                 "emulator_top": {k: round(v / 1000, 3) for k, v in sorted(
                     served.items(), key=lambda kv: -kv[1])[:3]}}
@@ -94,7 +129,8 @@ class Runner:
         for op, res in out.items():
             print(f"  {case:38s} N={n:<5d} {op:8s} {res['seconds']:8.2f}s "
                   f"{sum(res['calls'].values()):6d} call(s), emulator "
-                  f"{100 * res['emulator_share']:.0f}% [{res['summary']}]",
+                  f"{100 * res['emulator_share']:.0f}%, RSA pairs {res['keys_from_stock']} "
+                  f"from stock / {res['keys_inline']} inline [{res['summary']}]",
                   file=sys.stderr, flush=True)
         self.proj.run("stack", "rm", "--yes", "--force")
         return out
@@ -110,7 +146,10 @@ def figures(case: str, n: int, out: dict[str, Any]) -> dict[str, Any]:
         entry = {"seconds": res["seconds"], "per_resource_s": res["seconds"] / (per_n * n),
                  "token_exchanges": tokens, "calls": dict(calls),
                  "emulator_seconds": res["emulator_seconds"],
-                 "emulator_share": res["emulator_share"], "emulator_top": res["emulator_top"]}
+                 "emulator_share": res["emulator_share"], "emulator_top": res["emulator_top"],
+                 "keys_from_stock": res.get("keys_from_stock", 0),
+                 "keys_inline": res.get("keys_inline", 0),
+                 "key_stock_size": res.get("key_stock_size", 0)}
         if op == "create" and objects:
             entry["calls_per_object"] = sum(calls.values()) / (objects * n)
         if op == "refresh" and objects:
@@ -125,15 +164,26 @@ def figures(case: str, n: int, out: dict[str, Any]) -> dict[str, Any]:
 def run_costs(emu: EmulatorProcess, work: Path, *, sizes: tuple[int, ...] = (50, 100),
               runs: int = 1, with_1000: bool = False, only_1000: bool = False,
               parallel: int | None = None, skip_checkpoints: bool = False) -> dict[str, Any]:
-    """Every case at every size (create, refresh, destroy); N=1000 pairs when asked."""
+    """Every case at every size (create, refresh, destroy); N=1000 pairs when asked.
+
+    The no-stock case runs against a second emulator started with ``--key-stock 0``, so the
+    cost of generating each RSA pair inline stays visible beside the stocked figure."""
     runner = Runner(emu, work, parallel, skip_checkpoints)
     data: dict[str, Any] = {"sizes": list(sizes), "runs": runs, "cases": {}, "scale": {},
-                            "skip_checkpoints": skip_checkpoints}
-    if not only_1000:
-        for run in range(runs):
+                            "skip_checkpoints": skip_checkpoints,
+                            "key_stock_size": key_stock(emu)["size"]}
+    with ExitStack() as stack:
+        runner0 = runner
+        if not only_1000:
+            emu0 = stack.enter_context(EmulatorProcess(work / "emulator-no-stock",
+                                                       extra_args=["--key-stock", "0"]))
+            runner0 = Runner(emu0, work / "no-stock", parallel, skip_checkpoints,
+                             stocked=[emu, emu0])
+        for run in range(runs if not only_1000 else 0):
             for n in sizes:
                 for case in CASES:
-                    out = runner.run(case, n, run, ("create", "refresh", "destroy"))
+                    r = runner0 if case == NO_STOCK_CASE else runner
+                    out = r.run(case, n, run, ("create", "refresh", "destroy"))
                     data["cases"].setdefault(case, {}).setdefault(str(n), []).append(
                         figures(case, n, out))
     if with_1000 or only_1000:
@@ -178,12 +228,21 @@ def targets(data: dict[str, Any]) -> list[dict[str, Any]]:
         ours = _median(cases["service accounts"][n], "create", "seconds")
         plain = _median(cases["plain floor"][n], "create", "seconds")
         shaped = _median(cases["account-shaped floor"][n], "create", "seconds")
+        stock = _median(cases["service accounts"][n], "create", "keys_from_stock")
+        inline = _median(cases["service accounts"][n], "create", "keys_inline")
         add(f"create time, N={n} service accounts vs plain do-nothing floor",
-            f"{ours / plain:.2f}x ({ours:.1f} s vs {plain:.1f} s)",
+            f"{ours / plain:.2f}x ({ours:.1f} s vs {plain:.1f} s; RSA pairs: {stock} from the "
+            f"emulator's key stock, {inline} generated inline)",
             f"<= {LIMITS['create_vs_plain']}x", ours / plain <= LIMITS["create_vs_plain"])
         rows.append({"name": f"create time, N={n} service accounts vs account-shaped floor",
                      "measured": f"{ours / shaped:.2f}x ({shaped:.1f} s floor)",
                      "limit": "second figure", "result": "INFO"})
+        if n in cases.get(NO_STOCK_CASE, {}):
+            bare = _median(cases[NO_STOCK_CASE][n], "create", "seconds")
+            rows.append({"name": f"create time, N={n} service accounts, emulator without key "
+                         "stock (every RSA pair generated inline) vs plain floor",
+                         "measured": f"{bare / plain:.2f}x ({bare:.1f} s)",
+                         "limit": "diagnostic", "result": "INFO"})
         if n in cases.get("service accounts, API keys", {}):
             api = _median(cases["service accounts, API keys"][n], "create", "seconds")
             rows.append({"name": f"create time, N={n} API-key service accounts (no RSA key "
@@ -194,9 +253,11 @@ def targets(data: dict[str, Any]) -> list[dict[str, Any]]:
         floor, ours_ = scale["pair-shaped floor"], scale["accounts + role assignments"]
         for op in ("create", "refresh", "destroy"):
             ratio = ours_[op]["per_resource_s"] / floor[op]["per_resource_s"]
+            pairs = (f"; RSA pairs {ours_[op].get('keys_from_stock', 0)} from stock, "
+                     f"{ours_[op].get('keys_inline', 0)} inline" if op == "create" else "")
             add(f"N=1000 accounts + 1000 assignments: {op} time per resource vs engine floor",
-                f"{ratio:.2f}x ({1000 * ours_[op]['per_resource_s']:.0f} vs "
-                f"{1000 * floor[op]['per_resource_s']:.0f} ms)",
+                f"{ratio:.2f}x ({1000 * ours_[op]['per_resource_s']:.1f} vs "
+                f"{1000 * floor[op]['per_resource_s']:.1f} ms{pairs})",
                 f"<= {LIMITS['n1000_vs_floor']}x", ratio <= LIMITS["n1000_vs_floor"])
     return rows
 
@@ -209,10 +270,14 @@ def markdown(data: dict[str, Any]) -> str:
              "One stack per case and N; create, refresh, destroy through the real CLI. Calls "
              "exclude the token exchange (counted apart). Emulator share = the sum of the "
              "emulator's request-log durations / the command's wall time (the rest is the engine, "
-             "the provider process and the CLI).", "",
+             "the provider process and the CLI). RSA pairs: of the key pairs the emulator handed "
+             "out during create, how many came from its key stock (pre-generated at nice 19; "
+             f"stock size {data.get('key_stock_size', '-')}, full before each command) and how "
+             "many it generated inline.", "",
              "| Case | N | create s | s per resource | calls per object (create) | refresh GETs "
              "per resource (+ key lists) | destroy s | emulator share create / refresh / destroy "
-             "| emulator's top create ops (s) |", "|---|---|---|---|---|---|---|---|---|"]
+             "| emulator's top create ops (s) | RSA pairs stock / inline (create) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     all_rows = [(c, r) for c, by_n in data["cases"].items() for rs in by_n.values() for r in rs]
     all_rows += [(c, r) for c, by_n in (data.get("curve") or {}).items() for r in by_n.values()]
     for case, r in all_rows:
@@ -224,7 +289,8 @@ def markdown(data: dict[str, Any]) -> str:
         top = ", ".join(f"{k.split('_', 1)[-1]} {v:.2f}" for k, v in cr["emulator_top"].items())
         lines.append(f"| {case} | {r['n']} | {cr['seconds']:.2f} | "
                      f"{1000 * cr['per_resource_s']:.0f} ms | {cpo} | {gets} | "
-                     f"{ds['seconds']:.2f} | {share} | {top or '-'} |")
+                     f"{ds['seconds']:.2f} | {share} | {top or '-'} | "
+                     f"{cr.get('keys_from_stock', 0)} / {cr.get('keys_inline', 0)} |")
     lines += ["", "| Target | Measured | Limit | Result |", "|---|---|---|---|"]
     for t in data["targets"]:
         lines.append(f"| {t['name']} | {t['measured']} | {t['limit']} | **{t['result']}** |")

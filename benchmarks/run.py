@@ -75,6 +75,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="only ours vs the pair floor at N=100,300 with checkpoints on, on the "
                    "file backend and on S3 (a moto server, as the team-scale tests); writes "
                    "<out>/create_costs_backends.{json,md}")
+    p.add_argument("--key-stock", type=int, default=None, metavar="N",
+                   help="the emulator's stock of pre-generated RSA pairs (default: the largest "
+                   "number of accounts one command creates: 1000 with --only-1000, else the "
+                   "largest size); create costs wait until it is full before each command")
     p.add_argument("--report-only", action="store_true",
                    help="re-render latest.md and latest.png from <out>/latest.json; no runs")
     args = p.parse_args(argv)
@@ -87,6 +91,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                          if s.strip()}))
     args.size_list = sorted({int(s) for s in str(args.sizes).split(",") if s.strip()})
     return args
+
+
+def stock_args(args: argparse.Namespace) -> list[str]:
+    """Size the emulator's key stock for the run, so no measured create waits on RSA."""
+    size = args.key_stock
+    if size is None:
+        sizes = [*args.size_list, *args.costs_size_list]
+        size = 1000 if args.only_1000 or args.with_1000 else max(sizes, default=4)
+    return ["--key-stock", str(size)]
 
 
 def aggregate(samples: dict[str, dict[str, dict[int, list[OpResult]]]]) -> dict[str, Any]:
@@ -309,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.only_1000:
         args.out.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="skyflow-bench-") as tmp, \
-                EmulatorProcess(Path(tmp) / "emulator") as emu:
+                EmulatorProcess(Path(tmp) / "emulator", extra_args=stock_args(args)) as emu:
             costs = create_costs.run_costs(emu, Path(tmp) / "work", only_1000=True,
                                            parallel=args.parallel,
                                            skip_checkpoints=args.skip_checkpoints)
@@ -333,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     failures: list[dict[str, Any]] = []
     results: dict[str, Any] = {"meta": meta}
     with tempfile.TemporaryDirectory(prefix="skyflow-bench-") as tmp, \
-            EmulatorProcess(Path(tmp) / "emulator") as emu:
+            EmulatorProcess(Path(tmp) / "emulator", extra_args=stock_args(args)) as emu:
         if not args.skip_tokens:
             say("scenario 6: tokens")
             results["tokens"] = run_tokens(emu, max(3, args.runs),
