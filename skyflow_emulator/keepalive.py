@@ -12,6 +12,7 @@ Content-Length on a body) keep werkzeug's behaviour: the connection closes after
 from __future__ import annotations
 
 import io
+import logging
 import socket
 
 from werkzeug.serving import WSGIRequestHandler
@@ -69,6 +70,12 @@ class KeepAliveHandler(WSGIRequestHandler):
             super().run_wsgi()
         finally:
             self.rfile = real
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # werkzeug formats an access-log line per request even when its logger drops it (the
+        # emulator sets it to ERROR and keeps its own request log): skip the work then.
+        if logging.getLogger("werkzeug").isEnabledFor(logging.INFO):
+            super().log_request(code, size)
 
     def send_header(self, keyword: str, value: str) -> None:
         if self._keep and keyword.lower() == "connection" and value.lower() == "close":
