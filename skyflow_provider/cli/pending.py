@@ -23,12 +23,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from skyflow_provider.http.errors import NotFoundError, SkyflowError
+from skyflow_provider.resources.ledger import held_ids
 
 TYPE_PREFIX = "pulumi-python:dynamic/skyflow:"
 
@@ -48,22 +49,6 @@ class Orphan:
         return f"{self.kind} {self.id}{where} ({self.name!r}) for pending create {self.urn}"
 
 
-def _known_ids(resources: Iterable[Mapping[str, Any]]) -> set[str]:
-    known: set[str] = set()
-    for r in resources:
-        if r.get("id"):
-            known.add(str(r["id"]))
-        outs = r.get("outputs") or {}
-        for key in ("key_id", "api_key_id", "previous_key_id"):
-            if isinstance(outs.get(key), str) and outs[key]:
-                known.add(outs[key])
-        # keys the account's resource knows about but does not manage are not ours to delete
-        unmanaged = outs.get("unmanaged_key_ids")
-        if isinstance(unmanaged, list):
-            known.update(str(k) for k in unmanaged)
-    return known
-
-
 def pending_creates(deployment: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """The ``creating`` pending operations of an exported deployment (its ``deployment``)."""
     return [op.get("resource") or {} for op in deployment.get("pending_operations") or []
@@ -72,7 +57,7 @@ def pending_creates(deployment: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 def find_orphans(client: Any, deployment: Mapping[str, Any]) -> list[Orphan]:
     """Objects in Skyflow for the deployment's pending creates that its resources do not hold."""
-    known = _known_ids(deployment.get("resources") or [])
+    known = held_ids(deployment.get("resources") or [])
     found: list[Orphan] = []
     for res in pending_creates(deployment):
         kind = str(res.get("type") or "").removeprefix(TYPE_PREFIX)

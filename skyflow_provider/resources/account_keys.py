@@ -12,9 +12,10 @@ from typing import Any
 
 from ..api import idempotency
 from ..http.errors import SkyflowError
-from . import rotation
+from . import ledger, rotation
 from .base import SkyflowProviderError, raise_clean
-from .keys import JWT_SLOTS, RotatingProvider, key_outputs
+from .keys import JWT_SLOTS, RotatingProvider, key_outputs, list_key_ids
+from .leftovers import LEFTOVERS, Minting
 
 #: An API-key account's key outputs.
 API_KEY_SLOTS = rotation.KeySlots(
@@ -49,7 +50,26 @@ class AccountKeys(RotatingProvider):
         return news.get("exclusive_keys") is True and bool(olds.get("unmanaged_key_ids"))
 
     def _mint(self, sa_id: str, api_key_mode: bool) -> dict[str, Any]:
-        """A new key (JWT key pair or API key) for the account, as output values."""
+        """A new key (JWT key pair or API key) for the account, as output values; undone when
+        its engine is gone (``ledger.deliver``); a killed run's leftovers go first."""
+        delete = self.client.delete_api_key if api_key_mode else self.client.delete_key
+        self.call(f"sweep the keys of service account {sa_id}", LEFTOVERS.before_mint,
+                  Minting("API key" if api_key_mode else "key", sa_id),
+                  lambda: list_key_ids(self.client, sa_id, api_key_mode),
+                  lambda key_id: self.call(f"delete key {key_id}", delete, sa_id, key_id,
+                                           missing_ok=True), rotation.warn)
+        fresh = self._mint_key(sa_id, api_key_mode)
+        if api_key_mode:
+            key_id = str(fresh["api_key_id"])
+            ledger.deliver(key_id, lambda: self.client.delete_api_key(sa_id, key_id),
+                         f"API key {key_id} of service account {sa_id}")
+        else:
+            key_id = str(fresh["key_id"])
+            ledger.deliver(key_id, lambda: self.client.delete_key(sa_id, key_id),
+                         f"key {key_id} of service account {sa_id}")
+        return fresh
+
+    def _mint_key(self, sa_id: str, api_key_mode: bool) -> dict[str, Any]:
         if not api_key_mode:
             try:
                 resp = idempotency.create_key(self.client, sa_id)
@@ -98,14 +118,11 @@ class AccountKeys(RotatingProvider):
     def _list_key_ids(self, sa_id: str, api_key_mode: bool) -> list[str] | None:
         """Ids of the account's keys of its kind; None when Skyflow would not list them."""
         try:
-            items = (self.client.list_api_keys(sa_id) if api_key_mode
-                     else self.client.list_keys(sa_id))
+            return list_key_ids(self.client, sa_id, api_key_mode)
         except SkyflowError as err:
             rotation.warn(f"could not list the keys of service account {sa_id} ({err}); no "
                           "drift report this time")
             return None
-        return [str(k.get("keyID")) for k in items
-                if k.get("keyID") and str(k.get("status") or "").upper() != "DELETED"]
 
     def _delete_unmanaged(self, sa_id: str, api_key_mode: bool, keep: set[str]) -> list[str]:
         """exclusive_keys: delete every key this resource does not hold; returns what is left."""

@@ -24,6 +24,7 @@ from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
 from ..http.errors import ConflictError, NotFoundError, SkyflowError
+from . import ledger, lifeline
 from .fields import ResourceSpec
 
 PROVIDER_KEY = "__provider"
@@ -76,8 +77,6 @@ def in_provider_plugin() -> bool:
 
 if in_provider_plugin():
     # A SIGKILLed `pulumi up` cannot stop its plugins: exit once its engine is gone.
-    from . import lifeline
-
     lifeline.start()
 
 
@@ -320,12 +319,13 @@ class SkyflowProvider(ResourceProvider):
             raise_clean(err, action, hint)
 
     @contextlib.contextmanager
-    def undo_on_failure(self, delete: Callable[[], Any]) -> Iterator[None]:
+    def undo_on_failure(self, delete: Callable[[], Any], made: str = "") -> Iterator[None]:
         """Delete a just-created object if a follow-up step fails, then re-raise.
 
         A dynamic provider cannot report a partially created resource, so without this a failed
         follow-up would leak an object Pulumi does not know about (and the next up would hit a
-        name conflict).
+        name conflict). ``made``: the object's id, handed to ``ledger.deliver`` once the block
+        passed (undone when the engine died meanwhile).
         """
         try:
             yield
@@ -335,6 +335,9 @@ class SkyflowProvider(ResourceProvider):
             except Exception:  # noqa: BLE001,S110 - the original error is the one to report
                 pass
             raise
+        if made:
+            kind = self.spec.name if self.spec is not None else type(self).__name__
+            ledger.deliver(made, delete, f"{kind} {made}")
 
     # ----- check / diff ------------------------------------------------------------------------
     def validate(self, news: dict[str, Any]) -> list[CheckFailure]:

@@ -15,9 +15,10 @@ from typing import Any
 from pulumi.dynamic import CheckFailure, CreateResult, ReadResult, UpdateResult
 
 from . import checks as v
-from . import rotation
+from . import ledger, rotation
 from .base import carry
-from .keys import RotatingProvider, check_key_target
+from .keys import RotatingProvider, check_key_target, list_key_ids
+from .leftovers import LEFTOVERS, Minting
 
 
 class ExtraKeyProvider(RotatingProvider):
@@ -65,16 +66,30 @@ class ExtraKeyProvider(RotatingProvider):
         f += rotation.validate(news)
         return f
 
+    def fresh_key(self, sa_id: str) -> dict[str, Any]:
+        """``mint``, undone when its engine is gone (``ledger.deliver``); a killed run's
+        leftovers on the account go first (``leftovers.py``)."""
+        api = self.what != "key"
+        self.call(f"sweep the {self.what}s of service account {sa_id}", LEFTOVERS.before_mint,
+                  Minting(self.what, sa_id), lambda: list_key_ids(self.client, sa_id, api),
+                  lambda key_id: self.remove(sa_id, key_id), rotation.warn)
+        fresh = self.mint(sa_id)
+        key_id = str(fresh["key_id"])
+        ledger.deliver(key_id, lambda: self.remove(sa_id, key_id),
+                     f"{self.what} {key_id} of service account {sa_id}")
+        return fresh
+
     def _ops(self, sa_id: str) -> rotation.KeyOps:
         return rotation.KeyOps(
-            mint=lambda: self.mint(sa_id),
+            mint=lambda: self.fresh_key(sa_id),
             delete=lambda key_id: self.remove(sa_id, key_id),
             rotate_in_place=lambda key_id: self.rotate(sa_id, key_id),
         )
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         sa_id = props["service_account_id"]
-        fresh = self.mint(sa_id)
+        LEFTOVERS.arrive(Minting(self.what, sa_id))
+        fresh = self.fresh_key(sa_id)
         outs: dict[str, Any] = {k: props.get(k) for k in self.input_keys}
         outs.update({k: None for k in self.output_keys})
         outs.update(fresh)
@@ -112,6 +127,7 @@ class ExtraKeyProvider(RotatingProvider):
         outs = carry(olds, self.output_keys)
         outs.update({k: news.get(k) for k in self.input_keys})
         sa_id = news.get("service_account_id") or olds.get("service_account_id") or ""
+        LEFTOVERS.arrive(Minting(self.what, sa_id))
         at = rotation.now()
         the_plan = rotation.plan(olds, news, "key_id", at, f"service account {sa_id}: {self.what}")
         rotation.apply(outs, news, the_plan, self.slots, self._ops(sa_id), at, self.what)

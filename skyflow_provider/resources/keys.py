@@ -61,6 +61,13 @@ def key_outputs(sa_id: str, resp: Mapping[str, Any], verb: str) -> dict[str, Any
     }
 
 
+def list_key_ids(client: Any, sa_id: str, api_keys: bool) -> list[str]:
+    """Ids of an account's live keys of one kind (key pairs or API keys)."""
+    items = client.list_api_keys(sa_id) if api_keys else client.list_keys(sa_id)
+    return [str(k.get("keyID")) for k in items
+            if k.get("keyID") and str(k.get("status") or "").upper() != "DELETED"]
+
+
 def resolve_service_account(props: dict[str, Any]) -> dict[str, Any]:
     """Turn a ``service_account`` resource argument into id + auth-type inputs."""
     sa = props.pop("service_account", None)

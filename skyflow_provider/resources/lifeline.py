@@ -6,6 +6,13 @@ one behind. The engine passes its gRPC address as the plugin's first argument; w
 connect to it succeeds and the process that started the plugin (the CLI, behind the shell
 wrapper) exists, the engine is alive. Two failed checks in a row and this process exits
 (nothing is in flight that a dead engine could still record).
+
+Before exiting, the watchdog runs ``ledger.post_mortem``: what this process made and the
+stack's last checkpoint does not hold is undone. The watchdog takes a second or two to notice;
+``engine_gone`` asks now. A create that made a key
+(or an object) after its engine died has nobody to hand the result to: the engine would never
+record it, so the key would stay valid with no state holding it. ``ledger.deliver``
+checks just before a result is returned and deletes what it made when the engine is gone.
 """
 
 from __future__ import annotations
@@ -18,9 +25,15 @@ import threading
 import time
 
 INTERVAL_S = 1.0
+SHELLS = ("sh", "bash", "dash", "zsh", "busybox")
 MISSES = 2
 _ADDRESS = re.compile(r"^(127\.0\.0\.1|localhost|\[::1\]):(\d+)$")
 _started = threading.Event()
+#: the engine being watched: its address and the process that started this plugin
+_engine: tuple[tuple[str, int], int | None] | None = None
+#: the CLI binary of that process, and the stack it was given (read at start, while it lives)
+_cli: str | None = None
+_stack: list[str] = []
 
 
 def engine_address(argv: list[str] | None = None) -> tuple[str, int] | None:
@@ -57,11 +70,10 @@ def engine_pid() -> int | None:
     ``pulumi-resource-pulumi-python`` script runs in (Linux /proc; None elsewhere)."""
     pid = os.getppid()
     for _ in range(3):
-        try:
-            comm = open(f"/proc/{pid}/comm").read().strip()  # noqa: SIM115
-        except OSError:
+        exe = _exe(pid)
+        if exe is None:
             return None
-        if comm not in ("sh", "bash", "dash"):
+        if os.path.basename(exe) not in SHELLS:
             return pid
         parent = _ppid(pid)
         if parent is None or parent <= 1:
@@ -82,6 +94,47 @@ def _gone(pid: int | None) -> bool:
     return _ppid(pid) is None  # a zombie has no readable stat line of its own parent chain
 
 
+def stack_args(cmdline: list[str]) -> list[str]:
+    """The ``--stack`` the CLI was given (``[]``: it used PULUMI_STACK or the selected stack,
+    which a ``pulumi`` started with the same environment and directory resolves alike)."""
+    for i, arg in enumerate(cmdline[1:], 1):
+        if arg in ("--stack", "-s") and i + 1 < len(cmdline):
+            return ["--stack", cmdline[i + 1]]
+        if arg.startswith("--stack="):
+            return ["--stack", arg.split("=", 1)[1]]
+    return []
+
+
+def read_back() -> tuple[str, list[str]] | None:
+    """How to read the running stack's checkpoint after the engine died: the CLI binary and its
+    stack arguments, captured while it lived (None: not known, so no post-mortem)."""
+    return (_cli, _stack) if _cli else None
+
+
+def _exe(pid: int | None) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/exe") if pid else None
+    except OSError:
+        return None
+
+
+def _cmdline(pid: int | None) -> list[str]:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
+    except OSError:
+        return []
+
+
+def _post_mortem() -> None:
+    from . import ledger
+
+    try:
+        ledger.post_mortem(read_back())
+    except Exception:  # noqa: BLE001,S110 - the watchdog must still exit
+        pass
+
+
 def _watch(address: tuple[str, int], interval: float, exit_: object,
            parent: int | None = None) -> None:
     misses = 0
@@ -97,16 +150,36 @@ def _watch(address: tuple[str, int], interval: float, exit_: object,
                       "exiting", file=sys.stderr, flush=True)
             except Exception:  # noqa: BLE001,S110
                 pass
+            _post_mortem()
             exit_(0)  # type: ignore[operator]
+
+
+def engine_gone() -> bool:
+    """Whether the watched engine is certainly gone, checked now (one loopback connect).
+
+    False when no engine is watched (tests, the program's own process) or when in doubt: undoing
+    a result the engine would have recorded is worse than the orphan this guards against.
+    """
+    if _engine is None:
+        return False
+    address, pid = _engine
+    try:
+        return not engine_alive(address, timeout=0.5) or _gone(pid)
+    except Exception:  # noqa: BLE001 - a failed check must never fail a create
+        return False
 
 
 def start(argv: list[str] | None = None, *, interval: float = INTERVAL_S,
           exit_: object = os._exit) -> bool:
     """Start the watchdog once per process; False when no engine address was passed."""
+    global _engine, _cli, _stack
     address = engine_address(argv)
     if address is None or _started.is_set():
         return False
     _started.set()
-    threading.Thread(target=_watch, args=(address, interval, exit_, engine_pid()), daemon=True,
+    _engine = (address, engine_pid())
+    _cli = _exe(_engine[1])
+    _stack = stack_args(_cmdline(_engine[1]))
+    threading.Thread(target=_watch, args=(address, interval, exit_, _engine[1]), daemon=True,
                      name="skyflow-engine-lifeline").start()
     return True

@@ -31,6 +31,7 @@ from .args import IpAllowlistArgs, ServiceAccountArgs
 from .base import SkyflowProviderError, carry, declare
 from .declarations import SERVICE_ACCOUNT
 from .keys import credentials_json
+from .leftovers import LEFTOVERS, Minting
 from .outputs import ServiceAccountOutputs
 
 AUTH_TYPES = ("jwt", "api_key")
@@ -161,7 +162,8 @@ class ServiceAccountProvider(AccountKeys):
         client_id = resp.get("clientID") or ""
         if not client_id:
             raise SkyflowProviderError("Skyflow: create service account returned no clientID")
-        with self.undo_on_failure(lambda: self.client.delete_service_account(client_id)):
+        with self.undo_on_failure(lambda: self.client.delete_service_account(client_id),
+                                  client_id):
             outs = self._outputs(props, resp, client_id, api_key_mode)
         return CreateResult(client_id, outs)
 
@@ -284,6 +286,7 @@ class ServiceAccountProvider(AccountKeys):
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         news = self.apply_defaults(news)
+        LEFTOVERS.arrive(Minting("API key" if news.get("auth_type") == "api_key" else "key", id_))
         outs = carry(olds, self.output_keys)
         if any(rotation.input_changed(k, olds, news) for k in SETTINGS_KEYS):
             sa, cc = self._bodies(news)

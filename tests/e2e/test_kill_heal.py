@@ -67,16 +67,32 @@ def kill_cli(bg: Background) -> None:
     bg.proc.wait(30)
 
 
+def kill_session(bg: Background) -> None:
+    """SIGKILL every process of the run at once, plugins included (Pulumi starts them in
+    process groups of their own, so killing the CLI's group would leave them running)."""
+    sid = bg.proc.pid
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.getsid(int(entry.name)) == sid:
+                    os.kill(int(entry.name), signal.SIGKILL)
+            except OSError:
+                pass
+    bg.proc.wait(30)
+
+
 def held_state(proj: PulumiProject) -> tuple[set[str], set[str], list[dict[str, Any]]]:
     """(held account ids, held key ids, credentials) from the state, secrets decrypted."""
     result = proj.run("stack", "export", "--show-secrets", capture_stdout=False)
     deployment = json.loads(result.stdout).get("deployment", {})
     ids, keys, creds = set(), set(), []
     for r in deployment.get("resources") or []:
-        if not str(r.get("type", "")).endswith(":ServiceAccount"):  # dynamic and native
+        kind = str(r.get("type", "")).rsplit(":", 1)[-1]  # dynamic and native
+        if kind not in ("ServiceAccount", "ServiceAccountKey"):
             continue
         outs = r.get("outputs") or {}
-        ids.add(str(r.get("id")))
+        if kind == "ServiceAccount":
+            ids.add(str(r.get("id")))
         for k in ("key_id", "previous_key_id", "keyId", "previousKeyId"):
             v = outs.get(k)
             if isinstance(v, dict) and "plaintext" in v:
@@ -94,16 +110,22 @@ def held_state(proj: PulumiProject) -> tuple[set[str], set[str], list[dict[str, 
 def start_and_kill(emulator: EmulatorProcess, proj: PulumiProject, kill_after: int,
                    command: str = "up",
                    counter: Callable[[list[dict[str, Any]]], Counter[str]] = acknowledged_creates,
-                   ) -> tuple[int, list[str], float]:
+                   group: bool = False) -> tuple[int, list[str], float]:
     """``pulumi <command>`` in the background, SIGKILLed after ``kill_after`` acknowledged
     writes of the kind ``counter`` counts; returns what was left of it (after waiting for the
-    provider process to go) and how long the provider took to exit."""
+    provider process to go) and how long the provider took to exit.
+
+    ``group``: every process of the run is killed, provider included (a CI runner that kills
+    the job's process tree): nothing of the killed run can clean up after it; the next up must."""
     mark = len(api_requests(emulator))
     emulator.set_faults(latency_ms=150)
     bg = Background(proj, command, "--yes", "--skip-preview")
     wait_for(lambda: sum(counter(api_requests(emulator, mark)).values())
              >= kill_after, what=f"{kill_after} acknowledged writes")
-    kill_cli(bg)
+    if group:
+        kill_session(bg)
+    else:
+        kill_cli(bg)
     killed_at = time.monotonic()
     emulator.clear_faults()
     sid = bg.proc.pid
@@ -136,7 +158,7 @@ def live_keys(emulator: EmulatorProcess, ids: set[str]) -> set[str]:
 
 
 def assert_healed(emulator: EmulatorProcess, proj: PulumiProject, prefix: str,
-                  count: int = COUNT) -> Counter[str]:
+                  count: int = COUNT, keys: int = 0) -> Counter[str]:
     """declared == live, no duplicates, no orphans, every live key held, held creds work."""
     proj.up(expect_no_changes=True)
     live = live_objects(emulator, f"{prefix}-")
@@ -148,7 +170,7 @@ def assert_healed(emulator: EmulatorProcess, proj: PulumiProject, prefix: str,
     assert stray == [], stray
     unheld = live_keys(emulator, ids) - held_keys
     assert unheld == set(), unheld
-    assert len(creds) == count and all(emulator.token(c) for c in creds)
+    assert len(creds) == count * (1 + keys) and all(emulator.token(c) for c in creds)
     return live
 
 
@@ -164,14 +186,16 @@ def key_creates(log: list[dict[str, Any]]) -> Counter[str]:
     return Counter(k for k in acknowledged_creates(log).elements() if k == "ServiceAccountKey")
 
 
-@pytest.mark.parametrize("kill_after", [1, 5, 15])
+@pytest.mark.parametrize("kill_after,group", [(1, False), (5, False), (15, False), (5, True)])
 def test_killed_up_heals_on_the_next_up(
         emulator: EmulatorProcess, project_factory: Callable[..., PulumiProject],
-        kill_after: int) -> None:
-    prefix = f"heal{kill_after}"
+        kill_after: int, group: bool) -> None:
+    """CLI alone killed: its provider undoes what the state does not hold before it exits
+    (resources/ledger.py). Every process killed: the next up takes the accounts over by name."""
+    prefix = f"heal{kill_after}{'g' if group else ''}"
     proj = faults_program(project_factory, prefix, prefix, prefix=prefix, mode="sas",
                           count=str(COUNT))
-    _sid, others, gone_after = start_and_kill(emulator, proj, kill_after)
+    _sid, others, gone_after = start_and_kill(emulator, proj, kill_after, group=group)
     time.sleep(0.5)  # requests in flight land
     lost = proj.repair_after_kill()
     stray = orphans(emulator, proj, f"{prefix}-")
@@ -179,7 +203,8 @@ def test_killed_up_heals_on_the_next_up(
     result = proj.up()
     no_traceback(result)
     live = assert_healed(emulator, proj, prefix)
-    record(f"sigkill_heal_after_{kill_after}_of_{COUNT}", declared=COUNT,
+    record(f"sigkill{'_group' if group else ''}_heal_after_{kill_after}_of_{COUNT}",
+           declared=COUNT, killed="every process" if group else "CLI only",
            live=live["ServiceAccount"], objects_outside_state_after_kill=len(stray),
            orphans_after_next_up=0, duplicates=0, unheld_live_keys=0,
            provider_process_gone_after_s=round(gone_after, 1),
@@ -193,7 +218,8 @@ def test_killed_up_with_adoption_off_fails_naming_the_object(
     proj = faults_program(project_factory, prefix, prefix, prefix=prefix, mode="sas",
                           count=str(COUNT))
     proj.config_set("skyflow:adoptOwnOrphans", "false")
-    start_and_kill(emulator, proj, 5)
+    # Every process, so the provider cannot delete what it made: objects stay outside the state
+    start_and_kill(emulator, proj, 5, group=True)
     time.sleep(0.5)
     proj.repair_after_kill()
     stray = [s for s in orphans(emulator, proj, f"{prefix}-") if s[0] == "sa"]
@@ -202,7 +228,9 @@ def test_killed_up_with_adoption_off_fails_naming_the_object(
     no_traceback(result)
     if stray:
         assert result.returncode != 0
-        assert "adoptOwnOrphans is false" in result.output and stray[0][1] in result.output
+        # the engine stops scheduling after the first failure: at least one of them is named
+        assert "adoptOwnOrphans is false" in result.output, result.output[-2000:]
+        assert any(ref in result.output for _, ref in stray), (stray, result.output[-2000:])
         assert live_objects(emulator, f"{prefix}-")["duplicate names"] == 0
     record("sigkill_adoption_off", objects_outside_state_after_kill=len(stray),
            next_up_failed=result.returncode != 0, duplicates=0,
@@ -226,6 +254,32 @@ def test_killed_rotation_heals_with_exclusive_keys(
     record("sigkill_during_rotation_exclusive_keys", declared=COUNT,
            unheld_live_keys_after_kill=unheld_after_kill, unheld_live_keys_after_next_up=0,
            duplicates=0, manual_steps="pulumi cancel")
+
+
+@pytest.mark.parametrize("group", [False, True])
+def test_killed_key_creates_on_held_accounts_heal(
+        emulator: EmulatorProcess, project_factory: Callable[..., PulumiProject],
+        group: bool) -> None:
+    """Extra keys (``ServiceAccountKey``) added to 20 accounts the state holds, the run killed
+    after 5 of them: keys carry no name, so only the checkpoint tells a held key from one the
+    killed run minted. CLI alone: its provider deletes them before it exits (ledger.py). Every
+    process: the next up deletes them before its first mint on the account (leftovers.py)."""
+    prefix = f"xkey{'g' if group else ''}"
+    proj = heal_program(project_factory, prefix, count=str(COUNT))
+    proj.up()
+    proj.config_set("keys", "1")
+    start_and_kill(emulator, proj, 5, counter=key_creates, group=group)
+    time.sleep(0.5)
+    lost = proj.repair_after_kill()
+    ids, held, _ = held_state(proj)
+    unheld_after_kill = len(live_keys(emulator, ids) - held)
+    proj.run("cancel", "--yes", check=False)
+    no_traceback(proj.up())
+    assert_healed(emulator, proj, prefix, keys=1)
+    record(f"sigkill{'_group' if group else ''}_extra_key_creates_after_5_of_{COUNT}",
+           declared_keys=2 * COUNT, killed="every process" if group else "CLI only",
+           unheld_live_keys_after_kill=unheld_after_kill, unheld_live_keys_after_next_up=0,
+           duplicates=0, manual_steps="pulumi cancel", checkpoint_lost_by_the_kill=lost)
 
 
 def test_killed_destroy(emulator: EmulatorProcess,
@@ -317,15 +371,15 @@ def test_native_plugin_killed_up_heals_on_the_next_up(
            other_processes_of_killed_run=len(others), checkpoint_lost_by_the_kill=lost)
 
 
-@pytest.mark.parametrize("kill_after", [4, 9])
+@pytest.mark.parametrize("kill_after,group", [(4, False), (9, False), (9, True)])
 def test_killed_up_of_every_resource_type_heals(
         emulator: EmulatorProcess, project_factory: Callable[..., PulumiProject],
-        kill_after: int) -> None:
+        kill_after: int, group: bool) -> None:
     """Every resource type (JWT and API-key accounts, keys, API keys, role, policy, both
     assignments), twice: the scenario of test_faults' documented recovery, healed by one up."""
-    prefix = f"every{kill_after}"
+    prefix = f"every{kill_after}{'g' if group else ''}"
     proj = faults_program(project_factory, prefix, prefix, prefix=prefix, count="2")
-    _sid, _others, _gone = start_and_kill(emulator, proj, kill_after)
+    _sid, _others, _gone = start_and_kill(emulator, proj, kill_after, group=group)
     time.sleep(0.5)
     lost = proj.repair_after_kill()
     stray = orphans(emulator, proj, f"{prefix}-")
@@ -336,15 +390,12 @@ def test_killed_up_of_every_resource_type_heals(
     assert live["ServiceAccount"] == 4 and live["duplicate names"] == 0, live
     assert live["Role"] == 2 and live["Policy"] == 2, live
     left = orphans(emulator, proj, f"{prefix}-")
-    # Accounts, roles and policies: none left. A key or API key that a killed ServiceAccountKey
-    # / ApiKey create minted on an account the state holds cannot be told apart from another
-    # resource's key (Skyflow keys carry no name or creator): it stays, and refresh reports it
-    # on the account (unmanaged_key_ids, with a warning naming it). A documented limit.
-    assert [k for k, _ in left if k not in ("key", "apikey")] == [], left
-    report = proj.refresh()
-    for _kind, ref in left:
-        assert ref.rsplit("/", 1)[-1] in report.output, (ref, report.output[-2000:])
-    record(f"sigkill_every_type_after_{kill_after}", declared=16,
+    # Nothing left, either way: accounts, roles and policies are taken over by name; keys a
+    # killed create minted are deleted by its provider if it outlived the CLI (ledger.py), else
+    # by the next up before it mints on their account (leftovers.py).
+    assert left == [], left
+    record(f"sigkill{'_group' if group else ''}_every_type_after_{kill_after}", declared=16,
+           killed="every process" if group else "CLI only",
            objects_outside_state_after_kill=len(stray), orphan_objects_after_next_up=0,
-           unheld_extra_keys_after_next_up=len(left), reported_by_refresh=len(left),
+           unheld_extra_keys_after_next_up=len(left),
            duplicates=0, manual_steps="pulumi cancel", checkpoint_lost_by_the_kill=lost)

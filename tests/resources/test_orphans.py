@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from skyflow_provider.api import idempotency
-from skyflow_provider.resources import lifeline
+from skyflow_provider.resources import ledger, lifeline
 from skyflow_provider.resources.base import SkyflowProviderError
 from skyflow_provider.resources.policy import PolicyProvider
 from skyflow_provider.resources.role import RoleProvider
@@ -158,3 +158,69 @@ def test_a_deleted_account_leaves_the_snapshot(make, fake) -> None:
     p.delete(old.id, old.outs)
     new = p.create(checked(p, {"name": "dev-svc", "auth_type": "api_key"}))
     assert new.id != old.id and list(fake.sas) == [new.id]
+
+
+# ----- an undeliverable result is undone (SkyflowProvider.deliver) ------------------------------
+
+@pytest.fixture
+def dead_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The watched engine stopped listening: what a create makes now has nobody to go to."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    address = server.getsockname()
+    server.close()
+    monkeypatch.setattr(lifeline, "_engine", (address, None))
+
+
+def test_engine_gone_is_asked_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lifeline, "_engine", None)
+    assert lifeline.engine_gone() is False  # nothing watched: never undo
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    monkeypatch.setattr(lifeline, "_engine", (server.getsockname(), None))
+    assert lifeline.engine_gone() is False
+    server.close()
+    assert lifeline.engine_gone() is True
+
+
+@pytest.mark.parametrize("kind", ["ServiceAccountKey", "ApiKey"])
+def test_a_key_minted_after_the_engine_died_is_deleted(make, fake, dead_engine, kind) -> None:
+    from skyflow_provider.resources.api_key import ApiKeyProvider
+    from skyflow_provider.resources.service_account_key import ServiceAccountKeyProvider
+    as_identity(fake)
+    api = kind == "ApiKey"
+    sa = fake.create_service_account({"serviceAccount": {"name": "k"}, "apiKeyEnabled": api})
+    held = set(fake.api_keys if api else fake.keys)
+    p = make(ApiKeyProvider if api else ServiceAccountKeyProvider)
+    with pytest.raises(ledger.EngineGoneError, match=r"engine is gone: .*of service account .*"
+                                                     r"deleted again"):
+        p.create(checked(p, {"service_account_id": sa["clientID"]}))
+    assert set(fake.api_keys if api else fake.keys) == held  # nothing left nobody holds
+
+
+def test_a_rotation_after_the_engine_died_keeps_the_held_key(make, fake, monkeypatch) -> None:
+    from skyflow_provider.resources.service_account_key import ServiceAccountKeyProvider
+    as_identity(fake)
+    sa = fake.create_service_account({"serviceAccount": {"name": "r"}})["clientID"]
+    p = make(ServiceAccountKeyProvider)
+    first = p.create(checked(p, {"service_account_id": sa, "rotation_trigger": "1"}))
+    before = set(fake.keys)
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    address = server.getsockname()
+    server.close()
+    monkeypatch.setattr(lifeline, "_engine", (address, None))
+    news = checked(p, {"service_account_id": sa, "rotation_trigger": "2"})
+    with pytest.raises(ledger.EngineGoneError, match="engine is gone"):
+        p.update(first.id, first.outs, news)
+    assert set(fake.keys) == before and first.outs["key_id"] in fake.keys
+
+
+def test_an_account_created_after_the_engine_died_is_deleted(make, fake, dead_engine) -> None:
+    as_identity(fake)
+    p = make(ServiceAccountProvider)
+    with pytest.raises(ledger.EngineGoneError, match="engine is gone"):
+        p.create(checked(p, {"name": "late"}))
+    # deleting the account deletes its key with it in Skyflow (the fake keeps the row)
+    assert [s for s in fake.sas.values() if s["serviceAccount"]["name"] == "late"] == []

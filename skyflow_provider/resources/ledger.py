@@ -1,0 +1,144 @@
+"""What this provider process made that only the engine's record makes held, and the sweep after
+its engine died.
+
+Why: a create hands its result (a key, an account) to the engine, which writes it to the
+checkpoint. ``deliver`` undoes results that have nobody to go to (the engine already died while
+the request was in flight, the common case after a SIGKILL), but a SIGKILL
+can also land in the instant after a result left and before the engine wrote it: the key stays
+valid and no state holds it (issue 16). After its engine is gone, this process reads the
+stack's last checkpoint (``pulumi stack export``, the same file the next run starts from) and
+undoes everything it made that the checkpoint does not hold. Only what this process made is
+touched, and only after a state was read: when that fails, nothing is deleted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from . import lifeline
+
+#: outputs that hold a key's id (dynamic resources in snake_case, the native plugin in camelCase)
+KEY_ID_OUTPUTS = ("key_id", "api_key_id", "previous_key_id", "keyId", "apiKeyId",
+                  "previousKeyId")
+#: keys an account's resource knows about but does not manage: not ours to delete either
+KNOWN_KEY_LISTS = ("unmanaged_key_ids", "unmanagedKeyIds")
+EXPORT_TIMEOUT_S = 20.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Made:
+    """One result handed to the engine: the ids that show it held, and how to take it back."""
+
+    ids: frozenset[str]
+    undo: Callable[[], Any]
+    what: str
+
+
+_made: list[Made] = []
+_lock = threading.Lock()
+
+
+class EngineGoneError(Exception):
+    """A result was made after its engine died, and was undone (nobody reads this message)."""
+
+
+def deliver(made_id: str, undo: Callable[[], Any], what: str) -> None:
+    """Hand a just-made result on: undone now when the engine is already gone, else remembered
+    for the post-mortem (only when a stack is known to read back)."""
+    if lifeline.engine_gone():
+        try:
+            undo()
+        except Exception as err:  # noqa: BLE001 - say what is left; the engine is gone anyway
+            raise EngineGoneError(f"the Pulumi engine is gone and {what} could not be deleted "
+                                  f"again: {type(err).__name__}") from None
+        raise EngineGoneError(f"the Pulumi engine is gone: {what} was deleted again, so "
+                              "nothing outside the state is left")
+    if lifeline.read_back() is not None:
+        delivered([made_id], undo, what)
+
+
+def delivered(ids: Iterable[str], undo: Callable[[], Any], what: str) -> None:
+    """Remember a result on its way to the engine (ids only: never a secret)."""
+    with _lock:
+        _made.append(Made(frozenset(str(i) for i in ids if i), undo, what))
+
+
+def made() -> list[Made]:
+    with _lock:
+        return list(_made)
+
+
+def _plain(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def held_ids(resources: Iterable[Mapping[str, Any]]) -> set[str]:
+    """Every resource id and key id a checkpoint's resources hold (ciphertexts are skipped)."""
+    held: set[str] = set()
+    for r in resources:
+        if _plain(r.get("id")):
+            held.add(str(r["id"]))
+        outs = r.get("outputs") or {}
+        held.update(v for k in KEY_ID_OUTPUTS if (v := _plain(outs.get(k))))
+        for name in KNOWN_KEY_LISTS:
+            if isinstance(outs.get(name), list):
+                held.update(str(k) for k in outs[name] if k)
+    return held
+
+
+def export_state(cli: str, stack: list[str]) -> dict[str, Any] | None:
+    """The stack's last checkpoint (secrets stay encrypted), or None when it cannot be read."""
+    try:
+        out = subprocess.run([cli, "stack", "export", *stack],  # noqa: S603
+                             capture_output=True, timeout=EXPORT_TIMEOUT_S, check=False)
+        if out.returncode != 0:
+            return None
+        data = json.loads(out.stdout)
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return None
+    deployment = data.get("deployment") if isinstance(data, dict) else None
+    return deployment if isinstance(deployment, dict) else None
+
+
+def sweep(deployment: Mapping[str, Any]) -> list[str]:
+    """Undo what this process made that the checkpoint does not hold; what was undone."""
+    held = held_ids(deployment.get("resources") or [])
+    undone = []
+    for m in made():
+        if m.ids & held:
+            continue
+        try:
+            m.undo()
+        except Exception:  # noqa: BLE001,S112 - gone already (a retired key) or unreachable
+            continue
+        undone.append(m.what)
+    return undone
+
+
+def post_mortem(read_back: tuple[str, list[str]] | None) -> None:
+    """Run once the engine is gone: read its checkpoint and sweep; silent when nothing was made.
+
+    ``read_back``: the CLI binary and its ``--stack`` arguments (``lifeline.read_back``).
+    """
+    if not made() or read_back is None:
+        return
+    deployment = export_state(*read_back)
+    if deployment is None:
+        _say("the engine is gone and its stack could not be read; what this run made and the "
+             "state may not hold is left (`python -m skyflow_provider.pending`)")
+        return
+    for what in sweep(deployment):
+        _say(f"the engine is gone and the state does not hold {what}: deleted")
+
+
+def _say(message: str) -> None:
+    try:  # the CLI that read our stderr is gone: a broken pipe must not stop the sweep
+        print(f"skyflow: {message}", file=sys.stderr, flush=True)
+    except Exception:  # noqa: BLE001,S110
+        pass
