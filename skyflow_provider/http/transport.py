@@ -29,7 +29,7 @@ import certifi
 import requests
 from requests.adapters import HTTPAdapter
 from requests.sessions import merge_setting
-from requests.utils import get_environ_proxies
+from requests.utils import get_environ_proxies, get_netrc_auth
 from urllib3.util.retry import Retry
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -161,18 +161,38 @@ class TrustedAdapter(HTTPAdapter):
 
 
 class EnvCachedSession(requests.Session):
-    """A session that reads the proxy environment once per scheme and host, not per request.
+    """A session that reads the proxy environment and ``~/.netrc`` once per scheme and host,
+    not per request.
 
-    With ``trust_env`` (kept, so HTTPS_PROXY / NO_PROXY work), requests walks the whole
-    environment on every request to find proxy variables: ~0.5 ms of CPU per call here, about
-    a third of a keep-alive API call in the client. The environment of a provider process does
-    not change under it, so the answer is kept per (scheme, host) for the session's life.
-    Request-level proxies, stream, verify and cert merge exactly as in requests.
+    With ``trust_env`` (kept, so HTTPS_PROXY / NO_PROXY and netrc work), requests walks the
+    whole environment on every request to find proxy variables (~0.5 ms of CPU per call here,
+    about a third of a keep-alive API call in the client) and looks for a netrc file (two
+    stats). The environment of a provider process does not change under it, so both answers
+    are kept per (scheme, host) for the session's life. Request-level proxies, stream, verify,
+    cert and auth merge exactly as in requests.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self._env_proxies: dict[tuple[str, str], dict[str, str]] = {}
+        self._netrc: dict[tuple[str, str], Any] = {}
+
+    def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+        if not self.trust_env or request.auth or self.auth:
+            return super().prepare_request(request)
+        parts = urlsplit(str(request.url))
+        key = (parts.scheme, parts.netloc)
+        if key not in self._netrc:
+            self._netrc[key] = get_netrc_auth(str(request.url))
+        if self._netrc[key] is not None:
+            request.auth = self._netrc[key]
+        # trust_env only decides the netrc lookup in prepare_request, done above; the session
+        # belongs to one thread, so flipping it for this call is not seen elsewhere.
+        self.trust_env = False
+        try:
+            return super().prepare_request(request)
+        finally:
+            self.trust_env = True
 
     def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any,
                                    cert: Any) -> Any:

@@ -64,3 +64,26 @@ def test_trust_store_lookup_is_reused_for_a_second(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(transport.TrustedAdapter, "RECHECK_S", 0.0)  # files checked again
     adapter.build_connection_pool_key_attributes(request, True)
     assert len(calls) == 3
+
+
+def test_netrc_is_read_once_per_host_and_still_used(monkeypatch: pytest.MonkeyPatch,
+                                                    tmp_path: Any) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine api.example login user password secret-pw\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    seen: list[str] = []
+    real = transport.get_netrc_auth
+
+    def counting(url: str, raise_errors: bool = False) -> Any:
+        seen.append(url)
+        return real(url, raise_errors)
+
+    monkeypatch.setattr(transport, "get_netrc_auth", counting)
+    s = transport.build_session(idempotent=True)
+    for path in ("/a", "/b"):
+        p = s.prepare_request(requests.Request("GET", f"https://api.example{path}"))
+        assert str(p.headers["Authorization"]).startswith("Basic ")
+    p = s.prepare_request(requests.Request("GET", "https://other.example/x"))
+    assert "Authorization" not in p.headers
+    assert len(seen) == 2 and s.trust_env is True
