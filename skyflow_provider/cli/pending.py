@@ -2,9 +2,10 @@
 
 Why: when the CLI dies mid-run, Pulumi records the creates it was waiting for as *pending
 operations*, without ids. The objects may exist in Skyflow all the same: accounts, roles and
-policies nobody manages, and, worst, keys and API keys nobody holds. The provider cannot adopt
-them by name on the next run (for service accounts, whose names Skyflow does not force unique,
-that could take over someone else's account), so this tool lists them for a human to confirm::
+policies nobody manages, and, worst, keys and API keys nobody holds. The provider heals most of
+this by itself on the next ``up`` (docs/reliability.md, issue 16); this tool is for what that
+automatic path refuses (adoption turned off, provider credentials without a known identity,
+leftovers of this stack created under another identity), for a human to confirm::
 
     pulumi cancel --yes                              # file/S3 backends: the dead run's lock
     pulumi stack export > before.json

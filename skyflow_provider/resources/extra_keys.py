@@ -127,7 +127,6 @@ class ExtraKeyProvider(RotatingProvider):
         outs = carry(olds, self.output_keys)
         outs.update({k: news.get(k) for k in self.input_keys})
         sa_id = news.get("service_account_id") or olds.get("service_account_id") or ""
-        LEFTOVERS.arrive(Minting(self.what, sa_id))
         at = rotation.now()
         the_plan = rotation.plan(olds, news, "key_id", at, f"service account {sa_id}: {self.what}")
         rotation.apply(outs, news, the_plan, self.slots, self._ops(sa_id), at, self.what)

@@ -1,16 +1,17 @@
-"""Keys a killed run minted and no state holds, deleted before this process mints on their
-account.
+"""Keys a killed run's key creates minted and no state holds, deleted before this process mints
+on their account.
 
 Why: when every process of a run dies at once (a CI runner killing the job's process tree),
 nothing of it lives on to undo what its last requests made (``ledger.post_mortem`` needs the
 provider to survive its engine). Accounts, roles and policies are taken over by name on the next
 create (``idempotency.find_orphan``); keys carry no name or creator, so the checkpoint is the only
-witness: the killed run's pending operations name the accounts whose keys were being minted, and
-its resources name every key the state holds. Such a run's key create or rotation is repeated by
-the next ``up`` (it was never recorded), so the sweep waits for this process's first key mint: one
-``pulumi stack export`` per provider process that mints keys, no Management API call unless a
-killed run left something. Keys the state does not hold on such an account are deleted, like the
-keys of a taken-over account; a key a refresh reported (``unmanaged_key_ids``) is held.
+witness: the engine keeps a killed run's pending *creates* (not its updates) until a refresh
+clears them, naming the accounts whose keys were being minted, and its resources name every key
+the state holds. The next ``up`` repeats such a create (it was never recorded), so the sweep waits
+for this process's first key mint: one ``pulumi stack export`` per provider process that mints
+keys, no Management API call unless a killed run left something. Keys the state does not hold on
+such an account are deleted, like the keys of a taken-over account; a key a refresh reported
+(``unmanaged_key_ids``) counts as held.
 """
 
 from __future__ import annotations
@@ -44,15 +45,12 @@ def _input(inputs: Mapping[str, Any], snake: str, camel: str) -> str:
 
 
 def minting(op_type: str, resource: Mapping[str, Any]) -> Minting | None:
-    """What a pending operation of a checkpoint was minting, if anything."""
+    """What a pending operation of a checkpoint was minting: key and API-key creates."""
     name, inputs = _type(resource), resource.get("inputs") or {}
-    if op_type in ("creating", "updating") and name in ("ServiceAccountKey", "ApiKey"):
+    if op_type == "creating" and name in ("ServiceAccountKey", "ApiKey"):
         account = _input(inputs, "service_account_id", "serviceAccountId")
         return Minting("key" if name == "ServiceAccountKey" else "API key", account) \
             if account else None
-    if op_type == "updating" and name == "ServiceAccount" and resource.get("id"):
-        api = _input(inputs, "auth_type", "authType") == "api_key"
-        return Minting("API key" if api else "key", str(resource["id"]))
     return None
 
 
@@ -79,8 +77,8 @@ class Leftovers:
         self._swept: set[Minting] = set()
 
     def arrive(self, m: Minting) -> None:
-        """At the entry of every create/update that may mint: this run's own pending
-        operations are told apart from a killed run's by these counts."""
+        """At the entry of every key create: this run's own pending creates are told apart from
+        a killed run's by these counts."""
         with self._lock:
             self._arrived[m] += 1
 

@@ -31,7 +31,6 @@ from .args import IpAllowlistArgs, ServiceAccountArgs
 from .base import SkyflowProviderError, carry, declare
 from .declarations import SERVICE_ACCOUNT
 from .keys import credentials_json
-from .leftovers import LEFTOVERS, Minting
 from .outputs import ServiceAccountOutputs
 
 AUTH_TYPES = ("jwt", "api_key")
@@ -286,7 +285,6 @@ class ServiceAccountProvider(AccountKeys):
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         news = self.apply_defaults(news)
-        LEFTOVERS.arrive(Minting("API key" if news.get("auth_type") == "api_key" else "key", id_))
         outs = carry(olds, self.output_keys)
         if any(rotation.input_changed(k, olds, news) for k in SETTINGS_KEYS):
             sa, cc = self._bodies(news)
