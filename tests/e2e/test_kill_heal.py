@@ -67,10 +67,8 @@ def kill_cli(bg: Background) -> None:
     bg.proc.wait(30)
 
 
-def kill_session(bg: Background) -> None:
-    """SIGKILL every process of the run at once, plugins included (Pulumi starts them in
-    process groups of their own, so killing the CLI's group would leave them running)."""
-    sid = bg.proc.pid
+def kill_all_of_session(sid: int) -> None:
+    """SIGKILL every process of session ``sid``."""
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
@@ -78,6 +76,12 @@ def kill_session(bg: Background) -> None:
                     os.kill(int(entry.name), signal.SIGKILL)
             except OSError:
                 pass
+
+
+def kill_session(bg: Background) -> None:
+    """SIGKILL every process of the run at once, plugins included (Pulumi starts them in
+    process groups of their own, so killing the CLI's group would leave them running)."""
+    kill_all_of_session(bg.proc.pid)
     bg.proc.wait(30)
 
 
@@ -138,13 +142,7 @@ def start_and_kill(emulator: EmulatorProcess, proj: PulumiProject, kill_after: i
     # Whatever else is left of the killed run (not ours: the CLI's language host) is noted and
     # stopped, so the suite leaves nothing running.
     others = session_processes(sid)
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if os.getsid(int(entry.name)) == sid:
-                    os.kill(int(entry.name), signal.SIGKILL)
-            except OSError:
-                pass
+    kill_all_of_session(sid)
     assert providers_left == [], (providers_left, others)
     return sid, others, gone_after
 
