@@ -296,11 +296,19 @@ def main(argv: list[str] | None = None) -> int:
     pulumi_bin = require_pulumi()
     if args.native_only:
         native_meta = machine_facts(pulumi_bin)
+        if args.skip_checkpoints:  # floor, dynamic and native alike (the CLI reads it)
+            os.environ["PULUMI_SKIP_CHECKPOINTS"] = "true"
         with tempfile.TemporaryDirectory(prefix="skyflow-bench-") as tmp, \
-                EmulatorProcess(Path(tmp) / "emulator") as emu:
-            native = native_bench.run_native(emu, Path(tmp) / "native", n=args.native_n,
-                                             runs=args.native_runs, parallel=args.parallel)
-        native["meta"] = {**native_meta, "loadavg_end": list(os.getloadavg())}
+                EmulatorProcess(Path(tmp) / "emulator", extra_args=stock_args(args)) as emu:
+            create_costs.wait_for_stock(emu)
+            native = native_bench.run_native(
+                emu, Path(tmp) / "native", n=args.native_n, runs=args.native_runs,
+                parallel=args.parallel,
+                # the py-spy pass samples every plugin thread: minutes of samples past N=300
+                profile=args.native_n <= 300)
+            native["key_stock"] = create_costs.key_stock(emu)
+        native["meta"] = {**native_meta, "loadavg_end": list(os.getloadavg()),
+                          "skip_checkpoints": args.skip_checkpoints}
         native_bench.write(native, args.out)
         print(native_bench.markdown(native))
         return 0
