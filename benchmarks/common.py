@@ -8,11 +8,15 @@ import platform
 import statistics
 import subprocess
 import sys
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tests.helpers.emulator_proc import EmulatorProcess
 
 TOKEN_OPERATION = "AuthenticationService_GetAuthToken"
 
@@ -121,3 +125,27 @@ def machine_facts(pulumi_bin: str) -> dict[str, Any]:
         "loadavg_start": list(os.getloadavg()),
         "code": code_version(),
     }
+
+
+STOCK_WAIT_S = 900.0
+
+
+def key_stock(emu: EmulatorProcess) -> dict[str, Any]:
+    """The emulator's key stock (``GET /_emulator/keys``): size, level, pairs served."""
+    r = emu.session().get(emu.url + "/_emulator/keys", timeout=30,
+                          headers={"Authorization": f"Bearer {emu.admin_token}"})
+    r.raise_for_status()
+    return dict(r.json())
+
+
+def wait_for_stock(emu: EmulatorProcess, timeout: float = STOCK_WAIT_S) -> float:
+    """Wait until the stock is full, so a measured create starts from the same place every
+    time; seconds waited (the worker fills it at nice 19, off the measured command)."""
+    started = time.perf_counter()
+    while True:
+        status = key_stock(emu)
+        if status["level"] >= status["size"]:
+            return time.perf_counter() - started
+        if time.perf_counter() - started > timeout:
+            raise RuntimeError(f"key stock not full after {timeout:.0f} s: {status}")
+        time.sleep(0.5)

@@ -20,7 +20,7 @@ from typing import Any
 from tests.helpers.emulator_proc import EmulatorProcess
 from tests.helpers.pulumi_cli import PulumiProject
 
-from .common import TOKEN_OPERATION, RequestLog, count_operations
+from .common import TOKEN_OPERATION, RequestLog, count_operations, key_stock, wait_for_stock
 from .stacks import PROGRAM, PROJECT, change_summary, provider_env
 
 #: case -> (mode, shape, Pulumi resources per N, Skyflow objects per N)
@@ -41,30 +41,6 @@ LIMITS = {"calls_per_object": 1.1, "create_vs_plain": 1.6, "refresh_gets": 1.0,
           "n1000_vs_floor": 1.5}
 COMPARE_N = 50
 NO_STOCK_CASE = "service accounts, no key stock"
-STOCK_WAIT_S = 900.0
-
-
-def key_stock(emu: EmulatorProcess) -> dict[str, Any]:
-    """The emulator's key stock (``GET /_emulator/keys``): size, level, pairs served."""
-    r = emu.session().get(emu.url + "/_emulator/keys", timeout=30,
-                          headers={"Authorization": f"Bearer {emu.admin_token}"})
-    r.raise_for_status()
-    return dict(r.json())
-
-
-def wait_for_stock(emu: EmulatorProcess, timeout: float = STOCK_WAIT_S) -> float:
-    """Wait until the stock is full, so a measured create starts from the same place every
-    time; seconds waited (the worker fills it at nice 19, off the measured command)."""
-    started = time.perf_counter()
-    while True:
-        status = key_stock(emu)
-        if status["level"] >= status["size"]:
-            return time.perf_counter() - started
-        if time.perf_counter() - started > timeout:
-            raise RuntimeError(f"key stock not full after {timeout:.0f} s: {status}")
-        time.sleep(0.5)
-
-
 def _verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 

@@ -34,6 +34,16 @@ def _fmt(x: float | None, digits: int = 2) -> str:
     return "-" if x is None else f"{x:.{digits}f}"
 
 
+def _pairs_text(entry: dict[str, Any]) -> str:
+    """``; RSA pairs 100/0 stock/inline`` per run, where the emulator handed out any."""
+    stock = entry.get("keys_from_stock_each_run") or []
+    inline = entry.get("keys_inline_each_run") or []
+    if not any(stock) and not any(inline):
+        return ""
+    runs = ", ".join(f"{a}/{b}" for a, b in zip(stock, inline, strict=False))
+    return f"; RSA pairs stock/inline per run: {runs}"
+
+
 def calls_text(per_resource: dict[str, float], exchanges: float) -> str:
     """``CreateSA 0.50, AssignRole 0.50 (+1 token)`` - calls per Pulumi resource by operation."""
     parts = [f"{SHORT_OPS.get(op, op)} {v:.2f}" for op, v in sorted(per_resource.items())
@@ -94,8 +104,8 @@ def markdown(results: dict[str, Any]) -> str:
             lines.append(
                 f"| {OP_LABELS[op]} | {n} | {_fmt(s['median'])} | {_fmt(s['min'])} | "
                 f"{_fmt(s['max'])} | {_fmt(f['median'] if f else None)} | "
-                f"{_fmt(ratio)}x | {calls_text(s['calls_per_resource'], s['token_exchanges'])} "
-                f"| {tgt} |")
+                f"{_fmt(ratio)}x | {calls_text(s['calls_per_resource'], s['token_exchanges'])}"
+                f"{_pairs_text(s)} | {tgt} |")
     tok = results.get("tokens")
     if tok:
         st = tok["stats"]

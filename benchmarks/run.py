@@ -122,6 +122,8 @@ def aggregate(samples: dict[str, dict[str, dict[int, list[OpResult]]]]) -> dict[
                     token_exchanges_each_run=[r.calls.get(TOKEN_OPERATION, 0)
                                               for r in results],
                     api_calls_each_run=[sum(r.calls.values()) for r in results],
+                    keys_from_stock_each_run=[r.keys_from_stock for r in results],
+                    keys_inline_each_run=[r.keys_inline for r in results],
                     # the resource's own reads; the optional key listing of the drift report
                     # (skyflow:keyDriftReport) is its own figure
                     gets_per_resource=statistics.median(

@@ -20,7 +20,7 @@ from typing import Any
 from tests.helpers.emulator_proc import EmulatorProcess
 from tests.helpers.pulumi_cli import PulumiCommandError, PulumiProject
 
-from .common import RequestLog, count_operations
+from .common import RequestLog, count_operations, key_stock, wait_for_stock
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PROGRAM = Path(__file__).parent / "program"
@@ -38,6 +38,8 @@ class OpResult:
     summary: str = ""
     emulator_seconds: float = 0.0
     gets: int = 0
+    keys_from_stock: int = 0  # RSA pairs the emulator took from its key stock
+    keys_inline: int = 0      # ... and generated inside a request
 
 
 class SequenceError(RuntimeError):
@@ -108,6 +110,9 @@ class StackBench:
         flags: dict[str, Any] = {}
         if self.parallel:
             flags["parallel"] = self.parallel
+        if command == "create":  # start every create from a full key stock, as create_costs
+            wait_for_stock(self.emu)
+        keys_before = key_stock(self.emu)
         self.log.mark()
         started = time.perf_counter()
         if command in ("create", "update", "noop_up"):
@@ -125,8 +130,10 @@ class StackBench:
         served = sum(float(e.get("duration_ms") or 0) for e in entries) / 1000
         gets = sum(1 for e in entries if e.get("method") == "GET"
                    and not str(e.get("operation") or "").startswith("Emulator_"))
+        keys_after = key_stock(self.emu)
         return OpResult(seconds, count_operations(entries), change_summary(result.stdout),
-                        served, gets)
+                        served, gets, keys_after["fromStock"] - keys_before["fromStock"],
+                        keys_after["inline"] - keys_before["inline"])
 
     def prepare(self, mode: str, n: int, run: int) -> PulumiProject:
         """Select (or create) the stack for (mode, N) and set its config for this run."""
@@ -154,7 +161,8 @@ class StackBench:
             out[op] = res
             calls = sum(res.calls.values())
             self._say(f"  {mode:7s} N={n:<4d} run {run}: {op:8s} {res.seconds:7.2f}s "
-                      f"{calls:5d} API call(s) (emulator busy {res.emulator_seconds:.2f}s) "
+                      f"{calls:5d} API call(s) (emulator busy {res.emulator_seconds:.2f}s; "
+                      f"RSA pairs {res.keys_from_stock} stock / {res.keys_inline} inline) "
                       f"[{res.summary}]")
         return out
 
