@@ -103,7 +103,9 @@ def test_consumer_stack_reads_credentials_through_stack_reference(
     # require_output: a service the producer does not export stops the consumer at preview.
     consumer.config_set("service", "no-such-service")
     missing = consumer.preview(check=False)
-    assert missing.returncode != 0 and "no-such-service_client_id" in missing.output, \
+    # Both outputs are required; whichever lookup fails first is the one named.
+    assert missing.returncode != 0 and any(
+        f"no-such-service_{name}" in missing.output for name in ("client_id", "credentials")), \
         missing.output
 
     consumer.destroy()
