@@ -152,7 +152,9 @@ class Background:
                                          stdin=subprocess.DEVNULL, start_new_session=True)
 
     def kill9(self) -> None:
-        os.killpg(self.proc.pid, signal.SIGKILL)
+        """SIGKILL every process of the run at once, plugins included (Pulumi starts them in
+        process groups of their own, so killing the CLI's group would leave them running)."""
+        kill_all_of_session(self.proc.pid)
         self.proc.wait(30)
 
     def wait(self, timeout: float = 600) -> Result:
@@ -160,6 +162,17 @@ class Background:
         result = Result(tuple(self.argv), self.out.read_text(), self.err.read_text(), rc)
         self.proj.captured.append(result)
         return result
+
+
+def kill_all_of_session(sid: int) -> None:
+    """SIGKILL every process of session ``sid``."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.getsid(int(entry.name)) == sid:
+                    os.kill(int(entry.name), signal.SIGKILL)
+            except OSError:
+                pass
 
 
 def wait_for(cond: Callable[[], bool], timeout: float = 120, what: str = "") -> None:
@@ -456,15 +469,15 @@ def test_sigkill_of_pulumi_up_then_documented_recovery_converges(
     bg = Background(proj, "up", "--yes", "--skip-preview")
     wait_for(lambda: sum(acknowledged_creates(api_requests(emulator, mark)).values())
              >= kill_after, what=f"{kill_after} acknowledged creates")
-    bg.kill9()
+    bg.kill9()  # every process: the provider cannot clean up (that is test_kill_heal's)
     emulator.clear_faults()
     time.sleep(0.5)  # let requests the provider had in flight land
+    proj.repair_after_kill()  # the file backend's sidecar, when the kill cut its write
     pending = pending_creates(proj)
     stray = orphans(emulator, proj, prefix)  # the test's own oracle
     # The documented recovery (docs/reliability.md): release the dead run's lock, export the
     # state, let skyflow_provider.pending delete what the pending creates left in Skyflow,
     # drop the pending creates from the state, up again.
-    proj.repair_after_kill()  # the file backend's sidecar, when the kill cut its write
     proj.run("cancel", "--yes")
     export = proj.work_dir / "before.json"
     export.write_text(json.dumps(proj.export()))

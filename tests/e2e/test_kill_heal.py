@@ -28,6 +28,7 @@ from tests.e2e.test_faults import (
     acknowledged_creates,
     acknowledged_deletes,
     faults_program,
+    kill_all_of_session,
     live_objects,
     no_traceback,
     orphans,
@@ -64,24 +65,6 @@ def session_processes(sid: int) -> list[str]:
 def kill_cli(bg: Background) -> None:
     """SIGKILL the CLI process alone (not its group): its plugins must notice by themselves."""
     os.kill(bg.proc.pid, signal.SIGKILL)
-    bg.proc.wait(30)
-
-
-def kill_all_of_session(sid: int) -> None:
-    """SIGKILL every process of session ``sid``."""
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if os.getsid(int(entry.name)) == sid:
-                    os.kill(int(entry.name), signal.SIGKILL)
-            except OSError:
-                pass
-
-
-def kill_session(bg: Background) -> None:
-    """SIGKILL every process of the run at once, plugins included (Pulumi starts them in
-    process groups of their own, so killing the CLI's group would leave them running)."""
-    kill_all_of_session(bg.proc.pid)
     bg.proc.wait(30)
 
 
@@ -127,7 +110,7 @@ def start_and_kill(emulator: EmulatorProcess, proj: PulumiProject, kill_after: i
     wait_for(lambda: sum(counter(api_requests(emulator, mark)).values())
              >= kill_after, what=f"{kill_after} acknowledged writes")
     if group:
-        kill_session(bg)
+        bg.kill9()
     else:
         kill_cli(bg)
     killed_at = time.monotonic()
