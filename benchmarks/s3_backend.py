@@ -8,23 +8,13 @@ team's backend is an object store, where every checkpoint is one PUT of the whol
 from __future__ import annotations
 
 import contextlib
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import requests
+from tests.helpers.moto_proc import moto_server
 
 REGION = "us-east-1"
 BUCKET = "skyflow-bench-state"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -32,22 +22,7 @@ def moto_backend(work: Path) -> Iterator[dict[str, str]]:
     """Start moto, create the bucket; yield the env that points Pulumi at it."""
     import boto3
 
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = (work / "moto.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
-                             str(port)], stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(url + "/moto-api/", timeout=2)
-                break
-            except requests.ConnectionError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("moto did not start") from None
-                time.sleep(0.2)
+    with moto_server(work / "moto.log") as url:
         boto3.client("s3", endpoint_url=url, region_name=REGION, aws_access_key_id="testing",
                      aws_secret_access_key="testing").create_bucket(Bucket=BUCKET)
         yield {
@@ -59,11 +34,3 @@ def moto_backend(work: Path) -> Iterator[dict[str, str]]:
             "AWS_CONFIG_FILE": str(work / "no-aws-config"),
             "AWS_SHARED_CREDENTIALS_FILE": str(work / "no-aws-credentials"),
         }
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()

@@ -20,9 +20,7 @@ import base64
 import hashlib
 import json
 import shutil
-import socket
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -32,11 +30,11 @@ from typing import Any
 
 import boto3  # with moto[server], from the dev extra (scripts/setup.sh installs it)
 import pytest
-import requests
 import yaml
 
 from tests.e2e.conftest import PROGRAMS, REPO_ROOT, list_service_accounts, provider_env
 from tests.helpers.emulator_proc import EmulatorProcess
+from tests.helpers.moto_proc import free_port, moto_server
 from tests.helpers.pulumi_cli import PulumiProject, Result
 from tests.helpers.secrets_scan import scan
 
@@ -54,19 +52,11 @@ MULTI_ENV = REPO_ROOT / "examples" / "multi-env"
 # ---- local AWS: moto in server mode ------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Moto:
-    """A ``moto`` server process (S3 + KMS + everything else) on a loopback port."""
+    """A ``moto`` server (S3 + KMS + everything else) on a loopback port."""
 
     url: str
-    proc: subprocess.Popen[bytes]
-    log: Path
 
     def client(self, service: str) -> Any:
         return boto3.client(service, endpoint_url=self.url, region_name=REGION,
@@ -75,33 +65,8 @@ class Moto:
 
 @pytest.fixture
 def moto(tmp_path: Path) -> Iterator[Moto]:
-    log = tmp_path / "moto.log"
-    port = free_port()
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    server = Moto(f"http://127.0.0.1:{port}", proc, log)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"moto exited with {proc.returncode}:\n{log.read_text()}")
-            try:
-                requests.get(server.url + "/moto-api/", timeout=2)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        yield server
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with moto_server(tmp_path / "moto.log") as url:
+        yield Moto(url)
 
 
 @dataclass
