@@ -12,10 +12,9 @@ from typing import Any
 
 from ..api import idempotency
 from ..http.errors import SkyflowError
-from . import ledger, rotation
+from . import rotation
 from .base import SkyflowProviderError, raise_clean
-from .keys import JWT_SLOTS, RotatingProvider, key_outputs, list_key_ids
-from .leftovers import LEFTOVERS, Minting
+from .keys import JWT_SLOTS, RotatingProvider, guarded_mint, key_outputs, list_key_ids
 
 #: An API-key account's key outputs.
 API_KEY_SLOTS = rotation.KeySlots(
@@ -50,24 +49,14 @@ class AccountKeys(RotatingProvider):
         return news.get("exclusive_keys") is True and bool(olds.get("unmanaged_key_ids"))
 
     def _mint(self, sa_id: str, api_key_mode: bool) -> dict[str, Any]:
-        """A new key (JWT key pair or API key) for the account, as output values; undone when
-        its engine is gone (``ledger.deliver``); a killed run's leftovers go first."""
+        """A new key (JWT key pair or API key) for the account, as output values, behind the
+        guards every key mint has (``keys.guarded_mint``)."""
+        kind = "API key" if api_key_mode else "key"
         delete = self.client.delete_api_key if api_key_mode else self.client.delete_key
-        self.call(f"sweep the keys of service account {sa_id}", LEFTOVERS.before_mint,
-                  Minting("API key" if api_key_mode else "key", sa_id),
-                  lambda: list_key_ids(self.client, sa_id, api_key_mode),
-                  lambda key_id: self.call(f"delete key {key_id}", delete, sa_id, key_id,
-                                           missing_ok=True), rotation.warn)
-        fresh = self._mint_key(sa_id, api_key_mode)
-        if api_key_mode:
-            key_id = str(fresh["api_key_id"])
-            ledger.deliver(key_id, lambda: self.client.delete_api_key(sa_id, key_id),
-                         f"API key {key_id} of service account {sa_id}")
-        else:
-            key_id = str(fresh["key_id"])
-            ledger.deliver(key_id, lambda: self.client.delete_key(sa_id, key_id),
-                         f"key {key_id} of service account {sa_id}")
-        return fresh
+        return guarded_mint(self, kind, sa_id, lambda: self._mint_key(sa_id, api_key_mode),
+                            "api_key_id" if api_key_mode else "key_id",
+                            lambda key_id: self.call(f"delete {kind} {key_id}", delete, sa_id,
+                                                     key_id, missing_ok=True))
 
     def _mint_key(self, sa_id: str, api_key_mode: bool) -> dict[str, Any]:
         if not api_key_mode:

@@ -15,9 +15,9 @@ from typing import Any
 from pulumi.dynamic import CheckFailure, CreateResult, ReadResult, UpdateResult
 
 from . import checks as v
-from . import ledger, rotation
+from . import rotation
 from .base import carry
-from .keys import RotatingProvider, check_key_target, list_key_ids
+from .keys import RotatingProvider, check_key_target, guarded_mint
 from .leftovers import LEFTOVERS, Minting
 
 
@@ -67,17 +67,9 @@ class ExtraKeyProvider(RotatingProvider):
         return f
 
     def fresh_key(self, sa_id: str) -> dict[str, Any]:
-        """``mint``, undone when its engine is gone (``ledger.deliver``); a killed run's
-        leftovers on the account go first (``leftovers.py``)."""
-        api = self.what != "key"
-        self.call(f"sweep the {self.what}s of service account {sa_id}", LEFTOVERS.before_mint,
-                  Minting(self.what, sa_id), lambda: list_key_ids(self.client, sa_id, api),
-                  lambda key_id: self.remove(sa_id, key_id), rotation.warn)
-        fresh = self.mint(sa_id)
-        key_id = str(fresh["key_id"])
-        ledger.deliver(key_id, lambda: self.remove(sa_id, key_id),
-                     f"{self.what} {key_id} of service account {sa_id}")
-        return fresh
+        """``mint`` behind the guards every key mint has (``keys.guarded_mint``)."""
+        return guarded_mint(self, self.what, sa_id, lambda: self.mint(sa_id), "key_id",
+                            lambda key_id: self.remove(sa_id, key_id))
 
     def _ops(self, sa_id: str) -> rotation.KeyOps:
         return rotation.KeyOps(

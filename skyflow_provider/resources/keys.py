@@ -9,15 +9,16 @@ key resource names its account the same way (``service_account=`` or ``service_a
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pulumi.dynamic import CheckFailure, DiffResult
 
 from ..auth.credentials import FIELDS as CREDENTIAL_FIELDS
 from . import checks as v
-from . import rotation
+from . import ledger, rotation
 from .base import SkyflowProvider, SkyflowProviderError
+from .leftovers import LEFTOVERS, Minting
 
 #: credentials.json keys, in the order Studio writes them (the token library's own list)
 CREDENTIAL_KEYS = CREDENTIAL_FIELDS
@@ -66,6 +67,20 @@ def list_key_ids(client: Any, sa_id: str, api_keys: bool) -> list[str]:
     items = client.list_api_keys(sa_id) if api_keys else client.list_keys(sa_id)
     return [str(k.get("keyID")) for k in items
             if k.get("keyID") and str(k.get("status") or "").upper() != "DELETED"]
+
+
+def guarded_mint(p: SkyflowProvider, kind: str, sa_id: str, mint: Callable[[], dict[str, Any]],
+                 id_output: str, delete: Callable[[str], Any]) -> dict[str, Any]:
+    """``mint`` a key of ``kind`` ("key", "API key") on an account, for any of the three
+    key-holding resources: a killed run's leftovers there go first (``leftovers.py``), and the
+    new key is undone when its engine is gone (``ledger.deliver``)."""
+    p.call(f"sweep the {kind}s of service account {sa_id}", LEFTOVERS.before_mint,
+           Minting(kind, sa_id), lambda: list_key_ids(p.client, sa_id, kind != "key"), delete,
+           rotation.warn)
+    fresh = mint()
+    key_id = str(fresh[id_output])
+    ledger.deliver(key_id, lambda: delete(key_id), f"{kind} {key_id} of service account {sa_id}")
+    return fresh
 
 
 def resolve_service_account(props: dict[str, Any]) -> dict[str, Any]:

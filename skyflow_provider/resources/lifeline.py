@@ -9,10 +9,10 @@ wrapper) exists, the engine is alive. Two failed checks in a row and this proces
 
 Before exiting, the watchdog runs ``ledger.post_mortem``: what this process made and the
 stack's last checkpoint does not hold is undone. The watchdog takes a second or two to notice;
-``engine_gone`` asks now. A create that made a key
-(or an object) after its engine died has nobody to hand the result to: the engine would never
-record it, so the key would stay valid with no state holding it. ``ledger.deliver``
-checks just before a result is returned and deletes what it made when the engine is gone.
+``engine_gone`` asks now. A create that made a key (or an object) after its engine died has
+nobody to hand the result to: the engine would never record it, so the key would stay valid with
+no state holding it. ``ledger.deliver`` checks just before a result is returned and deletes what
+it made when the engine is gone.
 """
 
 from __future__ import annotations
