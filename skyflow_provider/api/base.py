@@ -1,22 +1,22 @@
 """The request plumbing under ``ManagementClient``: one authenticated call, errors, pages.
 
-Transport concerns live in ``http.transport`` (pooling, retries, TLS trust); authentication in
+Transport concerns live in ``http.pool`` (urllib3 connections, shared by every thread Pulumi
+calls the provider from) and ``http.transport`` (retry policy, TLS trust); authentication in
 ``auth.tokens.TokenProvider``. This module builds requests, maps Skyflow's error envelope to
-typed exceptions, and paginates; ``client.py`` adds one method per operation on top. Sessions
-are per thread (``threading.local``): requests sessions are not documented as thread-safe, and
-Pulumi calls providers from several threads.
+typed exceptions, and paginates; ``client.py`` adds one method per operation on top.
 """
 
 from __future__ import annotations
 
+import json as jsonlib
 import logging
-import threading
+import ssl
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
-import requests
+import urllib3
 
 from ..auth.credentials import check_url
 from ..auth.tokens import TokenProvider
@@ -28,6 +28,7 @@ from ..http.errors import (
     error_from_response,
     request_id_of,
 )
+from ..http.pool import ApiPool, CABundleError, encode_query
 from ..http.redaction import redact_body, redact_headers
 from .settings import ProviderSettings
 
@@ -45,7 +46,7 @@ def _q(value: str) -> str:
 class ClientBase:
     """Authenticated calls to Skyflow's Management API for ``settings``; parsed JSON back.
 
-    Thread-safe: sessions are per thread, the token provider has its own lock. Refuses to be
+    Thread-safe: urllib3's pools are, and the token provider has its own lock. Refuses to be
     pickled, so it can never be captured into a dynamic provider's serialized state.
     """
 
@@ -67,28 +68,14 @@ class ClientBase:
         self.base_url = settings.management_url.rstrip("/")
         self.tokens = token_provider or TokenProvider.from_settings(settings)
         self.timeout = timeout if timeout is not None else settings.timeout
-        self._ca_bundle = settings.ca_bundle
-        self._retry_total = retry_total
-        self._backoff = backoff_factor
+        self._pool = ApiPool(settings.ca_bundle)
+        self._retries = {idem: http_session.make_retry(idempotent=idem, total=retry_total,
+                                                       backoff_factor=backoff_factor)
+                         for idem in (True, False)}
         # 429 means "not processed": after urllib3's retries, wait Retry-After and start over
         # this many more times, so a long rate-limit burst slows a run down instead of failing
         # it (each round is retry_total + 1 attempts).
         self._rate_limit_rounds = rate_limit_rounds
-        self._local = threading.local()
-
-    # ----------------------------------------------------------------------- plumbing
-
-    def _session(self, idempotent: bool) -> requests.Session:
-        sessions: dict[bool, requests.Session] | None = getattr(self._local, "sessions", None)
-        if sessions is None:
-            sessions = self._local.sessions = {}
-        s = sessions.get(idempotent)
-        if s is None:
-            retry = http_session.make_retry(idempotent=idempotent, total=self._retry_total,
-                                            backoff_factor=self._backoff)
-            s = sessions[idempotent] = http_session.build_session(
-                idempotent=idempotent, ca_bundle=self._ca_bundle, retry=retry)
-        return s
 
     def request(
         self,
@@ -108,7 +95,9 @@ class ClientBase:
         method = method.upper()
         if idempotent is None:
             idempotent = method in ("GET", "HEAD", "PUT", "DELETE")
-        url = self.base_url + path
+        query = encode_query(params)
+        url = self.base_url + path + ("?" + query if query else "")
+        body = None if json is None else jsonlib.dumps(json, allow_nan=False).encode()
         op = operation or f"{method} {path}"
         retried_auth = False
         rate_rounds = 0
@@ -123,29 +112,15 @@ class ClientBase:
             if json is not None:
                 headers["Content-Type"] = "application/json"
             if log.isEnabledFor(logging.DEBUG):
-                log.debug("%s %s params=%s headers=%s body=%s", method, url, params,
+                log.debug("%s %s headers=%s body=%s", method, url,
                           redact_headers(headers), redact_body(json))
             started = time.monotonic()
             try:
-                resp = self._session(idempotent).request(
-                    method, url, json=json, params=params, headers=headers,
-                    allow_redirects=False,  # never forward the token to another location
-                    **http_session.request_kwargs(self.timeout))
-            except requests.exceptions.SSLError as exc:
-                raise TransportError(
-                    f"{op} {target}: TLS verification of {self.base_url} failed "
-                    f"({http_session.transport_reason(exc)})".replace("  ", " "),
-                    operation=op, target=target or None,
-                    hint="For a private CA (such as the emulator's) set skyflow:caBundle / "
-                    "SKYFLOW_CA_BUNDLE or REQUESTS_CA_BUNDLE. Verification cannot be disabled.",
-                ) from None
-            except requests.exceptions.RequestException as exc:
-                raise TransportError(
-                    f"{op} {target}: no response from {self.base_url} "
-                    f"({http_session.transport_reason(exc)})".replace("  ", " "),
-                    operation=op, target=target or None,
-                ) from None
-            attempts = http_session.attempts_of(resp)
+                resp = self._pool.send(method, url, headers=headers, body=body,
+                                       retry=self._retries[idempotent], timeout=self.timeout)
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                raise self._transport_error(exc, op, target) from None
+            attempts = resp.attempts
             if log.isEnabledFor(logging.DEBUG):
                 log.debug("%s %s -> %s in %.0f ms (%d attempt(s)) request_id=%s body=%s",
                           method, url, resp.status_code, (time.monotonic() - started) * 1000,
@@ -177,6 +152,23 @@ class ClientBase:
         if not isinstance(data, dict):
             return {"items": data}
         return data
+
+    def _transport_error(self, exc: BaseException, op: str, target: str) -> TransportError:
+        """No answer (after retries): a TLS failure with the fix, else the reason, no secret."""
+        cause = getattr(exc, "reason", None) or exc
+        where = f"{op} {target}".strip()
+        if isinstance(cause, (urllib3.exceptions.SSLError, ssl.SSLError)):
+            reason = str(cause) if isinstance(cause, CABundleError) else \
+                http_session.transport_reason(cause)
+            return TransportError(
+                f"{where}: TLS verification of {self.base_url} failed ({reason})",
+                operation=op, target=target or None,
+                hint="For a private CA (such as the emulator's) set skyflow:caBundle / "
+                "SKYFLOW_CA_BUNDLE or REQUESTS_CA_BUNDLE. Verification cannot be disabled.")
+        return TransportError(
+            f"{where}: no response from {self.base_url} "
+            f"({http_session.transport_reason(cause)})",
+            operation=op, target=target or None)
 
     def paginate(
         self,
@@ -230,8 +222,5 @@ class ClientBase:
                 f"{self.settings.account_id!r}, auth={self.tokens.mode!r})")
 
     def close(self) -> None:
-        """Close this thread's sessions (others close when their threads end)."""
-        sessions = getattr(self._local, "sessions", None) or {}
-        for s in sessions.values():
-            s.close()
-        self._local.sessions = {}
+        """Close the pooled connections (a later call opens new ones)."""
+        self._pool.clear()

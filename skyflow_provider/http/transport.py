@@ -89,38 +89,23 @@ def make_retry(
     )
 
 
-class TrustedAdapter(HTTPAdapter):
-    """An HTTPAdapter whose TLS trust comes only from one shared ``SSLContext``.
+class TrustCache:
+    """``ssl_context_for(ca_bundle)``, its files checked at most once per ``RECHECK_S``.
 
-    requests hands urllib3 a CA bundle *path* per request, so every new TLS connection builds
-    a fresh SSLContext and parses the whole bundle (~150 certificates, 20-40 ms). Here the
-    context for the adapter's trust setting (``ssl_context_for(ca_bundle)``: the default store
-    plus ``ca_bundle``) is built once per process and passed to urllib3 as ``ssl_context``;
-    no CA path reaches urllib3, so nothing is loaded per connection.
-
-    The per-request ``verify`` (the caller's, ``Session.verify``, or ``REQUESTS_CA_BUNDLE``
-    merged in by requests from the environment) is ignored: verification cannot be turned
-    off or pointed at another store per request. ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE``
-    still choose the default store, read when the context is looked up (see
-    ``ssl_context_for``), as documented in docs/client.md.
+    The lookup resolves the bundle path and stats both trust files (~0.5 ms under load); a
+    client asks for it on every request, so reusing it for a second takes that off each call,
+    while a replaced CA file is still picked up within a second. A change of
+    ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE`` (two dict lookups) is seen at once.
     """
 
     #: how long a looked-up context is reused before the trust files are checked again
     RECHECK_S = 1.0
 
-    def __init__(self, ca_bundle: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, ca_bundle: str | None = None) -> None:
         self.ca_bundle = ca_bundle or None
         self._context: tuple[ssl.SSLContext, float, tuple[str | None, ...]] | None = None
-        super().__init__(**kwargs)
 
-    def _ssl_context(self) -> ssl.SSLContext:
-        """``ssl_context_for(ca_bundle)``, its files checked at most once per ``RECHECK_S``.
-
-        The lookup resolves the bundle path and stats both trust files (~0.5 ms under load);
-        requests asks for it on every request, so reusing it for a second takes that off each
-        call, while a replaced CA file is still picked up within a second. A change of
-        ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE`` (two dict lookups) is seen at once.
-        """
+    def context(self) -> ssl.SSLContext:
         now = time.monotonic()
         env = (os.environ.get("REQUESTS_CA_BUNDLE"), os.environ.get("CURL_CA_BUNDLE"))
         cached = self._context
@@ -129,6 +114,28 @@ class TrustedAdapter(HTTPAdapter):
         ctx = ssl_context_for(self.ca_bundle)
         self._context = (ctx, now, env)
         return ctx
+
+
+class TrustedAdapter(HTTPAdapter):
+    """An HTTPAdapter whose TLS trust comes only from one shared ``SSLContext``.
+
+    requests hands urllib3 a CA bundle *path* per request, so every new TLS connection builds
+    a fresh SSLContext and parses the whole bundle (~150 certificates, 20-40 ms). Here the
+    context for the adapter's trust setting (``ssl_context_for(ca_bundle)``: the default store
+    plus ``ca_bundle``, through a ``TrustCache``) is built once per process and passed to
+    urllib3 as ``ssl_context``; no CA path reaches urllib3, so nothing is loaded per connection.
+
+    The per-request ``verify`` (the caller's, ``Session.verify``, or ``REQUESTS_CA_BUNDLE``
+    merged in by requests from the environment) is ignored: verification cannot be turned
+    off or pointed at another store per request. ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE``
+    still choose the default store, read when the context is looked up (see
+    ``ssl_context_for``), as documented in docs/client.md.
+    """
+
+    def __init__(self, ca_bundle: str | None = None, **kwargs: Any) -> None:
+        self.ca_bundle = ca_bundle or None
+        self.trust = TrustCache(ca_bundle)
+        super().__init__(**kwargs)
 
     def build_connection_pool_key_attributes(
         self, request: Any, verify: Any, cert: Any = None
@@ -140,7 +147,7 @@ class TrustedAdapter(HTTPAdapter):
             pool_kwargs.pop(k, None)
         if host_params["scheme"] == "https":
             try:
-                pool_kwargs["ssl_context"] = self._ssl_context()
+                pool_kwargs["ssl_context"] = self.trust.context()
             except (OSError, ssl.SSLError) as exc:
                 raise requests.exceptions.SSLError(
                     f"could not load the CA bundle ({type(exc).__name__}: "
@@ -254,7 +261,7 @@ def transport_reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {reason}" if reason else type(exc).__name__
 
 
-def retry_after_seconds(response: requests.Response, default: float = 1.0,
+def retry_after_seconds(response: Any, default: float = 1.0,
                         cap: float = 60.0) -> float:
     """The response's ``Retry-After`` in seconds (delta form), capped; ``default`` if absent."""
     raw = (response.headers.get("Retry-After") or "").strip()

@@ -179,22 +179,28 @@ def test_http_to_remote_host_refused() -> None:
         ManagementClient(s)
 
 
-def test_sessions_are_per_thread(server: ScriptedServer) -> None:
+def test_one_pool_serves_every_thread_on_kept_connections(server: ScriptedServer) -> None:
     server.handler = lambda rec: (200, {}, {"roles": []})
     c = ManagementClient(_settings(server, SKYFLOW_BEARER_TOKEN=issue_token()))
-    seen: list[Any] = []
+    errors: list[BaseException] = []
 
     def work() -> None:
-        c.list_roles("v")
-        seen.append(c._session(True))  # keep a reference so ids cannot be reused
+        try:
+            for _ in range(5):
+                assert c.list_roles("v") == []
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
 
     threads = [threading.Thread(target=work) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert len({id(s) for s in seen}) == 4
-    assert len(server.requests) == 4
+    assert not errors
+    assert len(server.requests) == 20
+    pools = [p for m in c._pool._managers.values() for p in m.pools._container.values()]
+    assert len(pools) == 1  # one host, one pool, shared by the four threads
+    assert 1 <= pools[0].num_connections <= 4  # at most one connection per thread, kept alive
 
 
 

@@ -52,7 +52,7 @@ def test_trust_store_lookup_is_reused_for_a_second(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(transport, "ssl_context_for", lookup)
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
-    adapter = transport.TrustedAdapter()
+    adapter = transport.TrustedAdapter()  # its TrustCache, as the API client's ApiPool has
     request = requests.Request("GET", "https://api.example/x").prepare()
     for _ in range(5):
         _, kwargs = adapter.build_connection_pool_key_attributes(request, True)
@@ -61,7 +61,7 @@ def test_trust_store_lookup_is_reused_for_a_second(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/some/bundle.pem")  # seen at once
     adapter.build_connection_pool_key_attributes(request, True)
     assert len(calls) == 2
-    monkeypatch.setattr(transport.TrustedAdapter, "RECHECK_S", 0.0)  # files checked again
+    monkeypatch.setattr(transport.TrustCache, "RECHECK_S", 0.0)  # files checked again
     adapter.build_connection_pool_key_attributes(request, True)
     assert len(calls) == 3
 
