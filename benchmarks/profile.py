@@ -95,11 +95,11 @@ def _descendants(root: int) -> list[tuple[int, str]]:
     return out
 
 
-def _spy(pid: int, out: Path, rate: int) -> subprocess.Popen[bytes]:
+def _spy(pid: int, out: Path, rate: int, gil: bool = False) -> subprocess.Popen[bytes]:
     py_spy = Path(sys.executable).with_name("py-spy")
     return subprocess.Popen(
         [str(py_spy), "record", "--pid", str(pid), "--rate", str(rate), "--nonblocking",
-         "--format", "raw", "--output", str(out), "--threads"],
+         "--format", "raw", "--output", str(out), "--threads", *(["--gil"] if gil else [])],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -138,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--op", choices=OPERATIONS, default="create")
     p.add_argument("--rate", type=int, default=100, help="samples per second")
     p.add_argument("--out", type=Path, default=RESULTS)
+    p.add_argument("--gil", action="store_true",
+                   help="sample only the thread holding the GIL: Python CPU, not waits")
     args = p.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = f"profile-{args.op}-n{args.n}"
@@ -152,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         assert emu.proc is not None
         spies: dict[str, tuple[subprocess.Popen[bytes], Path]] = {}
         emu_out = Path(tmp) / "emulator.collapsed"
-        spies["emulator"] = (_spy(emu.proc.pid, emu_out, args.rate), emu_out)
+        spies["emulator"] = (_spy(emu.proc.pid, emu_out, args.rate, args.gil), emu_out)
         done = threading.Event()
         result: dict[str, float] = {}
 
@@ -175,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
                 for role, needle in wanted.items():
                     if role not in spies and needle in cmd and "/bin/sh" not in cmd:
                         out = Path(tmp) / f"{role}.collapsed"
-                        spies[role] = (_spy(pid, out, args.rate), out)
+                        spies[role] = (_spy(pid, out, args.rate, args.gil), out)
             time.sleep(0.05)
         worker.join()
         time.sleep(0.5)

@@ -331,12 +331,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.only_1000:
         args.out.mkdir(parents=True, exist_ok=True)
+        meta = machine_facts(pulumi_bin)  # the date and load average at the start
         with tempfile.TemporaryDirectory(prefix="skyflow-bench-") as tmp, \
                 EmulatorProcess(Path(tmp) / "emulator", extra_args=stock_args(args)) as emu:
             costs = create_costs.run_costs(emu, Path(tmp) / "work", only_1000=True,
                                            parallel=args.parallel,
                                            skip_checkpoints=args.skip_checkpoints)
-        costs["meta"] = machine_facts(pulumi_bin)
+        costs["meta"] = meta
+        meta["loadavg_end"] = list(os.getloadavg())
         costs["wall_seconds"] = time.perf_counter() - started
         create_costs.write(costs, args.out)
         print(create_costs.markdown(costs))
