@@ -5,6 +5,8 @@ into errors that name the cause and the fix, never a secret."""
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -41,15 +43,10 @@ def test_reply_json_errors_like_requests() -> None:
     assert Reply(502, {}, b"\xffbad").text.endswith("bad")
 
 
-def test_proxy_environment_read_once_per_host(monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[str] = []
-    real = pool_mod.get_environ_proxies
-
-    def counting(url: str, no_proxy: Any = None) -> dict[str, str]:
-        seen.append(url)
-        return dict(real(url, no_proxy=no_proxy))
-
-    monkeypatch.setattr(pool_mod, "get_environ_proxies", counting)
+def test_proxy_environment_read_once_per_host(
+        monkeypatch: pytest.MonkeyPatch,
+        proxy_lookups: Callable[[ModuleType], list[str]]) -> None:
+    seen = proxy_lookups(pool_mod)
     monkeypatch.setenv("HTTPS_PROXY", "http://user:p%40ss@proxy.example:3128")
     monkeypatch.setenv("NO_PROXY", "skip.example")
     monkeypatch.delenv("no_proxy", raising=False)

@@ -4,6 +4,8 @@ the trust-store lookup per second (and at once when REQUESTS_CA_BUNDLE changes).
 from __future__ import annotations
 
 import ssl
+from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -12,15 +14,10 @@ import requests
 from skyflow_provider.http import transport
 
 
-def test_proxy_environment_is_read_once_per_host(monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[str] = []
-    real = transport.get_environ_proxies
-
-    def counting(url: str, no_proxy: Any = None) -> dict[str, str]:
-        seen.append(url)
-        return dict(real(url, no_proxy=no_proxy))
-
-    monkeypatch.setattr(transport, "get_environ_proxies", counting)
+def test_proxy_environment_is_read_once_per_host(
+        monkeypatch: pytest.MonkeyPatch,
+        proxy_lookups: Callable[[ModuleType], list[str]]) -> None:
+    seen = proxy_lookups(transport)
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
