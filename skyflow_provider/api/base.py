@@ -28,7 +28,7 @@ from ..http.errors import (
     error_from_response,
     request_id_of,
 )
-from ..http.pool import ApiPool, CABundleError, encode_query
+from ..http.pool import ApiPool, encode_query
 from ..http.redaction import redact_body, redact_headers
 from .settings import ProviderSettings
 
@@ -158,7 +158,7 @@ class ClientBase:
         cause = getattr(exc, "reason", None) or exc
         where = f"{op} {target}".strip()
         if isinstance(cause, (urllib3.exceptions.SSLError, ssl.SSLError)):
-            reason = str(cause) if isinstance(cause, CABundleError) else \
+            reason = str(cause) if isinstance(cause, http_session.CABundleError) else \
                 http_session.transport_reason(cause)
             return TransportError(
                 f"{where}: TLS verification of {self.base_url} failed ({reason})",

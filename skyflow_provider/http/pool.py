@@ -27,14 +27,10 @@ from requests.utils import get_environ_proxies, select_proxy
 from urllib3.util import Timeout, make_headers
 from urllib3.util.retry import Retry
 
-from .transport import DEFAULT_TIMEOUT, TrustCache
+from .transport import DEFAULT_TIMEOUT, PerHost, TrustCache
 
 USER_AGENT = "skyflow-pulumi/0.1 (+urllib3)"
 NUM_POOLS = 4  # hosts kept per manager: the Management API (and a proxy) in practice
-
-
-class CABundleError(urllib3.exceptions.SSLError):
-    """The trust store could not be loaded (an unreadable or certificate-free CA file)."""
 
 
 @dataclass(frozen=True)
@@ -88,25 +84,17 @@ class ApiPool:
     def __init__(self, ca_bundle: str | None = None, *, maxsize: int = 10) -> None:
         self.trust = TrustCache(ca_bundle)
         self.maxsize = maxsize
-        self._proxies: dict[tuple[str, str], str | None] = {}
+        self._proxies = PerHost(lambda url: select_proxy(url, get_environ_proxies(url)) or None)
         self._managers: dict[tuple[ssl.SSLContext | None, str | None], urllib3.PoolManager] = {}
         self._lock = threading.Lock()
 
     def proxy_for(self, url: str) -> str | None:
         """The proxy requests would use for ``url`` (HTTP(S)_PROXY / ALL_PROXY / NO_PROXY)."""
-        parts = urlsplit(url)
-        key = (parts.scheme, parts.netloc)
-        if key not in self._proxies:
-            self._proxies[key] = select_proxy(url, get_environ_proxies(url)) or None
-        return self._proxies[key]
+        proxy: str | None = self._proxies(url)
+        return proxy
 
     def _manager(self, url: str) -> urllib3.PoolManager:
-        try:
-            context = self.trust.context() if url.startswith("https:") else None
-        except (OSError, ssl.SSLError) as exc:  # an unreadable or empty CA file
-            raise CABundleError(
-                f"could not load the CA bundle ({type(exc).__name__}: "
-                f"{getattr(exc, 'strerror', None) or exc})") from None
+        context = self.trust.context() if url.startswith("https:") else None
         proxy = self.proxy_for(url)
         key = (context, proxy)
         manager = self._managers.get(key)

@@ -21,12 +21,14 @@ import ssl
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import certifi
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from requests.sessions import merge_setting
 from requests.utils import get_environ_proxies, get_netrc_auth
@@ -89,6 +91,10 @@ def make_retry(
     )
 
 
+class CABundleError(urllib3.exceptions.SSLError):
+    """The trust store could not be loaded (an unreadable or certificate-free CA file)."""
+
+
 class TrustCache:
     """``ssl_context_for(ca_bundle)``, its files checked at most once per ``RECHECK_S``.
 
@@ -106,14 +112,39 @@ class TrustCache:
         self._context: tuple[ssl.SSLContext, float, tuple[str | None, ...]] | None = None
 
     def context(self) -> ssl.SSLContext:
+        """The context; ``CABundleError`` naming the cause when a trust file cannot be loaded."""
         now = time.monotonic()
         env = (os.environ.get("REQUESTS_CA_BUNDLE"), os.environ.get("CURL_CA_BUNDLE"))
         cached = self._context
         if cached is not None and now - cached[1] < self.RECHECK_S and cached[2] == env:
             return cached[0]
-        ctx = ssl_context_for(self.ca_bundle)
+        try:
+            ctx = ssl_context_for(self.ca_bundle)
+        except (OSError, ssl.SSLError) as exc:
+            raise CABundleError(
+                f"could not load the CA bundle ({type(exc).__name__}: "
+                f"{getattr(exc, 'strerror', None) or exc})") from None
         self._context = (ctx, now, env)
         return ctx
+
+
+class PerHost:
+    """``lookup(url)`` answered once per scheme and host, then remembered.
+
+    For what requests reads from the process environment on every request (proxy variables,
+    ``~/.netrc``): the environment of a provider process does not change under it.
+    """
+
+    def __init__(self, lookup: Callable[[str], Any]) -> None:
+        self._lookup = lookup
+        self._seen: dict[tuple[str, str], Any] = {}
+
+    def __call__(self, url: str) -> Any:
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc)
+        if key not in self._seen:
+            self._seen[key] = self._lookup(url)
+        return self._seen[key]
 
 
 class TrustedAdapter(HTTPAdapter):
@@ -133,7 +164,6 @@ class TrustedAdapter(HTTPAdapter):
     """
 
     def __init__(self, ca_bundle: str | None = None, **kwargs: Any) -> None:
-        self.ca_bundle = ca_bundle or None
         self.trust = TrustCache(ca_bundle)
         super().__init__(**kwargs)
 
@@ -148,10 +178,8 @@ class TrustedAdapter(HTTPAdapter):
         if host_params["scheme"] == "https":
             try:
                 pool_kwargs["ssl_context"] = self.trust.context()
-            except (OSError, ssl.SSLError) as exc:
-                raise requests.exceptions.SSLError(
-                    f"could not load the CA bundle ({type(exc).__name__}: "
-                    f"{getattr(exc, 'strerror', None) or exc})", request=request) from None
+            except CABundleError as exc:
+                raise requests.exceptions.SSLError(str(exc), request=request) from None
         pool_kwargs["cert_reqs"] = "CERT_REQUIRED"
         return host_params, pool_kwargs
 
@@ -181,18 +209,15 @@ class EnvCachedSession(requests.Session):
 
     def __init__(self) -> None:
         super().__init__()
-        self._env_proxies: dict[tuple[str, str], dict[str, str]] = {}
-        self._netrc: dict[tuple[str, str], Any] = {}
+        self._env_proxies = PerHost(lambda url: dict(get_environ_proxies(url)))
+        self._netrc = PerHost(lambda url: get_netrc_auth(url))
 
     def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
         if not self.trust_env or request.auth or self.auth:
             return super().prepare_request(request)
-        parts = urlsplit(str(request.url))
-        key = (parts.scheme, parts.netloc)
-        if key not in self._netrc:
-            self._netrc[key] = get_netrc_auth(str(request.url))
-        if self._netrc[key] is not None:
-            request.auth = self._netrc[key]
+        netrc = self._netrc(str(request.url))
+        if netrc is not None:
+            request.auth = netrc
         # trust_env only decides the netrc lookup in prepare_request, done above; the session
         # belongs to one thread, so flipping it for this call is not seen elsewhere.
         self.trust_env = False
@@ -205,13 +230,8 @@ class EnvCachedSession(requests.Session):
                                    cert: Any) -> Any:
         if not self.trust_env or (proxies or {}).get("no_proxy") is not None:
             return super().merge_environment_settings(url, proxies, stream, verify, cert)
-        parts = urlsplit(str(url))
-        key = (parts.scheme, parts.netloc)
-        env = self._env_proxies.get(key)
-        if env is None:
-            env = self._env_proxies[key] = dict(get_environ_proxies(str(url)))
         proxies = dict(proxies or {})
-        for k, v in env.items():
+        for k, v in self._env_proxies(str(url)).items():
             proxies.setdefault(k, v)
         # verify: requests would read REQUESTS_CA_BUNDLE here; TrustedAdapter ignores the
         # per-request verify (trust comes from its SSLContext), so it is merged as given.
