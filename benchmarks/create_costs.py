@@ -184,7 +184,7 @@ def run_costs(emu: EmulatorProcess, work: Path, *, sizes: tuple[int, ...] = (50,
     The no-stock case runs against a second emulator started with ``--key-stock 0``, so the
     cost of generating each RSA pair inline stays visible beside the stocked figure."""
     runner = Runner(emu, work, parallel, skip_checkpoints)
-    data: dict[str, Any] = {"sizes": list(sizes), "runs": runs, "cases": {}, "scale": {},
+    data: dict[str, Any] = {"sizes": list(sizes), "runs": runs, "cases": {},
                             "skip_checkpoints": skip_checkpoints,
                             "key_stock_size": key_stock(emu)["size"]}
     with ExitStack() as stack:
@@ -213,7 +213,6 @@ def run_costs(emu: EmulatorProcess, work: Path, *, sizes: tuple[int, ...] = (50,
                         data["curve"].setdefault(case, {})[str(n)] = pair[case]
                 if n == 1000:
                     data["runs_1000"].append(pair)
-        data["scale"] = data["runs_1000"][0]
     data["targets"] = targets(data)
     return data
 
@@ -410,7 +409,7 @@ def plot(data: dict[str, Any], path: Path) -> None:
 
 def write(data: dict[str, Any], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    name = "create_costs_n1000" if data.get("scale") and not data["cases"] else "create_costs"
+    name = "create_costs_n1000" if data.get("runs_1000") and not data["cases"] else "create_costs"
     (out / f"{name}.json").write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
     (out / f"{name}.md").write_text(markdown(data))
     plot(data, out / f"{name}.png")

@@ -21,7 +21,7 @@ from tests.helpers.pulumi_cli import require_pulumi
 from tests.helpers.secrets_scan import scan
 
 from . import create_costs, native_bench, report, s3_backend
-from .common import TOKEN_OPERATION, machine_facts, summarize
+from .common import TOKEN_OPERATION, key_stock, machine_facts, summarize, wait_for_stock
 from .stacks import MODES, OPERATIONS, OpResult, SequenceError, StackBench
 from .tokens_bench import run_tokens
 from .vending_bench import markdown as vending_markdown
@@ -302,13 +302,13 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["PULUMI_SKIP_CHECKPOINTS"] = "true"
         with tempfile.TemporaryDirectory(prefix="skyflow-bench-") as tmp, \
                 EmulatorProcess(Path(tmp) / "emulator", extra_args=stock_args(args)) as emu:
-            create_costs.wait_for_stock(emu)
+            wait_for_stock(emu)
             native = native_bench.run_native(
                 emu, Path(tmp) / "native", n=args.native_n, runs=args.native_runs,
                 parallel=args.parallel,
                 # the py-spy pass samples every plugin thread: minutes of samples past N=300
                 profile=args.native_n <= 300)
-            native["key_stock"] = create_costs.key_stock(emu)
+            native["key_stock"] = key_stock(emu)
         native["meta"] = {**native_meta, "loadavg_end": list(os.getloadavg()),
                           "skip_checkpoints": args.skip_checkpoints}
         native_bench.write(native, args.out)
