@@ -4,7 +4,6 @@ into errors that name the cause and the fix, never a secret."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -19,6 +18,7 @@ from skyflow_provider.http.errors import TransportError
 from skyflow_provider.http.pool import ApiPool, Reply, encode_query, to_timeout
 from skyflow_provider.http.transport import make_retry
 from tests.helpers.emulator_proc import EmulatorProcess
+from tests.helpers.moto_proc import free_port
 
 
 def test_query_encoding_matches_requests() -> None:
@@ -86,12 +86,6 @@ def _client(emu: EmulatorProcess, **env: str) -> ManagementClient:
                             backoff_factor=0.01, retry_total=1)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_untrusted_server_is_a_tls_error_with_the_fix(emu: EmulatorProcess,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
@@ -115,7 +109,7 @@ def test_unreadable_ca_bundle_is_a_tls_error(emu: EmulatorProcess, tmp_path: Any
 
 
 def test_nothing_listening_is_no_response_naming_the_cause(emu: EmulatorProcess) -> None:
-    url = f"https://127.0.0.1:{_free_port()}"
+    url = f"https://127.0.0.1:{free_port()}"
     c = _client(emu, SKYFLOW_MANAGEMENT_URL=url,
                 SKYFLOW_BEARER_TOKEN="eyJhbGciOiJub25lIn0.e30.c2VjcmV0LXRva2Vu")
     with pytest.raises(TransportError) as info:
