@@ -36,6 +36,8 @@ CASES: dict[str, tuple[str, str, int, int]] = {
     # API-key accounts: the same provider path without the emulator's RSA key generation
     "service accounts, API keys": ("skyflow", "apikeys", 1, 1),
     "pair-shaped floor": ("floor", "pairs", 2, 0),
+    # the same floor plus one Management API GET per provider call (N=1000 runs only)
+    "pair-shaped floor + 1 API call": ("wire", "pairs", 2, 0),
     "accounts + role assignments": ("skyflow", "pairs", 2, 2),
     "roles + policies + policy assignments": ("skyflow", "rbac", 3, 3),
 }
@@ -49,6 +51,10 @@ LIMITS = {"calls_per_object": 1.1, "create_vs_plain": 1.6, "refresh_gets": 1.0,
           "n1000_vs_floor": 1.5}
 COMPARE_N = 50
 NO_STOCK_CASE = "service accounts, no key stock"
+FLOOR, WIRE, OURS = "pair-shaped floor", "pair-shaped floor + 1 API call", \
+    "accounts + role assignments"
+#: the N=1000 runs: ours, the engine floor, and the floor that also makes one API call per step
+SCALE_CASES = (FLOOR, WIRE, OURS)
 def _verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
@@ -196,7 +202,7 @@ def run_costs(emu: EmulatorProcess, work: Path, *, sizes: tuple[int, ...] = (50,
                              stocked=[emu, emu0])
         for run in range(runs if not only_1000 else 0):
             for n in sizes:
-                for case in CASES:
+                for case in (c for c in CASES if c != WIRE):
                     r = runner0 if case == NO_STOCK_CASE else runner
                     out = r.run(case, n, run, ("create", "refresh", "destroy"))
                     data["cases"].setdefault(case, {}).setdefault(str(n), []).append(
@@ -207,7 +213,7 @@ def run_costs(emu: EmulatorProcess, work: Path, *, sizes: tuple[int, ...] = (50,
         for n in (100, 300, 1000):  # the curve: ours and the engine floor at the same N
             for run in range(RUNS_1000 if n == 1000 else 1):
                 pair = {}
-                for case in ("pair-shaped floor", "accounts + role assignments"):
+                for case in SCALE_CASES:
                     pair[case] = figures(case, n, runner.run(case, n, run, OPS_1000))
                     if run == 0:
                         data["curve"].setdefault(case, {})[str(n)] = pair[case]
@@ -273,12 +279,11 @@ def targets(data: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         mid = statistics.median(ratios)
         runs = data["runs_1000"]
-        ours_ = statistics.median(r["accounts + role assignments"][op]["per_resource_s"]
-                                  for r in runs)
-        floor = statistics.median(r["pair-shaped floor"][op]["per_resource_s"] for r in runs)
+        ours_ = statistics.median(r[OURS][op]["per_resource_s"] for r in runs)
+        floor = statistics.median(r[FLOOR][op]["per_resource_s"] for r in runs)
         spread = f"; runs {', '.join(f'{x:.2f}x' for x in ratios)}" if len(ratios) > 1 else ""
-        pairs = (f"; RSA pairs {runs[0]['accounts + role assignments'][op]['keys_from_stock']} "
-                 f"from stock, {runs[0]['accounts + role assignments'][op]['keys_inline']} "
+        pairs = (f"; RSA pairs {runs[0][OURS][op]['keys_from_stock']} "
+                 f"from stock, {runs[0][OURS][op]['keys_inline']} "
                  "inline" if op == "create" else "")
         what = {"create": "create", "destroy": "destroy",
                 "refresh": "refresh with the optional key list (skyflow:keyDriftReport, "
@@ -293,16 +298,27 @@ def targets(data: dict[str, Any]) -> list[dict[str, Any]]:
         else:
             add(name, measured, f"<= {LIMITS['n1000_vs_floor']}x",
                 mid <= LIMITS["n1000_vs_floor"])
+        for num, den, label in ((WIRE, FLOOR, "the engine floor + one API GET per step, vs "
+                                 "engine floor (the price of the call itself)"),
+                                (OURS, WIRE, "ours vs the engine floor + one API GET per step "
+                                 "(what is ours)")):
+            wire = scale_ratios(data, op, num, den)
+            if wire:
+                rows.append({"name": f"N=1000, {op}: {label}", "measured": (
+                    f"{statistics.median(wire):.2f}x (runs "
+                    f"{', '.join(f'{x:.2f}x' for x in wire)})"),
+                    "limit": "diagnostic", "result": "INFO"})
     return rows
 
 
-def scale_ratios(data: dict[str, Any], op: str) -> list[float]:
-    """Ours / floor time per resource at N=1000, one ratio per interleaved run."""
+def scale_ratios(data: dict[str, Any], op: str, num: str = OURS,
+                 den: str = FLOOR) -> list[float]:
+    """``num`` / ``den`` time per resource at N=1000, one ratio per interleaved run (ours /
+    the engine floor unless told); runs without either case are left out."""
     out = []
     for pair in data.get("runs_1000") or []:
-        ours_, floor = pair["accounts + role assignments"], pair["pair-shaped floor"]
-        if op in ours_ and op in floor:
-            out.append(ours_[op]["per_resource_s"] / floor[op]["per_resource_s"])
+        if num in pair and den in pair and op in pair[num] and op in pair[den]:
+            out.append(pair[num][op]["per_resource_s"] / pair[den][op]["per_resource_s"])
     return out
 
 
@@ -311,8 +327,8 @@ def cpu_split(data: dict[str, Any], op: str) -> dict[str, dict[str, float]]:
     the emulator, so provider time and server time can be told apart."""
     out: dict[str, dict[str, float]] = {}
     runs = data.get("runs_1000") or []
-    for case in ("pair-shaped floor", "accounts + role assignments"):
-        rows = [r[case][op] for r in runs if op in r[case]]
+    for case in SCALE_CASES:
+        rows = [r[case][op] for r in runs if case in r and op in r[case]]
         if rows:
             out[case] = {k: statistics.median(x.get(k, 0.0) for x in rows)
                          for k in ("seconds", "cli_cpu_s", "emulator_cpu_s")}
@@ -359,20 +375,25 @@ def markdown(data: dict[str, Any]) -> str:
         lines += ["", "N=1000, CPU seconds by process (medians of the interleaved runs): the CLI "
                   "tree is the engine with every plugin it started (language host, program, "
                   "providers); the emulator stands in for Skyflow's servers and shares the same "
-                  f"{os.cpu_count()} CPUs. Extra CPU per call = (ours, CLI tree + emulator - "
-                  "floor's CLI tree) / our API calls.", "",
-                  "| Command | floor wall s | floor CPU s | ours wall s | ours CPU s: CLI tree / "
-                  "emulator | API calls | extra CPU per call |", "|---|---|---|---|---|---|---|"]
+                  f"{os.cpu_count()} CPUs. Extra CPU per call = (the case's CLI tree + emulator - "
+                  "the floor's CLI tree) / the case's API calls. The floor + 1 API call makes "
+                  "one GET per provider call with the standard library's client: what the call "
+                  "itself costs here.", "",
+                  "| Command | case | floor wall s | floor CPU s | case wall s | case CPU s: CLI "
+                  "tree / emulator | API calls | extra CPU per call |",
+                  "|---|---|---|---|---|---|---|---|"]
         for op in OPS_1000:
             split = cpu_split(data, op)
-            if len(split) < 2:
+            if FLOOR not in split:
                 continue
-            f, o = split["pair-shaped floor"], split["accounts + role assignments"]
-            calls = sum(data["runs_1000"][0]["accounts + role assignments"][op]["calls"].values())
-            extra = (o["cli_cpu_s"] + o["emulator_cpu_s"] - f["cli_cpu_s"]) / max(1, calls)
-            lines.append(f"| {op} | {f['seconds']:.2f} | {f['cli_cpu_s']:.2f} | "
-                         f"{o['seconds']:.2f} | {o['cli_cpu_s']:.2f} / {o['emulator_cpu_s']:.2f} "
-                         f"| {calls} | {1000 * extra:.2f} ms |")
+            f = split[FLOOR]
+            for case in (c for c in (WIRE, OURS) if c in split):
+                o = split[case]
+                calls = sum(data["runs_1000"][0][case][op]["calls"].values())
+                extra = (o["cli_cpu_s"] + o["emulator_cpu_s"] - f["cli_cpu_s"]) / max(1, calls)
+                lines.append(f"| {op} | {case} | {f['seconds']:.2f} | {f['cli_cpu_s']:.2f} | "
+                             f"{o['seconds']:.2f} | {o['cli_cpu_s']:.2f} / "
+                             f"{o['emulator_cpu_s']:.2f} | {calls} | {1000 * extra:.2f} ms |")
     lines += ["", "| Target | Measured | Limit | Result |", "|---|---|---|---|"]
     for t in data["targets"]:
         lines.append(f"| {t['name']} | {t['measured']} | {t['limit']} | **{t['result']}** |")
@@ -380,7 +401,8 @@ def markdown(data: dict[str, Any]) -> str:
 
 
 def plot(data: dict[str, Any], path: Path) -> None:
-    """Create time per resource by N: ours and the floors (the engine's own curve)."""
+    """Time per resource by N, one panel per command: ours and the floors (the engine's own
+    curve; with the N=1000 runs also the floor + one API call per step)."""
     try:
         import matplotlib
 
@@ -388,20 +410,24 @@ def plot(data: dict[str, Any], path: Path) -> None:
         import matplotlib.pyplot as plt
     except ImportError:
         return
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for case in ("plain floor", "pair-shaped floor", "service accounts",
-                 "accounts + role assignments"):
-        pts = {int(n): _median(rs, "create", "per_resource_s")
-               for n, rs in data["cases"].get(case, {}).items()}
-        for n, row in (data.get("curve") or {}).get(case, {}).items():
-            pts[int(n)] = row["create"]["per_resource_s"]
-        if pts:
-            ns = sorted(pts)
-            ax.plot(ns, [1000 * pts[k] for k in ns], marker="o", label=case)
-    ax.set_xscale("log")
-    ax.set_xlabel("N")
-    ax.set_ylabel("create ms per Pulumi resource")
-    ax.legend(fontsize=8)
+    curve = data.get("curve") or {}
+    ops = OPS_1000 if curve else ("create",)
+    fig, axes = plt.subplots(1, len(ops), figsize=(4.2 * len(ops), 4), squeeze=False)
+    for ax, op in zip(axes[0], ops, strict=True):
+        for case in ("plain floor", FLOOR, WIRE, "service accounts", OURS):
+            pts = {int(n): _median(rs, op, "per_resource_s")
+                   for n, rs in data["cases"].get(case, {}).items() if op in rs[0]}
+            for n, row in curve.get(case, {}).items():
+                if op in row:
+                    pts[int(n)] = row[op]["per_resource_s"]
+            if pts:
+                ns = sorted(pts)
+                ax.plot(ns, [1000 * pts[k] for k in ns], marker="o", label=case)
+        ax.set_xscale("log")
+        ax.set_xlabel("N")
+        ax.set_title(op, fontsize=9)
+        ax.set_ylabel("ms per Pulumi resource")
+    axes[0][0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -5,13 +5,27 @@ cost it (same number of resources, same dependency edges, same input/output keys
 forced-secret outputs of about the same size), so that ``skyflow / floor`` isolates what is
 ours: validation, HTTP, the emulator and our pickled provider. The module is importable
 (``benchmarks.floor_provider``), so dill pickles the provider class by reference, as ours.
+
+``wire=True`` makes the same floor send one authenticated Management API GET per provider call
+(create, read, update, delete), with the standard library's client on a kept-alive connection:
+what one API call per resource costs on this machine (client, TLS, the emulator's routing,
+authentication and a read) before any of our code, so the N=1000 figures can tell the price of
+the call itself from ours.
 """
 
 from __future__ import annotations
 
 import hashlib
+import http.client
+import json
+import os
+import ssl
+import threading
+import time
 from typing import Any
+from urllib.parse import urlsplit
 
+import jwt
 import pulumi
 from pulumi.dynamic import (
     CreateResult,
@@ -36,10 +50,65 @@ def _fake_id(*parts: Any) -> str:
     return hashlib.sha256("/".join(map(str, parts)).encode()).hexdigest()[:32]
 
 
+class _Wire:
+    """One GET per call: a token exchanged once per process (as ours), a connection per thread."""
+
+    _lock = threading.Lock()
+    _token: str | None = None
+    _path = ""
+    _local = threading.local()
+
+    @classmethod
+    def _send(cls, method: str, path: str, body: str | None = None,
+              headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        conn: http.client.HTTPSConnection | None = getattr(cls._local, "conn", None)
+        if conn is None:
+            url = urlsplit(os.environ["SKYFLOW_MANAGEMENT_URL"])
+            ctx = ssl.create_default_context(cafile=os.environ.get("SKYFLOW_CA_BUNDLE") or None)
+            conn = cls._local.conn = http.client.HTTPSConnection(
+                str(url.hostname), url.port, context=ctx, timeout=60)
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+
+    @classmethod
+    def call(cls) -> None:
+        """GET the calling service account itself: the cheapest authenticated read there is."""
+        with cls._lock:
+            if cls._token is None:
+                with open(os.environ["SKYFLOW_CREDENTIALS_FILE"], encoding="utf-8") as f:
+                    creds = json.load(f)
+                now = int(time.time())
+                assertion = jwt.encode(
+                    {"iss": creds["clientID"], "sub": creds["clientID"], "key": creds["keyID"],
+                     "aud": creds["tokenURI"], "iat": now, "exp": now + 3600},
+                    creds["privateKey"], algorithm="RS256")
+                status, data = cls._send("POST", urlsplit(creds["tokenURI"]).path, json.dumps(
+                    {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+                     "assertion": assertion}), {"Content-Type": "application/json"})
+                if status != 200:
+                    raise RuntimeError(f"wire floor: token exchange answered {status}")
+                cls._token = json.loads(data)["accessToken"]
+                cls._path = f"/v1/serviceAccounts/{creds['clientID']}"
+        status, _ = cls._send("GET", cls._path, headers={
+            "Authorization": f"Bearer {cls._token}",
+            "X-Skyflow-Account-ID": os.environ["SKYFLOW_ACCOUNT_ID"]})
+        if status != 200:
+            raise RuntimeError(f"wire floor: GET serviceAccounts answered {status}")
+
+
 class _Base(ResourceProvider):
-    """Diff on inputs only; no I/O anywhere."""
+    """Diff on inputs only; no I/O anywhere unless ``wire``."""
 
     inputs: tuple[str, ...] = ()
+
+    def __init__(self, wire: bool = False) -> None:
+        super().__init__()
+        self.wire = wire
+
+    def _call(self) -> None:
+        if self.wire:
+            _Wire.call()
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = [k for k in self.inputs if olds.get(k) != news.get(k)]
@@ -48,22 +117,25 @@ class _Base(ResourceProvider):
                           delete_before_replace=False)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        self._call()
         outs = {k: v for k, v in props.items() if k != "__provider"}
         return ReadResult(id_, outs, {k: outs.get(k) for k in self.inputs})
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        self._call()
         outs = {k: v for k, v in olds.items() if k != "__provider"}
         outs.update({k: news.get(k) for k in self.inputs})
         return UpdateResult(outs)
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
-        return None
+        self._call()
 
 
 class FloorAccountProvider(_Base):
     inputs = SA_INPUTS
 
     def create(self, props: dict[str, Any]) -> CreateResult:
+        self._call()
         cid = _fake_id("sa", props.get("name"))
         outs = {k: props.get(k) for k in SA_INPUTS}
         outs.update(client_id=cid, client_name=props.get("name"),
@@ -77,6 +149,7 @@ class FloorAssignmentProvider(_Base):
     inputs = RA_INPUTS
 
     def create(self, props: dict[str, Any]) -> CreateResult:
+        self._call()
         role = _fake_id("role", props.get("vault_id"), props.get("role_name"))
         member = str(props.get("service_account_id"))
         outs = {k: props.get(k) for k in RA_INPUTS}
@@ -90,20 +163,20 @@ class FloorAccount(Resource, module="floor", name="Account"):
     client_id: pulumi.Output[str]
 
     def __init__(self, resource_name: str, opts: pulumi.ResourceOptions | None = None,
-                 **kwargs: Any) -> None:
+                 wire: bool = False, **kwargs: Any) -> None:
         props: dict[str, Any] = {k: kwargs.get(k) for k in SA_INPUTS + SA_OUTPUTS}
         opts = pulumi.ResourceOptions.merge(
             opts, pulumi.ResourceOptions(additional_secret_outputs=list(SA_SECRETS)))
-        super().__init__(FloorAccountProvider(), resource_name, props, opts)
+        super().__init__(FloorAccountProvider(wire), resource_name, props, opts)
 
 
 class FloorAssignment(Resource, module="floor", name="Assignment"):
     """RoleAssignment's shape."""
 
     def __init__(self, resource_name: str, opts: pulumi.ResourceOptions | None = None,
-                 **kwargs: Any) -> None:
+                 wire: bool = False, **kwargs: Any) -> None:
         props: dict[str, Any] = {k: kwargs.get(k) for k in RA_INPUTS + RA_OUTPUTS}
-        super().__init__(FloorAssignmentProvider(), resource_name, props, opts)
+        super().__init__(FloorAssignmentProvider(wire), resource_name, props, opts)
 
 
 class PlainProvider(ResourceProvider):

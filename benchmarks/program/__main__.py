@@ -1,12 +1,15 @@
 """make bench stack: N service accounts, each with one VAULT_VIEWER role assignment.
 
-Config (set by benchmarks/run.py): ``mode`` (``skyflow`` or ``floor``: same shape, no API),
+Config (set by benchmarks/run.py): ``mode`` (``skyflow``, ``floor``: same shape, no API, or
+``wire``: the floor plus one Management API GET per provider call),
 ``n``, ``prefix`` (unique Skyflow names per run), ``rev`` (changing it updates every
 display_name in place), ``vaultId``; ``shape`` (issue 15, default ``pairs``): ``pairs`` as
 above, ``accounts`` (N service accounts alone; ``apikeys``: the same with API keys),
 ``plain`` (N do-nothing resources with three string inputs, the floor whatever ``mode`` says),
 ``rbac`` (N roles, N policies, each policy attached to its role).
 """
+
+from typing import Any
 
 import pulumi
 
@@ -46,11 +49,12 @@ else:
             FloorAssignment as Assignment,
         )
 
+    wire: dict[str, Any] = {"wire": True} if mode == "wire" else {}
+    extra: dict[str, Any] = {"auth_type": "api_key"} if shape == "apikeys" else {}
     for i in range(n):
         name = f"{prefix}-sa-{i:04d}"
-        extra = {"auth_type": "api_key"} if shape == "apikeys" else {}
         sa = Account(f"sa-{i}", name=name, display_name=f"{name} rev {rev}",
-                     description="make bench", **extra)
+                     description="make bench", **wire, **extra)
         if shape == "pairs":
             Assignment(f"ra-{i}", service_account_id=sa.id, vault_id=vault_id,
-                       role_name="VAULT_VIEWER")
+                       role_name="VAULT_VIEWER", **wire)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import api_requests
+from tests.e2e.conftest import api_requests, list_service_accounts
 
 pytestmark = pytest.mark.e2e
 
@@ -50,3 +50,25 @@ def test_calls_per_resource(emulator, project_factory, N):  # noqa: N803 - N as 
     assert sum(refresh.values()) == 3 * N
     assert proj.resources()  # the stack is intact
     proj.preview(expect_no_changes=True)
+
+
+def test_wire_floor_makes_one_get_per_provider_call(emulator, project_factory):
+    """make bench-1000's "floor + 1 API call": every create, read and delete of the do-nothing
+    floor sends exactly one GET, after one token exchange per provider process, and creates
+    nothing in Skyflow. Its ratio to the floor is the price of the call itself."""
+    n = 3
+    repo = Path(__file__).resolve().parents[2]
+    proj = project_factory(PROGRAM, name="wire", env={"PYTHONPATH": str(repo)})
+    for key, value in (("mode", "wire"), ("n", str(n)), ("prefix", "wire"),
+                       ("vaultId", emulator.vault_id)):
+        proj.config_set(key, value)
+    accounts = {a["ID"] for a in list_service_accounts(emulator)}
+    for command in (proj.up, proj.refresh, proj.destroy):
+        start = len(api_requests(emulator))
+        command()
+        entries = api_requests(emulator, start)
+        assert _ops(emulator, start) == {"ServiceAccountService_GetServiceAccount": 2 * n}
+        assert all(e["status"] == 200 for e in entries)
+        tokens = [e for e in entries if "/auth/" in str(e.get("template"))]
+        assert len(tokens) == 1, command
+    assert {a["ID"] for a in list_service_accounts(emulator)} == accounts
