@@ -101,10 +101,10 @@ class _Base(ResourceProvider):
     """Diff on inputs only; no I/O anywhere unless ``wire``."""
 
     inputs: tuple[str, ...] = ()
-
-    def __init__(self, wire: bool = False) -> None:
-        super().__init__()
-        self.wire = wire
+    # A class attribute, not instance state: an instance's __dict__ goes through the Pulumi SDK's
+    # sorted-dict pickler, which nests once per resource and overflows near 1,000 (the reason
+    # SkyflowProvider has __reduce__); the wire variants are subclasses instead.
+    wire = False
 
     def _call(self) -> None:
         if self.wire:
@@ -157,6 +157,14 @@ class FloorAssignmentProvider(_Base):
         return CreateResult(f"{role}:{member}", outs)
 
 
+class WireAccountProvider(FloorAccountProvider):
+    wire = True
+
+
+class WireAssignmentProvider(FloorAssignmentProvider):
+    wire = True
+
+
 class FloorAccount(Resource, module="floor", name="Account"):
     """ServiceAccount's shape: same inputs and outputs, same forced secrets."""
 
@@ -167,7 +175,8 @@ class FloorAccount(Resource, module="floor", name="Account"):
         props: dict[str, Any] = {k: kwargs.get(k) for k in SA_INPUTS + SA_OUTPUTS}
         opts = pulumi.ResourceOptions.merge(
             opts, pulumi.ResourceOptions(additional_secret_outputs=list(SA_SECRETS)))
-        super().__init__(FloorAccountProvider(wire), resource_name, props, opts)
+        provider = WireAccountProvider() if wire else FloorAccountProvider()
+        super().__init__(provider, resource_name, props, opts)
 
 
 class FloorAssignment(Resource, module="floor", name="Assignment"):
@@ -176,7 +185,8 @@ class FloorAssignment(Resource, module="floor", name="Assignment"):
     def __init__(self, resource_name: str, opts: pulumi.ResourceOptions | None = None,
                  wire: bool = False, **kwargs: Any) -> None:
         props: dict[str, Any] = {k: kwargs.get(k) for k in RA_INPUTS + RA_OUTPUTS}
-        super().__init__(FloorAssignmentProvider(wire), resource_name, props, opts)
+        provider = WireAssignmentProvider() if wire else FloorAssignmentProvider()
+        super().__init__(provider, resource_name, props, opts)
 
 
 class PlainProvider(ResourceProvider):
