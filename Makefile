@@ -24,9 +24,9 @@ bench: setup
 	@bash scripts/bench.sh
 
 # Issue 15's scale run alone: N=100/300/1000 service accounts + as many assignments created,
-# refreshed and destroyed, against the engine floor (benchmarks/results/create_costs_n1000.*;
-# ~12 min). PULUMI_SKIP_CHECKPOINTS for both: with the file backend's per-step checkpoint the
-# floor alone needs over 20 min at N=1000. `bash scripts/bench.sh --backend-curve` measures the
+# refreshed and destroyed, against the engine floor and the floor + 1 API call per step
+# (benchmarks/results/create_costs_n1000.*; ~10 min). PULUMI_SKIP_CHECKPOINTS for all: with the
+# file backend's per-step checkpoint the floor alone needs over 20 min at N=1000. `bash scripts/bench.sh --backend-curve` measures the
 # checkpoint-bound curve (file and S3 backends, N=100/300).
 bench-1000: setup
 	@bash scripts/bench.sh --only-1000 --skip-checkpoints
