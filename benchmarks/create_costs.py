@@ -184,7 +184,8 @@ def figures(case: str, n: int, out: dict[str, Any]) -> dict[str, Any]:
 
 def run_costs(emu: EmulatorProcess, work: Path, *, sizes: tuple[int, ...] = (50, 100),
               runs: int = 1, with_1000: bool = False, only_1000: bool = False,
-              parallel: int | None = None, skip_checkpoints: bool = False) -> dict[str, Any]:
+              parallel: int | None = None, skip_checkpoints: bool = False,
+              runs_1000: int = RUNS_1000) -> dict[str, Any]:
     """Every case at every size (create, refresh, destroy); N=1000 pairs when asked.
 
     The no-stock case runs against a second emulator started with ``--key-stock 0``, so the
@@ -211,7 +212,7 @@ def run_costs(emu: EmulatorProcess, work: Path, *, sizes: tuple[int, ...] = (50,
         data["curve"] = {}
         data["runs_1000"] = []
         for n in (100, 300, 1000):  # the curve: ours and the engine floor at the same N
-            for run in range(RUNS_1000 if n == 1000 else 1):
+            for run in range(runs_1000 if n == 1000 else 1):
                 pair = {}
                 for case in SCALE_CASES:
                     pair[case] = figures(case, n, runner.run(case, n, run, OPS_1000))

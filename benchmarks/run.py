@@ -61,6 +61,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--only-1000", action="store_true",
                    help="only the N=1000 scale run (make bench-1000); writes "
                    "<out>/create_costs_n1000.{json,md,png}")
+    p.add_argument("--runs-1000", type=int, default=create_costs.RUNS_1000, metavar="N",
+                   help="interleaved runs at N=1000 (default 3; targets use their median)")
     p.add_argument("--skip-native", action="store_true",
                    help="skip issue 13's native plugin vs dynamic vs floor comparison")
     p.add_argument("--native-only", action="store_true",
@@ -336,7 +338,8 @@ def main(argv: list[str] | None = None) -> int:
                 EmulatorProcess(Path(tmp) / "emulator", extra_args=stock_args(args)) as emu:
             costs = create_costs.run_costs(emu, Path(tmp) / "work", only_1000=True,
                                            parallel=args.parallel,
-                                           skip_checkpoints=args.skip_checkpoints)
+                                           skip_checkpoints=args.skip_checkpoints,
+                                           runs_1000=args.runs_1000)
         costs["meta"] = meta
         meta["loadavg_end"] = list(os.getloadavg())
         costs["wall_seconds"] = time.perf_counter() - started
@@ -372,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
             results["create_costs"] = create_costs.run_costs(
                 emu, Path(tmp) / "costs", sizes=args.costs_size_list,
                 with_1000=args.with_1000, only_1000=args.skip_costs, parallel=args.parallel,
-                skip_checkpoints=args.skip_checkpoints)
+                skip_checkpoints=args.skip_checkpoints, runs_1000=args.runs_1000)
         if not args.skip_native:
             results["native"] = native_bench.run_native(
                 emu, Path(tmp) / "native", n=args.native_n, runs=args.native_runs,
