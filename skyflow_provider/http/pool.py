@@ -27,7 +27,7 @@ from requests.utils import get_environ_proxies, select_proxy
 from urllib3.util import Timeout, make_headers
 from urllib3.util.retry import Retry
 
-from .transport import DEFAULT_TIMEOUT, PerHost, TrustCache
+from .transport import DEFAULT_TIMEOUT, PerHost, TrustCache, attempts_from
 
 USER_AGENT = "skyflow-pulumi/0.1 (+urllib3)"
 NUM_POOLS = 4  # hosts kept per manager: the Management API (and a proxy) in practice
@@ -128,8 +128,7 @@ class ApiPool:
         resp = self._manager(url).urlopen(
             method, url, body=body, headers={"User-Agent": USER_AGENT, **headers},
             retries=retry, redirect=False, timeout=to_timeout(timeout), preload_content=True)
-        history = getattr(resp.retries, "history", None) or ()
-        return Reply(resp.status, resp.headers, resp.data, len(history) + 1)
+        return Reply(resp.status, resp.headers, resp.data, attempts_from(resp.retries))
 
     def clear(self) -> None:
         """Close every pooled connection (they reopen on the next call)."""

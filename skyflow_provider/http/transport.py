@@ -294,7 +294,11 @@ def retry_after_seconds(response: Any, default: float = 1.0,
 
 def attempts_of(response: requests.Response) -> int:
     """How many HTTP attempts urllib3 made for this response (1 = no retry)."""
-    retries = getattr(getattr(response, "raw", None), "retries", None)
+    return attempts_from(getattr(getattr(response, "raw", None), "retries", None))
+
+
+def attempts_from(retries: Any) -> int:
+    """HTTP attempts made, from the ``Retry`` urllib3 left on its response (None: one)."""
     history = getattr(retries, "history", None) or ()
     return len(history) + 1
 
