@@ -280,8 +280,8 @@ def targets(data: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         mid = statistics.median(ratios)
         runs = data["runs_1000"]
-        ours_ = statistics.median(r[OURS][op]["per_resource_s"] for r in runs)
-        floor = statistics.median(r[FLOOR][op]["per_resource_s"] for r in runs)
+        ours_ = median_1000(data, OURS, op, "per_resource_s") or 0.0
+        floor = median_1000(data, FLOOR, op, "per_resource_s") or 0.0
         spread = f"; runs {', '.join(f'{x:.2f}x' for x in ratios)}" if len(ratios) > 1 else ""
         pairs = (f"; RSA pairs {runs[0][OURS][op]['keys_from_stock']} "
                  f"from stock, {runs[0][OURS][op]['keys_inline']} "
@@ -323,16 +323,22 @@ def scale_ratios(data: dict[str, Any], op: str, num: str = OURS,
     return out
 
 
+def median_1000(data: dict[str, Any], case: str, op: str, key: str) -> float | None:
+    """The median of ``key`` over the N=1000 runs that measured ``case`` / ``op`` (a key an
+    older run did not record counts as 0); None when none did."""
+    rows = [r[case][op] for r in data.get("runs_1000") or [] if case in r and op in r[case]]
+    return statistics.median(x.get(key, 0.0) for x in rows) if rows else None
+
+
 def cpu_split(data: dict[str, Any], op: str) -> dict[str, dict[str, float]]:
     """Median CPU seconds at N=1000 per case: the CLI tree (engine, plugins, providers) and
     the emulator, so provider time and server time can be told apart."""
     out: dict[str, dict[str, float]] = {}
-    runs = data.get("runs_1000") or []
     for case in SCALE_CASES:
-        rows = [r[case][op] for r in runs if case in r and op in r[case]]
-        if rows:
-            out[case] = {k: statistics.median(x.get(k, 0.0) for x in rows)
-                         for k in ("seconds", "cli_cpu_s", "emulator_cpu_s")}
+        medians = {k: median_1000(data, case, op, k)
+                   for k in ("seconds", "cli_cpu_s", "emulator_cpu_s")}
+        if all(v is not None for v in medians.values()):
+            out[case] = {k: float(v or 0.0) for k, v in medians.items()}
     return out
 
 
@@ -421,10 +427,9 @@ def plot(data: dict[str, Any], path: Path) -> None:
             for n, row in curve.get(case, {}).items():
                 if op in row:
                     pts[int(n)] = row[op]["per_resource_s"]
-            at_1000 = [r[case][op]["per_resource_s"] for r in data.get("runs_1000") or []
-                       if case in r and op in r[case]]
-            if at_1000:  # the curve's N=1000 point: the median of the interleaved runs
-                pts[1000] = statistics.median(at_1000)
+            at_1000 = median_1000(data, case, op, "per_resource_s")
+            if at_1000 is not None:  # the curve's N=1000 point: the median of the runs
+                pts[1000] = at_1000
             if pts:
                 ns = sorted(pts)
                 ax.plot(ns, [1000 * pts[k] for k in ns], marker="o", label=case)
