@@ -51,7 +51,11 @@ def _fake_id(*parts: Any) -> str:
 
 
 class _Wire:
-    """One GET per call: a token exchanged once per process (as ours), a connection per thread."""
+    """One GET per call: a token exchanged once per process (as ours), a connection per thread.
+
+    Written here rather than calling ``skyflow_provider.auth`` / ``http.pool``: those are what
+    this floor measures ours against, so the floor uses only the standard library and PyJWT.
+    """
 
     _lock = threading.Lock()
     _token: str | None = None
