@@ -11,7 +11,13 @@ up, Read as in a refresh, Delete), ``--concurrency`` requests in flight (the eng
 ``--parallel`` here is 8), and reads the process's CPU time (``/proc/<pid>/stat``: utime + stime
 of every thread) and the emulator's before and after each phase. Calls come from the emulator's
 request log. No engine, language host or program runs, so the figures are the provider
-process's own: gRPC serving, property conversion, our code and the HTTP client.
+process's own: gRPC serving, property conversion, our code and the HTTP client. A warm-up of
+``WARM_UP`` pairs runs first (imports, the token exchange, the name snapshots), unmeasured.
+
+``--callgrind`` counts instructions instead (valgrind's callgrind, switched on per phase with
+``callgrind_control``): deterministic whatever else runs on the machine, at ~50x the run time,
+so use a small ``--n``. Under valgrind the threads take turns, so this counts the work per
+request and not what threads contending for the GIL add; the CPU figures hold both.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -31,7 +38,7 @@ from typing import Any
 from google.protobuf import struct_pb2
 
 from tests.helpers.emulator_proc import EmulatorProcess
-from tests.helpers.plugin_proc import PluginProcess, cpu_seconds
+from tests.helpers.plugin_proc import PLUGIN, PluginProcess, cpu_seconds
 from tests.helpers.plugin_proc import struct as _struct
 
 from .common import RequestLog, count_operations, wait_for_stock
@@ -41,21 +48,54 @@ FORMS = ("floor", "wire", "dynamic", "native")
 PHASES = ("create", "noop", "read", "delete")
 #: requests per resource in each phase (create: Check + Create; noop: Check + Diff)
 REQUESTS_PER_RESOURCE = {"create": 2, "noop": 2, "read": 1, "delete": 1}
+WARM_UP = 5
 
 
 class Plugin(PluginProcess):
-    """One provider process: the native plugin, or the dynamic-provider host."""
+    """One provider process: the native plugin, or the dynamic-provider host; under callgrind
+    with ``callgrind`` (a directory for its output)."""
 
-    def __init__(self, form: str, env: dict[str, str], cmd: list[str] | None = None) -> None:
+    def __init__(self, form: str, env: dict[str, str], cmd: list[str] | None = None,
+                 callgrind: Path | None = None) -> None:
         self.form = form
         if cmd is None and not form.startswith("native"):
             cmd = [sys.executable, "-u", "-m", "pulumi.dynamic"]
+        elif cmd is None:
+            cmd = [str(PLUGIN)]
+        self.callgrind = callgrind
+        if callgrind is not None:
+            callgrind.mkdir(parents=True, exist_ok=True)
+            cmd = ["valgrind", "--tool=callgrind", "--instr-atstart=no",
+                   f"--callgrind-out-file={callgrind / 'cg.out'}", *cmd]
         super().__init__(cmd, env=env)
         self.start_cpu_s = self.cpu_seconds()
         self.proto = self.pb
 
     def cpu_s(self) -> float:
         return self.cpu_seconds()
+
+    def count(self, on: bool) -> None:
+        """Switch callgrind's counting on (zeroed) or off."""
+        pid = str(self.proc.pid)
+        if on:
+            subprocess.run(["callgrind_control", "-z", pid], capture_output=True, check=True)
+        subprocess.run(["callgrind_control", "-i", "on" if on else "off", pid],
+                       capture_output=True, check=True)
+
+    def instructions(self, label: str) -> int:
+        """Dump callgrind's counters; the instructions counted since the last zero."""
+        assert self.callgrind is not None
+        before = set(self.callgrind.glob("cg.out.*"))
+        subprocess.run(["callgrind_control", "-d", label, str(self.proc.pid)],
+                       capture_output=True, check=True)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            for path in set(self.callgrind.glob("cg.out.*")) - before:
+                for line in path.read_text().splitlines():
+                    if line.startswith("totals:"):
+                        return int(line.split()[1])
+            time.sleep(0.2)
+        raise RuntimeError(f"callgrind wrote no dump for {label}")
 
 
 class Driver:
@@ -146,17 +186,35 @@ def _fan_out(fn: Callable[..., None], items: Iterable[Any], concurrency: int) ->
 
 
 def measure(emu: EmulatorProcess, form: str, n: int, run: int, concurrency: int,
-            env: dict[str, str], cmd: list[str] | None = None) -> dict[str, Any]:
-    """One provider process through the four phases; CPU and calls per phase."""
+            env: dict[str, str], cmd: list[str] | None = None,
+            callgrind: Path | None = None) -> dict[str, Any]:
+    """One provider process through the four phases; CPU (or instructions) and calls per
+    phase, after an unmeasured warm-up."""
     log = RequestLog(emu.data_dir / "requests.jsonl")
-    plugin = Plugin(form, env, cmd)
+    plugin = Plugin(form, env, cmd, callgrind)
     out: dict[str, Any] = {"start_cpu_s": plugin.start_cpu_s, "phases": {}}
     try:
         drv = Driver(plugin, emu.vault_id, f"pc{run}{form}")
         drv.configure()
         out["configure_cpu_s"] = plugin.cpu_s() - plugin.start_cpu_s
+        warm = range(n, n + WARM_UP)
         sas = [drv._urn("ServiceAccount", f"sa-{i}") for i in range(n)]
         ras = [drv._urn("RoleAssignment", f"ra-{i}") for i in range(n)]
+
+        def create(ids: Iterable[int]) -> None:  # accounts first: an assignment names one
+            _fan_out(drv.create, [("ServiceAccount", i) for i in ids], concurrency)
+            _fan_out(drv.create, [("RoleAssignment", i) for i in ids], concurrency)
+
+        def delete(ids: Iterable[int]) -> None:
+            _fan_out(drv.delete, [(drv._urn("RoleAssignment", f"ra-{i}"),) for i in ids],
+                     concurrency)
+            _fan_out(drv.delete, [(drv._urn("ServiceAccount", f"sa-{i}"),) for i in ids],
+                     concurrency)
+
+        wait_for_stock(emu)
+        create(warm)
+        _fan_out(drv.read, [(drv._urn("ServiceAccount", f"sa-{i}"),) for i in warm],
+                 concurrency)
 
         def phase(name: str, steps: Callable[[], None]) -> None:
             if name == "create":
@@ -164,9 +222,13 @@ def measure(emu: EmulatorProcess, form: str, n: int, run: int, concurrency: int,
             assert emu.proc is not None
             log.mark()
             before, emu_before = plugin.cpu_s(), cpu_seconds(emu.proc.pid)
+            if callgrind is not None:
+                plugin.count(True)
             started = time.perf_counter()
             steps()
             wall = time.perf_counter() - started
+            if callgrind is not None:
+                plugin.count(False)
             cpu, emu_cpu = plugin.cpu_s() - before, cpu_seconds(emu.proc.pid) - emu_before
             calls = count_operations(log.since_mark())
             requests = REQUESTS_PER_RESOURCE[name] * 2 * n
@@ -176,19 +238,15 @@ def measure(emu: EmulatorProcess, form: str, n: int, run: int, concurrency: int,
                 "cpu_ms_per_resource": 1000 * cpu / (2 * n),
                 "emulator_cpu_ms_per_resource": 1000 * emu_cpu / (2 * n),
                 "calls": dict(calls)}
+            if callgrind is not None:
+                out["phases"][name]["minstr_per_resource"] = \
+                    plugin.instructions(name) / (2 * n) / 1e6
 
-        def create() -> None:  # accounts first: an assignment names its account's id
-            _fan_out(drv.create, [("ServiceAccount", i) for i in range(n)], concurrency)
-            _fan_out(drv.create, [("RoleAssignment", i) for i in range(n)], concurrency)
-
-        def delete() -> None:
-            _fan_out(drv.delete, [(u,) for u in ras], concurrency)
-            _fan_out(drv.delete, [(u,) for u in sas], concurrency)
-
-        phase("create", create)
+        phase("create", lambda: create(range(n)))
         phase("noop", lambda: _fan_out(drv.noop, [(u,) for u in sas + ras], concurrency))
         phase("read", lambda: _fan_out(drv.read, [(u,) for u in sas + ras], concurrency))
-        phase("delete", delete)
+        phase("delete", lambda: delete(range(n)))
+        delete(warm)
     finally:
         plugin.close()
     return out
@@ -202,9 +260,10 @@ def summarize(samples: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
             "start_cpu_s": statistics.median(r["start_cpu_s"] for r in runs),
             "configure_cpu_s": statistics.median(r["configure_cpu_s"] for r in runs)}
         for ph in PHASES:
-            row[ph] = {k: statistics.median(r["phases"][ph][k] for r in runs)
-                       for k in ("cpu_ms_per_resource", "emulator_cpu_ms_per_resource",
-                                 "wall_s")}
+            keys = ["cpu_ms_per_resource", "emulator_cpu_ms_per_resource", "wall_s"]
+            if all("minstr_per_resource" in r["phases"][ph] for r in runs):
+                keys.append("minstr_per_resource")
+            row[ph] = {k: statistics.median(r["phases"][ph][k] for r in runs) for k in keys}
             calls = runs[-1]["phases"][ph]["calls"]
             row[ph]["calls_per_resource"] = sum(
                 v for k, v in calls.items() if not k.startswith("Authentication")) \
@@ -215,6 +274,18 @@ def summarize(samples: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
 
 def markdown(data: dict[str, Any]) -> str:
     s = data["summary"]
+    if data.get("callgrind"):
+        lines = [f"Provider process instructions per Pulumi resource (millions, callgrind), "
+                 f"N={data['n']} accounts + {data['n']} assignments after a warm-up of "
+                 f"{WARM_UP}, {data['concurrency']} requests in flight, median of "
+                 f"{data['runs']} run(s).", "",
+                 "| Form | " + " | ".join(PHASES) + " | calls per resource |",
+                 "|---|" + "---|" * len(PHASES) + "---|"]
+        for form, row in s.items():
+            calls = " / ".join(f"{row[ph]['calls_per_resource']:.2f}" for ph in PHASES)
+            lines.append(f"| {form} | " + " | ".join(
+                f"{row[ph]['minstr_per_resource']:.2f}" for ph in PHASES) + f" | {calls} |")
+        return "\n".join(lines) + "\n"
     lines = [f"Provider process CPU per Pulumi resource (ms), N={data['n']} accounts + "
              f"{data['n']} assignments, {data['concurrency']} requests in flight, median of "
              f"{data['runs']} run(s); emulator CPU per resource in brackets. Start: CPU until "
@@ -247,6 +318,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="also measure another build of the native plugin under NAME (which "
                     "must start with 'native'), e.g. native-main=/work/main/venv/bin/"
                     "pulumi-resource-skyflow: before/after figures in one run")
+    ap.add_argument("--callgrind", action="store_true",
+                    help="count instructions under valgrind (deterministic; ~50x slower: use "
+                    "--n 50 --runs 1)")
     ap.add_argument("--json", type=Path, default=None, help="write every sample here")
     args = ap.parse_args(argv)
     extra = dict(item.split("=", 1) for item in args.plugin)
@@ -256,19 +330,23 @@ def main(argv: list[str] | None = None) -> int:
     samples: dict[str, list[dict[str, Any]]] = {f: [] for f in forms}
     with tempfile.TemporaryDirectory(prefix="skyflow-plugin-cpu-") as tmp, \
             EmulatorProcess(Path(tmp) / "emulator",
-                            extra_args=["--key-stock", str(args.n)]) as emu:
+                            extra_args=["--key-stock", str(args.n + WARM_UP)]) as emu:
         env = {**provider_env(emu), "SKYFLOW_KEY_DRIFT_REPORT": args.key_drift_report,
                "PULUMI_PROJECT": "bench"}
         for run in range(args.runs):
             for form in forms:  # interleaved, so a burst of load hits every form alike
                 res = measure(emu, form, args.n, run, args.concurrency, env,
-                              extra[form].split() if form in extra else None)
+                              extra[form].split() if form in extra else None,
+                              Path(tmp) / f"callgrind-{form}-{run}" if args.callgrind else None)
                 samples[form].append(res)
+                unit, key = ("M instructions", "minstr_per_resource") if args.callgrind else \
+                    ("ms CPU", "cpu_ms_per_resource")
                 print(f"  run {run} {form:8s} " + ", ".join(
-                    f"{ph} {res['phases'][ph]['cpu_ms_per_resource']:.2f} ms"
-                    for ph in PHASES) + f" (start {res['start_cpu_s']:.2f} s CPU)",
+                    f"{ph} {res['phases'][ph][key]:.2f}" for ph in PHASES)
+                    + f" {unit} per resource (start {res['start_cpu_s']:.2f} s CPU)",
                     file=sys.stderr, flush=True)
     data = {"n": args.n, "runs": args.runs, "concurrency": args.concurrency,
+            "callgrind": args.callgrind,
             "loadavg": list(os.getloadavg()), "samples": samples,
             "summary": summarize(samples)}
     if args.json:

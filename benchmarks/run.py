@@ -297,6 +297,13 @@ def targets(results: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, st
     return rows, row_targets, at
 
 
+def write_results(out: Path, name: str, data: dict[str, Any], md: str) -> None:
+    """``<out>/<name>.json`` (every figure) and ``.md`` (the tables), and the tables printed."""
+    (out / f"{name}.json").write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    (out / f"{name}.md").write_text(md)
+    print(md)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.report_only:
@@ -343,10 +350,8 @@ def main(argv: list[str] | None = None) -> int:
                 parallel=args.parallel)
         curve["meta"] = machine_facts(pulumi_bin)
         curve["wall_seconds"] = time.perf_counter() - started
-        (args.out / "create_costs_backends.json").write_text(
-            json.dumps(curve, indent=2, sort_keys=True) + "\n")
-        (args.out / "create_costs_backends.md").write_text(create_costs.backend_markdown(curve))
-        print(create_costs.backend_markdown(curve))
+        write_results(args.out, "create_costs_backends", curve,
+                      create_costs.backend_markdown(curve))
         return 0
     if args.only_1000:
         args.out.mkdir(parents=True, exist_ok=True)
@@ -375,10 +380,7 @@ def main(argv: list[str] | None = None) -> int:
                 parallel=args.parallel)
         sized["meta"] = {**meta, "loadavg_end": list(os.getloadavg())}
         sized["wall_seconds"] = time.perf_counter() - started
-        (args.out / "account_size.json").write_text(
-            json.dumps(sized, indent=2, sort_keys=True) + "\n")
-        (args.out / "account_size.md").write_text(account_size.markdown(sized))
-        print(account_size.markdown(sized))
+        write_results(args.out, "account_size", sized, account_size.markdown(sized))
         return 0
     meta = machine_facts(pulumi_bin)
     meta["floor_shape"] = floor_shape()

@@ -121,14 +121,27 @@ def _from_value(t: Type | None, value: struct_pb2.Value) -> tuple[Any, bool]:
 
 def from_struct(types: Mapping[str, Type], props: struct_pb2.Struct
                 ) -> tuple[dict[str, Any], set[str]]:
-    """(snake_case plain dict, snake names of the keys that arrived secret or holding one)."""
+    """(snake_case plain dict, snake names of the keys that arrived secret or holding one).
+
+    The scalars of the top level (most of a resource's fields) are read inline: this runs for
+    every request, and a call per field was a third of its cost."""
     out: dict[str, Any] = {}
     secret: set[str] = set()
     for key, value in props.fields.items():
         name = _snake(key)
-        out[name], is_secret = _from_value(types.get(name), value)
-        if is_secret:
-            secret.add(name)
+        kind = value.WhichOneof("kind")
+        if kind == "string_value":
+            out[name] = value.string_value
+        elif kind == "bool_value":
+            out[name] = value.bool_value
+        elif kind == "number_value":
+            out[name] = value.number_value
+        elif kind == "struct_value" or kind == "list_value":
+            out[name], is_secret = _from_value(types.get(name), value)
+            if is_secret:
+                secret.add(name)
+        else:
+            out[name] = None
     return out, secret
 
 
