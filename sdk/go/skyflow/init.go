@@ -37,6 +37,10 @@ func (m *module) Construct(ctx *pulumi.Context, name, typ, urn string) (r pulumi
 		r = &ServiceAccountKey{}
 	case "skyflow:index:SystemRole":
 		r = &SystemRole{}
+	case "skyflow:index:User":
+		r = &User{}
+	case "skyflow:index:Vault":
+		r = &Vault{}
 	default:
 		return nil, fmt.Errorf("unknown resource type: %s", typ)
 	}
