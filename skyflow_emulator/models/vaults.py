@@ -375,9 +375,6 @@ class Vaults:
                               "schema")
         with self.store.write() as tx:
             vault = self._load(tx, vault_id)
-            if "schemas" not in vault:
-                raise failed_precondition(f"vault {vault_id} was seeded without a schema; its "
-                                          "tables appear with the first insert")
             name = body.get("name")
             if name is not None and name != vault["name"]:
                 if not isinstance(name, str) or not VAULT_NAME_RE.match(name):
@@ -394,6 +391,9 @@ class Vaults:
             schema_in = body.get("vaultSchema")
             changed_schema = False
             if schema_in is not None:
+                if "schemas" not in vault:
+                    raise failed_precondition(f"vault {vault_id} was seeded without a schema; "
+                                              "its tables appear with the first insert")
                 tables, tags = check_schema(schema_in)
                 _keep_ids(vault["schemas"], tables)
                 _check_change(tx, vault["ID"], vault["schemas"], tables)
