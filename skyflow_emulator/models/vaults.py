@@ -127,13 +127,19 @@ def _properties(value: Any, field: str, name: str) -> dict[str, Any]:
     return out
 
 
-def _field(value: Any, field: str) -> dict[str, Any]:
+def _named(value: Any, field: str) -> str:
+    """The name of a table or field object (Skyflow's rule for both)."""
     if not isinstance(value, dict):
         raise bad_request(f"{field}: must be an object")
     name = value.get("name")
     if not isinstance(name, str) or not COLUMN_RE.match(name):
         raise bad_request(f"{field}.name: lowercase letters, digits, '_' and '-', starting with "
                           "a letter")
+    return name
+
+
+def _field(value: Any, field: str) -> dict[str, Any]:
+    name = _named(value, field)
     datatype = value.get("datatype")
     if datatype not in DATATYPES:
         raise bad_request(f"{field}.datatype: must be one of {', '.join(DATATYPES)}")
@@ -146,12 +152,7 @@ def _field(value: Any, field: str) -> dict[str, Any]:
 
 
 def _table(value: Any, field: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise bad_request(f"{field}: must be an object")
-    name = value.get("name")
-    if not isinstance(name, str) or not COLUMN_RE.match(name):
-        raise bad_request(f"{field}.name: lowercase letters, digits, '_' and '-', starting with "
-                          "a letter")
+    name = _named(value, field)
     fields_in = value.get("fields") or []
     if not isinstance(fields_in, list) or len(fields_in) > MAX_FIELDS:
         raise bad_request(f"{field}.fields: must be a list of at most {MAX_FIELDS} fields")
