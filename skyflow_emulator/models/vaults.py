@@ -127,6 +127,12 @@ def _properties(value: Any, field: str, name: str) -> dict[str, Any]:
     return out
 
 
+def _given_id(value: dict[str, Any], field: str) -> str | None:
+    """The ``ID`` a request gives a table or field (checked against what the vault holds)."""
+    given = value.get("ID")
+    return None if given in (None, "") else check_id(given, f"{field}.ID")
+
+
 def _named(value: Any, field: str) -> str:
     """The name of a table or field object (Skyflow's rule for both)."""
     if not isinstance(value, dict):
@@ -146,8 +152,8 @@ def _field(value: Any, field: str) -> dict[str, Any]:
     is_array = value.get("isArray", False)
     if not isinstance(is_array, bool):
         raise bad_request(f"{field}.isArray: must be a boolean")
-    return {"name": name, "datatype": datatype, "isArray": is_array,
-            "tags": _tags(value.get("tags"), f"{field}.tags"),
+    return {"ID": _given_id(value, field), "name": name, "datatype": datatype,
+            "isArray": is_array, "tags": _tags(value.get("tags"), f"{field}.tags"),
             "properties": _properties(value.get("properties"), f"{field}.properties", name)}
 
 
@@ -170,7 +176,7 @@ def _table(value: Any, field: str) -> dict[str, Any]:
     if len(fields) < 2:
         raise bad_request(f"{field}.fields: a table needs at least one column besides "
                           f"{SKYFLOW_ID}")
-    out: dict[str, Any] = {"ID": new_id(), "name": name, "fields": fields,
+    out: dict[str, Any] = {"ID": _given_id(value, field), "name": name, "fields": fields,
                            "schemaTags": _tags(value.get("schemaTags"), f"{field}.schemaTags"),
                            "properties": _properties(value.get("properties"),
                                                      f"{field}.properties", name)}
@@ -239,12 +245,23 @@ def _check_change(tx: Tx, vault_id: str, old: list[dict[str, Any]],
                                           "holds data; its data type cannot be changed")
 
 
-def _keep_ids(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> None:
-    """Tables keep their ids across schema changes (matched by name)."""
-    ids = {t["name"]: t["ID"] for t in old}
-    for t in new:
-        if t["name"] in ids:
-            t["ID"] = ids[t["name"]]
+def _assign_ids(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> None:
+    """Tables and fields keep their ids across schema changes (matched by name); new ones get
+    new ids. An id the request gives must be the one the vault holds for that name (400)."""
+    def assign(held: dict[str, str], items: list[dict[str, Any]], what: str) -> None:
+        for item in items:
+            known = held.get(item["name"])
+            if item.get("ID") not in (None, known):
+                raise bad_request(f"vaultSchema: {item['ID']} is not the id of {what} "
+                                  f"{item['name']}")
+            item["ID"] = known or new_id()
+
+    old_by_name = {t["name"]: t for t in old}
+    assign({t["name"]: t["ID"] for t in old}, new, "table")
+    for table in new:
+        fields = (old_by_name.get(table["name"]) or {}).get("fields") or []
+        assign({f["name"]: f.get("ID") for f in fields if f.get("ID")}, table["fields"],
+               f"a field of {table['name']}")
 
 
 # ----- the backend -------------------------------------------------------------------------------
@@ -331,6 +348,10 @@ class Vaults:
         else:  # Skyflow starts a custom vault with one table
             tables, tags = check_schema({"schemas": [
                 {"name": "table1", "fields": [{"name": "name", "datatype": "DT_STRING"}]}]})
+        for table in tables:  # a new vault's tables and fields get new ids
+            table["ID"] = new_id()
+            for f in table["fields"]:
+                f["ID"] = new_id()
         if body.get("useMasterKey") not in (None, {}):
             raise bad_request("useMasterKey: customer-managed master keys are not emulated")
         with self.store.write() as tx:
@@ -396,7 +417,7 @@ class Vaults:
                     raise failed_precondition(f"vault {vault_id} was seeded without a schema; "
                                               "its tables appear with the first insert")
                 tables, tags = check_schema(schema_in)
-                _keep_ids(vault["schemas"], tables)
+                _assign_ids(vault["schemas"], tables)
                 _check_change(tx, vault["ID"], vault["schemas"], tables)
                 changed_schema = (tables, tags) != (vault["schemas"], vault["tags"])
                 vault["schemas"], vault["tags"] = tables, tags

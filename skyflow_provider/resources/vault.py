@@ -140,10 +140,13 @@ class VaultProvider(SkyflowProvider):
                 "namespace": str(vault.get("namespace") or ""),
                 "status": str(vault.get("status") or "ACTIVE")}
 
-    def _body(self, props: Mapping[str, Any]) -> dict[str, Any]:
+    def _body(self, props: Mapping[str, Any], held: Mapping[str, Any] | None = None
+              ) -> dict[str, Any]:
+        """Create or update body; ``held`` (the vault as Skyflow has it) gives the ids of the
+        tables and columns that stay."""
         body: dict[str, Any] = {"name": props["name"], "description": props["description"]}
         if props.get("schema") is not None:
-            body["vaultSchema"] = vs.to_api(props["schema"])
+            body["vaultSchema"] = vs.to_api(props["schema"], (held or {}).get("schemas"))
         return body
 
     def _refuse_data_loss(self, vault_id: str, vault: Mapping[str, Any],
@@ -170,7 +173,7 @@ class VaultProvider(SkyflowProvider):
                                        f"not workspace_id {props['workspace_id']}")
         self._refuse_data_loss(vault_id, vault, props)
         self.call(f"update vault {vault_id}", self.client.update_vault, vault_id,
-                  self._body(props))
+                  self._body(props, vault))
         outs = {k: props.get(k) for k in self.input_keys}
         outs["workspace_id"] = ws_id or props.get("workspace_id")
         outs.update(self._computed(vault, self._workspace_by_id(ws_id)))
@@ -229,15 +232,17 @@ class VaultProvider(SkyflowProvider):
         if news.get("workspace_id") is None:
             news["workspace_id"] = olds.get("workspace_id")
         outs = carry(olds, self.output_keys)
-        sent = ("name", "description") + (("schema",) if _manages_schema(news) else ())
+        managed = _manages_schema(news)
+        sent = ("name", "description") + (("schema",) if managed else ())
         if any(not same_value(olds.get(k), news.get(k)) for k in sent):
-            if "schema" in sent and not news.get("allow_destructive_schema_changes"):
-                vault, _ = self._remote(id_)
-                if vault is None:
+            held: dict[str, Any] | None = None
+            if managed:  # one GET: what Skyflow holds (no silent loss; the ids that stay)
+                held, _ = self._remote(id_)
+                if held is None:
                     raise SkyflowProviderError(f"Skyflow: vault {id_} no longer exists; run "
                                                "`pulumi refresh`")
-                self._refuse_data_loss(id_, vault, news)
-            body = self._body(news if "schema" in sent else {**news, "schema": None})
+                self._refuse_data_loss(id_, held, news)
+            body = self._body(news if managed else {**news, "schema": None}, held)
             self.call(f"update vault {id_}", self.client.update_vault, id_, body)
         outs.update({k: news.get(k) for k in self.input_keys})
         return UpdateResult(outs)

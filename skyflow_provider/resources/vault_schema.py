@@ -200,11 +200,34 @@ def _api_tags(tags: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [{"name": name, "values": list(values)} for name, values in sorted(tags.items())]
 
 
-def to_api(schema: Schema) -> dict[str, Any]:
-    """The ``vaultSchema`` of a create or update body."""
+def _ids(held: Any) -> dict[tuple[str, str], str]:
+    """Skyflow's ids of the tables (``(table, "")``) and fields (``(table, field)``) it holds."""
+    out: dict[tuple[str, str], str] = {}
+    for table in held or []:
+        if not isinstance(table, Mapping) or not table.get("name"):
+            continue
+        if table.get("ID"):
+            out[(str(table["name"]), "")] = str(table["ID"])
+        for field in table.get("fields") or []:
+            if isinstance(field, Mapping) and field.get("name") and field.get("ID"):
+                out[(str(table["name"]), str(field["name"]))] = str(field["ID"])
+    return out
+
+
+def to_api(schema: Schema, held: Any = None) -> dict[str, Any]:
+    """The ``vaultSchema`` of a create or update body. ``held``: the tables Skyflow has (an
+    update); the tables and columns that stay carry their ids, so that Skyflow cannot take one
+    for a new table or column of the same name."""
+    ids = _ids(held)
+
+    def with_id(item: dict[str, Any], table: str, field: str = "") -> dict[str, Any]:
+        found = ids.get((table, field))
+        return {"ID": found, **item} if found else item
+
     tables = []
     for table in schema["tables"]:
-        fields = [{"name": SKYFLOW_ID, "datatype": "DT_STRING"}]
+        name = table["name"]
+        fields = [with_id({"name": SKYFLOW_ID, "datatype": "DT_STRING"}, name, SKYFLOW_ID)]
         for column in table["columns"]:
             field: dict[str, Any] = {"name": column["name"], "datatype": column["datatype"],
                                      "isArray": bool(column["is_array"]),
@@ -212,13 +235,13 @@ def to_api(schema: Schema) -> dict[str, Any]:
                                      "properties": {"name": column["name"]}}
             if column["description"]:
                 field["properties"]["description"] = column["description"]
-            fields.append(field)
-        out: dict[str, Any] = {"name": table["name"], "fields": fields,
+            fields.append(with_id(field, name, column["name"]))
+        out: dict[str, Any] = {"name": name, "fields": fields,
                                "schemaTags": _api_tags(table["tags"]),
-                               "properties": {"name": table["name"]}}
+                               "properties": {"name": name}}
         if table["description"]:
             out["properties"]["description"] = table["description"]
-        tables.append(out)
+        tables.append(with_id(out, name))
     return {"schemas": tables, "tags": _api_tags(schema["tags"])}
 
 

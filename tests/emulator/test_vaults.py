@@ -5,6 +5,7 @@ Every response is validated against the contract derived from Skyflow's spec (co
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -181,6 +182,15 @@ def test_schema_changes_add_in_place_and_refuse_dropping_data(api: Api, unique: 
     tags = [(v["versionTag"], v["schemaOperation"], bool(v["endTime"]))
             for v in versions["schemaVersions"]]
     assert tags == [("v1", "CREATE", True), ("v2", "UPDATE", False)]
+
+    # Tables and fields keep their ids by name; an id given for another one is refused.
+    now = get_vault(api, vid)["vault"]["schemas"]
+    assert now[0]["ID"] and all(f["ID"] for f in now[0]["fields"])
+    assert [t["ID"] for t in now] == [t["ID"] for t in get_vault(api, vid)["vault"]["schemas"]]
+    wrong = copy.deepcopy(grown)
+    wrong["schemas"][0]["ID"] = now[1]["ID"]
+    r = api.call("PATCH", VAULT, path={"ID": vid}, json_body={"vaultSchema": wrong})
+    assert r.status_code == 400 and "not the id of table persons" in r.json()["error"]["message"]
 
     # Dropping or retyping what holds data is refused; dropping an empty column is not.
     dropped = two_tables()

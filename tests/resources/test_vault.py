@@ -179,10 +179,16 @@ def test_update_in_place_and_refuses_data_loss_against_skyflow(make, fake) -> No
     grown["schema"]["tables"][0]["columns"].append(
         {"name": "phone", "datatype": "DT_STRING", "is_array": False, "description": "",
          "tags": {}})
+    held = fake.vaults[created.id]["schemas"]
+    held[0]["ID"], held[0]["fields"][1]["ID"] = "t-persons", "f-name"  # Skyflow's ids
     fake.calls.clear()
     p.update(created.id, olds, grown)
     assert fake.calls == ["get_vault", "update_vault"]
-    assert [f["name"] for f in fake.vaults[created.id]["schemas"][0]["fields"]][-1] == "phone"
+    sent = fake.vaults[created.id]["schemas"][0]
+    assert [f["name"] for f in sent["fields"]][-1] == "phone"
+    # what stays carries its id; what is new has none
+    assert sent["ID"] == "t-persons" and sent["fields"][1]["ID"] == "f-name"
+    assert "ID" not in sent["fields"][-1]
     # Only the flag changed: no call at all.
     fake.calls.clear()
     p.update(created.id, dict(grown), {**grown, "deletion_protection": False})
