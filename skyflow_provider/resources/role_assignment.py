@@ -75,8 +75,7 @@ class RoleAssignmentProvider(SkyflowProvider):
         else:
             f.append(CheckFailure("service_account_id", "service_account_id is required (or "
                                   "member_id + member_type for a user)"))
-        f += v.check_string("condition", news.get("condition"), max_len=v.MAX_CONDITION,
-                            allow_empty=False, single_line=False)
+        f += v.check_condition("condition", news.get("condition"))
         return f
 
     def changed_keys(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
