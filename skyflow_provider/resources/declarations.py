@@ -328,4 +328,13 @@ PROVIDER_CONFIG: tuple[Field, ...] = (
     Field("adopt_own_orphans", BOOL, "A create takes over an object of its name that this "
           "provider's own identity created and no state holds, e.g. left by a killed `pulumi "
           "up` (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; docs/reliability.md)."),
+    # keyless (docs/keyless.md)
+    Field("oidc_token_source", STRING, "Keyless: where the workload's OIDC token comes from, "
+          "exchanged at Skyflow's STS instead of any credential: github-actions, file:PATH "
+          "(re-read each time, e.g. a Kubernetes projected token), env:VARIABLE (GitLab "
+          "id_tokens) or command:COMMAND (env SKYFLOW_OIDC_TOKEN_SOURCE)."),
+    Field("oidc_service_account_id", STRING, "Keyless: the keyless service account the STS "
+          "config lists, whose token is asked for (env SKYFLOW_OIDC_SERVICE_ACCOUNT_ID)."),
+    Field("oidc_audience", STRING, "Keyless, github-actions: the audience of the requested "
+          "GitHub ID token (env SKYFLOW_OIDC_AUDIENCE; default GitHub's)."),
 )
