@@ -38,6 +38,8 @@ ADOPT_OWN_ORPHANS = ("skyflow:adoptOwnOrphans", "SKYFLOW_ADOPT_OWN_ORPHANS")
 OIDC_TOKEN_SOURCE = ("skyflow:oidcTokenSource", "SKYFLOW_OIDC_TOKEN_SOURCE")
 OIDC_SERVICE_ACCOUNT_ID = ("skyflow:oidcServiceAccountId", "SKYFLOW_OIDC_SERVICE_ACCOUNT_ID")
 OIDC_AUDIENCE = ("skyflow:oidcAudience", "SKYFLOW_OIDC_AUDIENCE")
+#: more OIDC issuers shared by many tenants (StsConfig then requires sub in contextClaims)
+SHARED_ISSUERS = ("skyflow:sharedIssuers", "SKYFLOW_SHARED_ISSUERS")
 AUTH_SETTINGS = (CREDENTIALS, CREDENTIALS_FILE, API_KEY, BEARER_TOKEN, OIDC_TOKEN_SOURCE)
 
 
@@ -60,6 +62,7 @@ class ProviderSettings:
     oidc_audience: str | None = None
     ca_bundle: str | None = None
     vault_id: str | None = None
+    shared_issuers: str | None = None
     timeout: tuple[float, float] = (10.0, 60.0)
     key_drift_report: bool = True
     adopt_own_orphans: bool = True
@@ -273,7 +276,9 @@ def settings_from_config(get: Getter, env: Mapping[str, str] | None = None) -> P
     if vault_id:
         sources["vaultId"] = src
 
+    shared_issuers, _ = _lookup(get, env, SHARED_ISSUERS)
     return ProviderSettings(
+        shared_issuers=shared_issuers,
         account_id=account_id,
         management_url=management_url,
         credentials=credentials,
