@@ -23,12 +23,11 @@ from skyflow_provider.auth.oidc import (
 )
 from skyflow_provider.auth.tokens import TokenProvider
 from skyflow_provider.http.errors import SkyflowError
+from tests.e2e.conftest import PROGRAMS, provider_env
 from tests.helpers.emulator_proc import EmulatorProcess
 from tests.helpers.oidc_issuer import OidcIssuer
 from tests.helpers.pulumi_cli import PulumiProject, require_pulumi
 from tests.helpers.secrets_scan import scan
-
-from tests.e2e.conftest import PROGRAMS, provider_env
 
 pytestmark = pytest.mark.e2e
 REPO, REF = "acme/identities", "refs/heads/main"
@@ -222,3 +221,28 @@ def test_unsafe_sts_configs_refused_at_preview_with_no_api_call(
     assert field in result.output and says in result.output, result.output
     assert len(emu.read_request_log()) == before  # 0 API calls
     assert idp.requests.count("/token") == token_requests  # not even an OIDC token
+
+
+def test_skyflow_token_cli_keyless(emu: EmulatorProcess, idp: OidcIssuer,
+                                   bootstrap: dict[str, Any], tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    sa_id = bootstrap["service_account_id"]
+    path = tmp_path / "token"
+    path.write_text(idp.mint())
+    argv = [sys.executable, "-m", "skyflow_provider.cli.token", "--oidc-token-source",
+            f"file:{path}", "--service-account-id", sa_id, "--management-url", emu.url,
+            "--ca-bundle", str(emu.ca_bundle), "--json"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    import json
+
+    token = json.loads(done.stdout)["token"]
+    assert jwt.decode(token, options={"verify_signature": False})["sub"] == sa_id
+    expired = idp.mint(exp=int(time.time()) - 120)
+    path.write_text(expired)
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "subject_token has expired" in done.stderr
+    assert scan({"subject token": expired}, texts={"stderr": done.stderr,
+                                                   "stdout": done.stdout}) == []
