@@ -21,7 +21,6 @@ does not list). Nothing here imports the code under test.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import secrets
 import ssl
@@ -35,10 +34,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
+
+from tests.fakes import make_local_ca
 
 
 @dataclass
@@ -62,59 +60,14 @@ def _new_key(kid: str, alg: str) -> SigningKey:
     return SigningKey(kid, alg, ec.generate_private_key(ec.SECP256R1()))
 
 
-def _tls_files(directory: Path) -> tuple[Path, Path, Path]:
-    """A CA and a server certificate for 127.0.0.1 / localhost signed by it."""
-    now = dt.datetime.now(dt.timezone.utc)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test OIDC issuer CA")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
-          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-          .not_valid_before(now - dt.timedelta(minutes=5))
-          .not_valid_after(now + dt.timedelta(days=1))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True,
-                                       crl_sign=True, content_commitment=False,
-                                       key_encipherment=False, data_encipherment=False,
-                                       key_agreement=False, encipher_only=False,
-                                       decipher_only=False), critical=True)
-          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()),
-                         critical=False)
-          .sign(ca_key, hashes.SHA256()))
-    key = ec.generate_private_key(ec.SECP256R1())
-    import ipaddress
-
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-            .issuer_name(ca_name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([
-                x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                critical=False)
-            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]),
-                           critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256()))
-    ca_path, cert_path, key_path = (directory / "ca.pem", directory / "server.pem",
-                                    directory / "server-key.pem")
-    ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    key_path.chmod(0o600)
-    return ca_path, cert_path, key_path
-
-
 class OidcIssuer:
     """The issuer process-in-a-thread. ``github`` holds the claims its token endpoint uses."""
 
     def __init__(self, *, lifetime: int = 600) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="oidc-issuer-")
         self.dir = Path(self._tmp.name)
-        self.ca_path, self._cert, self._key = _tls_files(self.dir)
+        tls = make_local_ca(self.dir / "tls")  # a CA and a 127.0.0.1/localhost certificate
+        self.ca_path, self._cert, self._key = tls.ca_pem, tls.cert_pem, tls.key_pem
         self.keys: dict[str, SigningKey] = {k.kid: k for k in (_new_key("rs-1", "RS256"),
                                                                   _new_key("es-1", "ES256"))}
         self.lifetime = lifetime
