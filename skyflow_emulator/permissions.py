@@ -36,6 +36,7 @@ CATALOGUE: list[str] = [
     "role.create", "role.read", "role.update", "role.delete", "role.assign",
     "policy.create", "policy.read", "policy.update", "policy.delete", "policy.assign",
     "member.read",
+    "stsConfig.create", "stsConfig.read", "stsConfig.update", "stsConfig.delete",
 ]
 
 

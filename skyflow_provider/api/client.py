@@ -208,3 +208,30 @@ class ManagementClient(ClientBase):
     def list_role_policies(self, role_id: str) -> list[Any]:
         return self.paginate(f"/v1/roles/{_q(role_id)}/policies", "policies",
                              operation="list policies", target=f"of role {role_id}")
+
+    # ----------------------------------------------------------------------- STS (keyless)
+
+    def create_sts_config(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self.request("POST", "/v1/sts/config",
+                            json={**body, "accountID": self.settings.account_id},
+                            operation="create STS config", target=repr(body.get("name", "")))
+
+    def get_sts_config(self, id: str) -> dict[str, Any]:
+        return self.request("GET", f"/v1/sts/config/{_q(id)}", operation="read STS config",
+                            target=id)
+
+    def list_sts_configs(self, name: str | None = None) -> list[Any]:
+        params: dict[str, Any] = {"accountID": self.settings.account_id}
+        if name:
+            params["name"] = name
+        return self.paginate("/v1/sts/config", "stsConfigs", params,
+                             operation="list STS configs")
+
+    def update_sts_config(self, id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        # The full desired state (POST, as the spec has it): repeating it is harmless.
+        return self.request("POST", f"/v1/sts/config/{_q(id)}", json=dict(body),
+                            operation="update STS config", target=id, idempotent=True)
+
+    def delete_sts_config(self, id: str) -> dict[str, Any]:
+        return self.request("DELETE", f"/v1/sts/config/{_q(id)}",
+                            operation="delete STS config", target=id)

@@ -42,6 +42,7 @@ from ..resources.role_assignment import RoleAssignmentProvider
 from ..resources.schema import PACKAGE, VERSION, package_schema
 from ..resources.service_account import ServiceAccountProvider
 from ..resources.service_account_key import ServiceAccountKeyProvider
+from ..resources.sts_config import StsConfigProvider
 from ..resources.system_role import SystemRoleProvider
 from . import diagnostics
 from .wire import camel_path, camel_text, field_types, from_wire, to_wire
@@ -52,6 +53,7 @@ GET_SYSTEM_ROLE = f"{PACKAGE}:index:getSystemRole"
 PROVIDER_CLASSES: tuple[type[SkyflowProvider], ...] = (
     ServiceAccountProvider, ApiKeyProvider, ServiceAccountKeyProvider, RoleProvider,
     SystemRoleProvider, PolicyProvider, RoleAssignmentProvider, PolicyAssignmentProvider,
+    StsConfigProvider,
 )
 
 #: threads for blocking client calls; the engine's default parallelism is much higher than the
