@@ -40,6 +40,7 @@ CATALOGUE: list[str] = [
     "vaultTemplate.read",
     "workspace.create", "workspace.read", "workspace.update", "workspace.delete",
     "user.create", "user.read", "user.update", "user.delete",
+    "stsConfig.create", "stsConfig.read", "stsConfig.update", "stsConfig.delete",
 ]
 
 

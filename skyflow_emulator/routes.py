@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from .context import Ctx
 from .permissions import Target
-from .responses import admin, policies, records, roles, token, users, vaults, workspaces
+from .responses import admin, policies, records, roles, sts, token, users, vaults, workspaces
 from .responses import service_accounts as sa
 from .responses import targets as t
 
@@ -158,6 +158,22 @@ ROUTES: list[Route] = [
           policies.policies_of_role, "policy.read", t.path_role),
     *VAULT_ROUTES,
 ]
+
+# Skyflow's STS (the spec's tag "Token Exchange"): configurations and the exchange.
+TES = "TokenExchangeService_"
+STS_ROUTES: list[Route] = [
+    Route("POST", "/v1/auth/sts/token", "AuthenticationService_GetSTSToken", sts.get_token,
+          None, auth="none"),
+    Route("GET", "/v1/sts/config", TES + "ListSTSConfigs", sts.list_, "stsConfig.read", acct),
+    Route("POST", "/v1/sts/config", TES + "CreateSTSConfig", sts.create, "stsConfig.create",
+          acct),
+    Route("GET", "/v1/sts/config/{ID}", TES + "GetSTSConfig", sts.get, "stsConfig.read", acct),
+    Route("POST", "/v1/sts/config/{ID}", TES + "UpdateSTSConfig", sts.update,
+          "stsConfig.update", acct),
+    Route("DELETE", "/v1/sts/config/{ID}", TES + "DeleteSTSConfig", sts.delete,
+          "stsConfig.delete", acct),
+]
+ROUTES += STS_ROUTES  # management operations like the rest (the contract covers them)
 
 # Skyflow's Data API (operationIds of its Data API spec); served with CORS for --cors-origin.
 DATA_ROUTES: list[Route] = [

@@ -47,6 +47,12 @@ _EXPORTS: dict[str, str] = {
     "VaultTableArgs": "resources.vault",
     "WorkspaceResult": "resources.workspace",
     "get_workspace": "resources.workspace",
+    # keyless (docs/keyless.md)
+    "StsConfig": "resources.sts_config",
+    "StsConfigArgs": "resources.sts_config",
+    "GitHubActionsIdentity": "resources.identities",
+    "KubernetesIdentity": "resources.identities",
+    "generate_bearer_token_from_oidc": "auth.oidc",
     # bearer tokens (same names and call shapes as Skyflow's Python SDK)
     "generate_bearer_token": "auth.tokens",
     "generate_bearer_token_from_creds": "auth.tokens",
@@ -86,6 +92,11 @@ __all__ = [
     "ServiceAccountKey",
     "ServiceAccountKeyArgs",
     "SkyflowError",
+    "StsConfig",
+    "StsConfigArgs",
+    "GitHubActionsIdentity",
+    "KubernetesIdentity",
+    "generate_bearer_token_from_oidc",
     "SystemRole",
     "SystemRoleArgs",
     "TokenProvider",
@@ -124,6 +135,7 @@ if TYPE_CHECKING:
     from .api.client import ManagementClient
     from .api.settings import ProviderSettings, settings_from_config
     from .auth.credentials import Credentials, load_credentials
+    from .auth.oidc import generate_bearer_token_from_oidc
     from .auth.tokens import (
         TokenProvider,
         generate_bearer_token,
@@ -132,12 +144,14 @@ if TYPE_CHECKING:
     )
     from .http.errors import ConfigError, CredentialsError, SkyflowError
     from .resources.api_key import ApiKey, ApiKeyArgs
+    from .resources.identities import GitHubActionsIdentity, KubernetesIdentity
     from .resources.policy import Policy, PolicyArgs, PolicyRuleArgs
     from .resources.policy_assignment import PolicyAssignment, PolicyAssignmentArgs
     from .resources.role import Role, RoleArgs, SystemRole, SystemRoleArgs, get_system_role
     from .resources.role_assignment import RoleAssignment, RoleAssignmentArgs
     from .resources.service_account import IpAllowlistArgs, ServiceAccount, ServiceAccountArgs
     from .resources.service_account_key import ServiceAccountKey, ServiceAccountKeyArgs
+    from .resources.sts_config import StsConfig, StsConfigArgs
     from .resources.user import User, UserArgs
     from .resources.vault import (
         Vault,

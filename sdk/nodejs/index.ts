@@ -55,6 +55,11 @@ export type ServiceAccountKey = import("./serviceAccountKey").ServiceAccountKey;
 export const ServiceAccountKey: typeof import("./serviceAccountKey").ServiceAccountKey = null as any;
 utilities.lazyLoad(exports, ["ServiceAccountKey"], () => require("./serviceAccountKey"));
 
+export { StsConfigArgs } from "./stsConfig";
+export type StsConfig = import("./stsConfig").StsConfig;
+export const StsConfig: typeof import("./stsConfig").StsConfig = null as any;
+utilities.lazyLoad(exports, ["StsConfig"], () => require("./stsConfig"));
+
 export { SystemRoleArgs } from "./systemRole";
 export type SystemRole = import("./systemRole").SystemRole;
 export const SystemRole: typeof import("./systemRole").SystemRole = null as any;
@@ -98,6 +103,8 @@ const _module = {
                 return new ServiceAccount(name, <any>undefined, { urn })
             case "skyflow:index:ServiceAccountKey":
                 return new ServiceAccountKey(name, <any>undefined, { urn })
+            case "skyflow:index:StsConfig":
+                return new StsConfig(name, <any>undefined, { urn })
             case "skyflow:index:SystemRole":
                 return new SystemRole(name, <any>undefined, { urn })
             case "skyflow:index:User":

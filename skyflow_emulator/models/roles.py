@@ -73,9 +73,9 @@ def check_condition(condition: Any) -> None:
         try:
             compile_condition(condition)
         except CelError as exc:
-            raise bad_request(f"condition: unsupported CEL expression ({exc}); the emulator "
-                              "supports request.time, request.context, request.originIP with "
-                              "== != < <= > >= in && || ! and timestamp()") from None
+            raise bad_request(f"condition: invalid CEL expression ({exc}); the variables are "
+                              "request.time (timestamp), request.context (the token's ctx) "
+                              "and request.originIP (string)") from None
 
 
 def _member_doc(tx: Tx, member_id: str, member_type: str, account_id: str) -> dict[str, Any]:

@@ -269,3 +269,30 @@ class ManagementClient(ClientBase):
 
     def delete_user(self, id: str) -> dict[str, Any]:
         return self.request("DELETE", f"/v1/users/{_q(id)}", operation="delete user", target=id)
+
+    # ----------------------------------------------------------------------- STS (keyless)
+
+    def create_sts_config(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self.request("POST", "/v1/sts/config",
+                            json={**body, "accountID": self.settings.account_id},
+                            operation="create STS config", target=repr(body.get("name", "")))
+
+    def get_sts_config(self, id: str) -> dict[str, Any]:
+        return self.request("GET", f"/v1/sts/config/{_q(id)}", operation="read STS config",
+                            target=id)
+
+    def list_sts_configs(self, name: str | None = None) -> list[Any]:
+        params: dict[str, Any] = {"accountID": self.settings.account_id}
+        if name:
+            params["name"] = name
+        return self.paginate("/v1/sts/config", "stsConfigs", params,
+                             operation="list STS configs")
+
+    def update_sts_config(self, id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        # The full desired state (POST, as the spec has it): repeating it is harmless.
+        return self.request("POST", f"/v1/sts/config/{_q(id)}", json=dict(body),
+                            operation="update STS config", target=id, idempotent=True)
+
+    def delete_sts_config(self, id: str) -> dict[str, Any]:
+        return self.request("DELETE", f"/v1/sts/config/{_q(id)}",
+                            operation="delete STS config", target=id)

@@ -43,6 +43,7 @@ from ..resources.role_assignment import RoleAssignmentProvider
 from ..resources.schema import PACKAGE, VERSION, package_schema
 from ..resources.service_account import ServiceAccountProvider
 from ..resources.service_account_key import ServiceAccountKeyProvider
+from ..resources.sts_config import StsConfigProvider
 from ..resources.system_role import SystemRoleProvider
 from ..resources.user import UserProvider
 from ..resources.vault import VaultProvider
@@ -56,7 +57,7 @@ GET_WORKSPACE = f"{PACKAGE}:index:getWorkspace"
 PROVIDER_CLASSES: tuple[type[SkyflowProvider], ...] = (
     ServiceAccountProvider, ApiKeyProvider, ServiceAccountKeyProvider, RoleProvider,
     SystemRoleProvider, PolicyProvider, RoleAssignmentProvider, PolicyAssignmentProvider,
-    VaultProvider, UserProvider,
+    StsConfigProvider, VaultProvider, UserProvider,
 )
 
 #: threads for blocking client calls; the engine's default parallelism is much higher than the

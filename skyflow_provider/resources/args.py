@@ -106,6 +106,10 @@ class ServiceAccountArgs:
     first, so the name is free)."""
     enforce_context_id: pulumi.Input[bool] | None = None
     """Require a ctx claim in every JWT assertion. Updates in place."""
+    keyless: pulumi.Input[bool] | None = None
+    """A jwt account with no key at all, reached only through Skyflow's STS (an StsConfig
+    listing it): the key Skyflow makes with every new account is deleted at once, so there is
+    nothing to store, rotate or leak. Changing it replaces the account."""
     enforce_signed_data_tokens: pulumi.Input[bool] | None = None
     """Require data tokens signed with this account's key (jwt only). Updates in place."""
     ip_allowlist: IpAllowlistArgs | Mapping[str, Any] | None = None
@@ -267,6 +271,32 @@ class PolicyAssignmentArgs:
 
 
 @dataclass
+class StsConfigArgs:
+    """Inputs of a StsConfig."""
+
+    name: pulumi.Input[str]
+    """Unique name in the account. Updates in place."""
+    issuer: pulumi.Input[str]
+    """The OIDC issuer (the tokens' iss), an https URL, e.g.
+    https://token.actions.githubusercontent.com. Updates in place."""
+    service_account_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """The service accounts whose tokens the issuer's tokens may be exchanged for; at least one.
+    Updates in place."""
+    description: pulumi.Input[str] | None = None
+    """Free text (at most 1024 characters). Updates in place."""
+    public_key_jwk_uri: pulumi.Input[str] | None = None
+    """Where the issuer's signing keys (JWKS) are, an https URL (Skyflow's publicKeyJWKURI),
+    e.g. https://token.actions.githubusercontent.com/.well-known/jwks. Updates in place."""
+    context_claims: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
+    """Claims of the subject token copied into the Skyflow token's ctx (request.context in
+    conditions), e.g. repository, ref, environment; claims a token lacks are dropped. Updates
+    in place."""
+    adopt_id: pulumi.Input[str] | None = None
+    """Bring this existing STS config (its id) under management instead of creating one; its
+    settings are set to the declared ones. Only used at creation; another id replaces."""
+
+
+@dataclass
 class VaultArgs:
     """Inputs of a Vault."""
 
@@ -328,6 +358,7 @@ __all__ = [
     "PolicyArgs",
     "RoleAssignmentArgs",
     "PolicyAssignmentArgs",
+    "StsConfigArgs",
     "VaultArgs",
     "UserArgs",
 ]

@@ -47,6 +47,10 @@ SERVICE_ACCOUNT = ResourceSpec(
               replaces=True),
         Field("enforce_context_id", BOOL, "Require a ctx claim in every JWT assertion. Updates "
               "in place.", default=False),
+        Field("keyless", BOOL, "A jwt account with no key at all, reached only through "
+              "Skyflow's STS (an StsConfig listing it): the key Skyflow makes with every new "
+              "account is deleted at once, so there is nothing to store, rotate or leak. "
+              "Changing it replaces the account.", default=False, replaces=True),
         Field("enforce_signed_data_tokens", BOOL, "Require data tokens signed with this "
               "account's key (jwt only). Updates in place.", default=False),
         Field("ip_allowlist", object_of(IP_ALLOWLIST), "IP allowlist (status and CIDR blocks). "
@@ -237,6 +241,33 @@ ROLE_ASSIGNMENT = ResourceSpec(
     delete_before_replace=True,
 )
 
+# ----- StsConfig (keyless: docs/keyless.md) ------------------------------------------------------
+STS_CONFIG = ResourceSpec(
+    "StsConfig",
+    "Skyflow's STS configuration: tokens of one OIDC issuer (GitHub Actions, GitLab, a "
+    "Kubernetes cluster) may be exchanged for tokens of the listed (keyless) service accounts. "
+    "STS has no audience or subject restriction: for an issuer shared by many tenants, put the "
+    "identifying claims in context_claims and require them in the role assignments' condition "
+    "(GitHubActionsIdentity and KubernetesIdentity do both).",
+    (
+        Field("name", STRING, "Unique name in the account. Updates in place.", required=True),
+        DESCRIPTION,
+        Field("issuer", STRING, "The OIDC issuer (the tokens' iss), an https URL, e.g. "
+              "https://token.actions.githubusercontent.com. Updates in place.", required=True),
+        Field("public_key_jwk_uri", STRING, "Where the issuer's signing keys (JWKS) are, an "
+              "https URL (Skyflow's publicKeyJWKURI), e.g. https://token.actions."
+              "githubusercontent.com/.well-known/jwks. Updates in place."),
+        Field("service_account_ids", list_of(STRING), "The service accounts whose tokens the "
+              "issuer's tokens may be exchanged for; at least one. Updates in place.",
+              required=True),
+        Field("context_claims", list_of(STRING), "Claims of the subject token copied into the "
+              "Skyflow token's ctx (request.context in conditions), e.g. repository, ref, "
+              "environment; claims a token lacks are dropped. Updates in place.", default=[]),
+        adopt_field("STS config", "its settings are set to the declared ones."),
+        NAMESPACE,
+    ),
+)
+
 POLICY_ASSIGNMENT = ResourceSpec(
     "PolicyAssignment",
     "Attaches a policy to a set of roles; id = the policy id. Changing the role set is an "
@@ -253,7 +284,7 @@ POLICY_ASSIGNMENT = ResourceSpec(
 #: Every resource, in the order docs and the schema list them.
 RESOURCES: tuple[ResourceSpec, ...] = (
     SERVICE_ACCOUNT, API_KEY, SERVICE_ACCOUNT_KEY, ROLE, SYSTEM_ROLE, POLICY, ROLE_ASSIGNMENT,
-    POLICY_ASSIGNMENT, VAULT, USER,
+    POLICY_ASSIGNMENT, STS_CONFIG, VAULT, USER,
 )
 
 #: Functions (invokes), by the name in their token ``skyflow:index:<name>``: the spec whose
@@ -288,4 +319,17 @@ PROVIDER_CONFIG: tuple[Field, ...] = (
     Field("adopt_own_orphans", BOOL, "A create takes over an object of its name that this "
           "provider's own identity created and no state holds, e.g. left by a killed `pulumi "
           "up` (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; docs/reliability.md)."),
+    # keyless (docs/keyless.md)
+    Field("oidc_token_source", STRING, "Keyless: where the workload's OIDC token comes from, "
+          "exchanged at Skyflow's STS instead of any credential: github-actions, file:PATH "
+          "(re-read each time, e.g. a Kubernetes projected token), env:VARIABLE (GitLab "
+          "id_tokens) or command:COMMAND (env SKYFLOW_OIDC_TOKEN_SOURCE)."),
+    Field("oidc_service_account_id", STRING, "Keyless: the keyless service account the STS "
+          "config lists, whose token is asked for (env SKYFLOW_OIDC_SERVICE_ACCOUNT_ID)."),
+    Field("oidc_audience", STRING, "Keyless, github-actions: the audience of the requested "
+          "GitHub ID token (env SKYFLOW_OIDC_AUDIENCE; default GitHub's)."),
+    Field("shared_issuers", STRING, "More OIDC issuers shared by many tenants, comma-separated: "
+          "an StsConfig trusting one must carry sub in context_claims (env "
+          "SKYFLOW_SHARED_ISSUERS; GitHub Actions, GitLab.com, Bitbucket Pipelines, CircleCI and "
+          "Terraform Cloud are always checked)."),
 )

@@ -22,6 +22,10 @@ class ServiceAccountOutputs:
     first, so the name is free)."""
     enforce_context_id: pulumi.Output[bool]
     """Require a ctx claim in every JWT assertion. Updates in place."""
+    keyless: pulumi.Output[bool]
+    """A jwt account with no key at all, reached only through Skyflow's STS (an StsConfig
+    listing it): the key Skyflow makes with every new account is deleted at once, so there is
+    nothing to store, rotate or leak. Changing it replaces the account."""
     enforce_signed_data_tokens: pulumi.Output[bool]
     """Require data tokens signed with this account's key (jwt only). Updates in place."""
     ip_allowlist: pulumi.Output[dict[str, Any]]
@@ -265,6 +269,33 @@ class PolicyAssignmentOutputs:
     """Roles that get the policy (Role or SystemRole ids); at least one. Updates in place."""
 
 
+class StsConfigOutputs:
+    """The typed properties of a StsConfig resource."""
+
+    name: pulumi.Output[str]
+    """Unique name in the account. Updates in place."""
+    description: pulumi.Output[str]
+    """Free text (at most 1024 characters). Updates in place."""
+    issuer: pulumi.Output[str]
+    """The OIDC issuer (the tokens' iss), an https URL, e.g.
+    https://token.actions.githubusercontent.com. Updates in place."""
+    public_key_jwk_uri: pulumi.Output[str | None]
+    """Where the issuer's signing keys (JWKS) are, an https URL (Skyflow's publicKeyJWKURI),
+    e.g. https://token.actions.githubusercontent.com/.well-known/jwks. Updates in place."""
+    service_account_ids: pulumi.Output[list[str]]
+    """The service accounts whose tokens the issuer's tokens may be exchanged for; at least one.
+    Updates in place."""
+    context_claims: pulumi.Output[list[str]]
+    """Claims of the subject token copied into the Skyflow token's ctx (request.context in
+    conditions), e.g. repository, ref, environment; claims a token lacks are dropped. Updates
+    in place."""
+    adopt_id: pulumi.Output[str | None]
+    """Bring this existing STS config (its id) under management instead of creating one; its
+    settings are set to the declared ones. Only used at creation; another id replaces."""
+    namespace: pulumi.Output[str]
+    """Skyflow's namespace of the object."""
+
+
 class VaultOutputs:
     """The typed properties of a Vault resource."""
 
@@ -359,6 +390,7 @@ __all__ = [
     "PolicyOutputs",
     "RoleAssignmentOutputs",
     "PolicyAssignmentOutputs",
+    "StsConfigOutputs",
     "VaultOutputs",
     "UserOutputs",
     "WorkspaceResult",

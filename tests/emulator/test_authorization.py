@@ -112,6 +112,13 @@ CASES = [
     Case("PATCH", "/v1/users/{ID}", path=lambda o: {"ID": o["user"]},
          body=lambda o: {"user": {"name": "x"}}),
     Case("DELETE", "/v1/users/{ID}", path=lambda o: {"ID": o["user2"]}),
+    # STS configurations
+    Case("GET", "/v1/sts/config"),
+    Case("POST", "/v1/sts/config", body=lambda o: {"issuer": "https://issuer.example"}),
+    Case("GET", "/v1/sts/config/{ID}", path=lambda o: {"ID": o["sts"]}),
+    Case("POST", "/v1/sts/config/{ID}", path=lambda o: {"ID": o["sts"]},
+         body=lambda o: {"description": "x"}),
+    Case("DELETE", "/v1/sts/config/{ID}", path=lambda o: {"ID": o["sts2"]}),
 ]
 PERMISSION = {(r.method, r.template): r.permission for r in ROUTES}
 
@@ -160,6 +167,10 @@ def objects(fresh_module_api: Api) -> dict[str, Any]:
         "policy2": api.call("POST", "/v1/policies", json_body={"name": "MatrixP2", **pol},
                             expect=200).json()["ID"],
         "nobody": api.token_for(api.create_sa("matrix-nobody")),
+        "sts": api.call("POST", "/v1/sts/config", expect=200, json_body={
+            "name": "matrix-sts", "issuer": "https://issuer.example"}).json()["ID"],
+        "sts2": api.call("POST", "/v1/sts/config", expect=200, json_body={
+            "name": "matrix-sts2", "issuer": "https://issuer.example"}).json()["ID"],
     }
 
 
