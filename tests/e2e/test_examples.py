@@ -508,6 +508,9 @@ done
  pulumi destroy --yes --stack ci-demo --non-interactive --color never)
 
 pulumi stack output --json --show-secrets --stack dev > "$OUT/dev-secrets.json"
+# the dev stack's vault is protected: turn that off (an up that changes only the flag), then destroy
+pulumi config set --path 'skyflow-identities:vault.deletion_protection' false --stack dev
+pulumi up --yes --stack dev --non-interactive --color never >/dev/null
 pulumi destroy --yes --stack dev --non-interactive --color never
 """
 
