@@ -246,3 +246,17 @@ def test_python_resource_sets_protect_from_deletion_protection(monkeypatch) -> N
 ])
 def test_cluster_id_of(url: str, cluster: str) -> None:
     assert cluster_id_of(url) == cluster
+
+
+def test_workspace_lookup_by_name_and_id_names_what_exists(fake) -> None:
+    from skyflow_provider.resources.workspace import check_args, lookup, result_of
+
+    assert lookup(fake, name="Main")["ID"] == "ws1"
+    assert result_of(lookup(fake, "ws1"))["cluster_id"] == "c0ffee"
+    with pytest.raises(SkyflowProviderError, match=r"no workspace named 'Prod'.*Main \(ws1\)"):
+        lookup(fake, name="Prod")
+    with pytest.raises(SkyflowProviderError, match="named 'Main', not 'Prod'"):
+        lookup(fake, "ws1", "Prod")
+    with pytest.raises(SkyflowProviderError, match="workspace nope not found"):
+        lookup(fake, "nope")
+    assert [f.property for f in check_args({"id": "a/b", "colour": 1})] == ["colour", "id"]
