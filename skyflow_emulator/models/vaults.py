@@ -133,6 +133,13 @@ def _given_id(value: dict[str, Any], field: str) -> str | None:
     return None if given in (None, "") else check_id(given, f"{field}.ID")
 
 
+def _unique(items: list[dict[str, Any]], field: str, what: str) -> None:
+    names = [item["name"] for item in items]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise bad_request(f"{field}: {what} {dupes[0]} is defined twice")
+
+
 def _named(value: Any, field: str) -> str:
     """The name of a table or field object (Skyflow's rule for both)."""
     if not isinstance(value, dict):
@@ -163,10 +170,7 @@ def _table(value: Any, field: str) -> dict[str, Any]:
     if not isinstance(fields_in, list) or len(fields_in) > MAX_FIELDS:
         raise bad_request(f"{field}.fields: must be a list of at most {MAX_FIELDS} fields")
     fields = [_field(f, f"{field}.fields[{i}]") for i, f in enumerate(fields_in)]
-    names = [f["name"] for f in fields]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise bad_request(f"{field}.fields: column {dupes[0]} is defined twice")
+    _unique(fields, f"{field}.fields", "column")
     sid = next((f for f in fields if f["name"] == SKYFLOW_ID), None)
     if sid is None:
         fields.insert(0, _skyflow_id_field())
@@ -205,10 +209,7 @@ def check_schema(value: Any, field: str = "vaultSchema") -> tuple[list[dict[str,
     if len(schemas) > MAX_TABLES:
         raise bad_request(f"{field}.schemas: at most {MAX_TABLES} tables")
     tables = [_table(t, f"{field}.schemas[{i}]") for i, t in enumerate(schemas)]
-    names = [t["name"] for t in tables]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise bad_request(f"{field}.schemas: table {dupes[0]} is defined twice")
+    _unique(tables, f"{field}.schemas", "table")
     return tables, _tags(value.get("tags"), f"{field}.tags")
 
 
