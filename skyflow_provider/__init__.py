@@ -1,5 +1,5 @@
-"""skyflow-pulumi: Skyflow identities (service accounts, keys, roles, policies) as Pulumi resources,
-and bearer tokens from a credentials.json.
+"""skyflow-pulumi: Skyflow vaults and identities (users, service accounts, keys, roles, policies)
+as Pulumi resources, and bearer tokens from a credentials.json.
 
 Names are imported lazily (PEP 562): ``from skyflow_provider import generate_bearer_token`` loads
 only the token modules, so the ``skyflow-token`` CLI and services that just need tokens do not pay
@@ -38,6 +38,15 @@ _EXPORTS: dict[str, str] = {
     "ServiceAccountArgs": "resources.service_account",
     "ServiceAccountKey": "resources.service_account_key",
     "ServiceAccountKeyArgs": "resources.service_account_key",
+    "User": "resources.user",
+    "UserArgs": "resources.user",
+    "Vault": "resources.vault",
+    "VaultArgs": "resources.vault",
+    "VaultColumnArgs": "resources.vault",
+    "VaultSchemaArgs": "resources.vault",
+    "VaultTableArgs": "resources.vault",
+    "WorkspaceResult": "resources.workspace",
+    "get_workspace": "resources.workspace",
     # keyless (docs/keyless.md)
     "StsConfig": "resources.sts_config",
     "StsConfigArgs": "resources.sts_config",
@@ -91,9 +100,18 @@ __all__ = [
     "SystemRole",
     "SystemRoleArgs",
     "TokenProvider",
+    "User",
+    "UserArgs",
+    "Vault",
+    "VaultArgs",
+    "VaultColumnArgs",
+    "VaultSchemaArgs",
+    "VaultTableArgs",
+    "WorkspaceResult",
     "generate_bearer_token",
     "generate_bearer_token_from_creds",
     "get_system_role",
+    "get_workspace",
     "is_expired",
     "load_credentials",
     "settings_from_config",
@@ -134,3 +152,12 @@ if TYPE_CHECKING:
     from .resources.service_account import IpAllowlistArgs, ServiceAccount, ServiceAccountArgs
     from .resources.service_account_key import ServiceAccountKey, ServiceAccountKeyArgs
     from .resources.sts_config import StsConfig, StsConfigArgs
+    from .resources.user import User, UserArgs
+    from .resources.vault import (
+        Vault,
+        VaultArgs,
+        VaultColumnArgs,
+        VaultSchemaArgs,
+        VaultTableArgs,
+    )
+    from .resources.workspace import WorkspaceResult, get_workspace

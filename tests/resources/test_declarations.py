@@ -132,7 +132,8 @@ def test_schema_provider_config_matches_settings() -> None:
 
 RANK = {"http": 0, "auth": 1, "api": 2, "resources": 3}
 RESOURCE_MODULES = {"service_account", "api_key", "service_account_key", "role", "system_role",
-                    "policy", "role_assignment", "policy_assignment", "sts_config"}
+                    "policy", "role_assignment", "policy_assignment", "sts_config", "vault",
+                    "user"}
 ALLOWED_RESOURCE_IMPORTS = {("role", "system_role")}  # role.py re-exports SystemRole (old pickles)
 
 

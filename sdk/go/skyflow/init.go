@@ -39,6 +39,10 @@ func (m *module) Construct(ctx *pulumi.Context, name, typ, urn string) (r pulumi
 		r = &StsConfig{}
 	case "skyflow:index:SystemRole":
 		r = &SystemRole{}
+	case "skyflow:index:User":
+		r = &User{}
+	case "skyflow:index:Vault":
+		r = &Vault{}
 	default:
 		return nil, fmt.Errorf("unknown resource type: %s", typ)
 	}
