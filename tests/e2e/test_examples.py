@@ -620,5 +620,7 @@ def test_vault_with_identities_each_identity_gets_its_access(emulator, project_f
     names = {sa["name"] for sa in list_service_accounts(emulator)}
     assert not {"dev-payments", "dev-support"} & names
     assert_no_plaintext({"payments private key": payments["privateKey"],
-                         "support private key": support["privateKey"]},
-                        [proj.backend_dir, proj.dir, emulator.data_dir / "requests.jsonl"], proj)
+                         "support private key": support["privateKey"],
+                         "admin private key": emulator.admin_credentials["privateKey"]},
+                        [proj.backend_dir, proj.dir, emulator.data_dir / "requests.jsonl"], proj,
+                        min_secrets=3)
