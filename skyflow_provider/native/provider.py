@@ -25,9 +25,10 @@ from collections.abc import Callable, Mapping
 from types import SimpleNamespace
 from typing import Any, TypeVar
 
+from ..resources import workspace
 from ..resources.api_key import ApiKeyProvider
 from ..resources.base import SkyflowProvider
-from ..resources.declarations import PROVIDER_CONFIG, SYSTEM_ROLE
+from ..resources.declarations import PROVIDER_CONFIG, SYSTEM_ROLE, VAULT, WORKSPACE
 from ..resources.fields import Type, camel
 from ..resources.policy import PolicyProvider
 from ..resources.policy_assignment import PolicyAssignmentProvider
@@ -36,17 +37,22 @@ from ..resources.role_assignment import RoleAssignmentProvider
 from ..resources.schema import PACKAGE
 from ..resources.service_account import ServiceAccountProvider
 from ..resources.service_account_key import ServiceAccountKeyProvider
+from ..resources.sts_config import StsConfigProvider
 from ..resources.system_role import SystemRoleProvider
+from ..resources.user import UserProvider
+from ..resources.vault import VaultProvider
 from . import diagnostics
 from .proto import module
 from .wire import camel_path, camel_text, field_types, from_struct, to_struct
 
 GET_SYSTEM_ROLE = f"{PACKAGE}:index:getSystemRole"
+GET_WORKSPACE = f"{PACKAGE}:index:getWorkspace"
 
 #: token -> provider class; the classes the dynamic resources pickle.
 PROVIDER_CLASSES: tuple[type[SkyflowProvider], ...] = (
     ServiceAccountProvider, ApiKeyProvider, ServiceAccountKeyProvider, RoleProvider,
     SystemRoleProvider, PolicyProvider, RoleAssignmentProvider, PolicyAssignmentProvider,
+    StsConfigProvider, VaultProvider, UserProvider,
 )
 
 T = TypeVar("T")
@@ -81,6 +87,7 @@ class _Config:
 
 
 _CONFIG_TYPES = field_types(PROVIDER_CONFIG)
+_WORKSPACE_TYPES = field_types(WORKSPACE.fields)
 _UPDATE, _UPDATE_REPLACE = pb.PropertyDiff.UPDATE, pb.PropertyDiff.UPDATE_REPLACE
 
 
@@ -209,6 +216,8 @@ class SkyflowNativeProvider:
 
     # ----- functions ---------------------------------------------------------------------------
     def invoke(self, request: Any) -> Any:
+        if request.tok == GET_WORKSPACE:
+            return self._get_workspace(request)
         if request.tok != GET_SYSTEM_ROLE:
             raise CleanError(f"skyflow: unknown function {request.tok}")
         inner, types = self._inner(SYSTEM_ROLE.token)
@@ -222,4 +231,23 @@ class SkyflowNativeProvider:
         return pb.InvokeResponse(**{"return": to_struct(types, outs)})
 
 
-__all__ = ["GET_SYSTEM_ROLE", "PACKAGE", "CleanError", "NotFound", "SkyflowNativeProvider"]
+    def _get_workspace(self, request: Any) -> Any:
+        """The same look-up as the Python ``get_workspace``, with this provider's client."""
+        types = _WORKSPACE_TYPES
+        args, _ = from_struct(types, request.args)
+        failures = workspace.check_args(args)
+        if failures:
+            return pb.InvokeResponse(failures=_failures(failures))
+        inner = self.instances[VAULT.token]
+
+        def find() -> dict[str, Any]:
+            found = inner.call("look up the workspace", workspace.lookup, inner.client,
+                               args.get("id"), args.get("name"))
+            return workspace.result_of(found)
+
+        result = self._run(find)
+        return pb.InvokeResponse(**{"return": to_struct(types, result)})
+
+
+__all__ = ["GET_SYSTEM_ROLE", "GET_WORKSPACE", "PACKAGE", "CleanError", "NotFound",
+           "SkyflowNativeProvider"]

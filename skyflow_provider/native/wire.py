@@ -27,7 +27,7 @@ from typing import Any
 
 from google.protobuf import struct_pb2
 
-from ..resources.declarations import PROVIDER_CONFIG, RESOURCES
+from ..resources.declarations import FUNCTIONS, PROVIDER_CONFIG, RESOURCES
 from ..resources.fields import Field, ObjectSpec, Type, camel, objects_of, snake
 
 #: pulumi.runtime.rpc: UNKNOWN, _special_sig_key, _special_secret_sig, _special_output_value_sig
@@ -183,6 +183,7 @@ def to_struct(types: Mapping[str, Type], props: Mapping[str, Any], secret: Itera
 # ----- names in messages -------------------------------------------------------------------------
 def _known_names() -> set[str]:
     names = {f.name for spec in RESOURCES for f in spec.fields}
+    names |= {f.name for spec, _doc in FUNCTIONS.values() for f in spec.fields}
     names |= {f.name for obj in objects_of(RESOURCES) for f in obj.fields}
     names |= {f.name for f in PROVIDER_CONFIG}
     return {n for n in names if "_" in n}
