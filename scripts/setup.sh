@@ -17,7 +17,7 @@ fi
 if [ "$(cat "$STAMP" 2>/dev/null || true)" != "$want" ]; then
   echo "setup: installing skyflow-pulumi and its dependencies into $VENV" >&2
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[dev,sdk]'
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[dev,sdk,emulator,serve,dist]'
   echo "$want" > "$STAMP"
 fi
 

@@ -39,9 +39,8 @@ examples:
   SKYFLOW_CREDENTIALS="$(cat credentials.json)" skyflow-token --json
   skyflow-token --credentials - --json < credentials.json
 
-  # the local emulator's private CA
-  skyflow-token --credentials .state/emulator/admin-credentials.json \\
-      --ca-bundle .state/emulator/ca.pem
+  # the local emulator's private CA (skyflow-emulator --data-dir DIR)
+  skyflow-token --credentials DIR/admin-credentials.json --ca-bundle DIR/ca.pem
 
   # is a token still valid? (prints its expiry, or "expired" with exit code 1)
   skyflow-token --check "$TOKEN"
@@ -138,8 +137,13 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``skyflow-token`` console script; returns the exit code."""
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["serve"]:  # the token-vending backend (skyflow_provider.cli.serve)
-        from skyflow_provider.cli.serve import main as serve_main
-
+        try:
+            from skyflow_provider.cli.serve import main as serve_main
+        except ModuleNotFoundError as exc:
+            if exc.name != "waitress":
+                raise
+            return _fail(EXIT_BAD_INPUT, "`skyflow-token serve` needs the [serve] extra: "
+                         "pip install 'skyflow-pulumi[serve]'")
         return serve_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.check is not None:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._version import __version__ as VERSION
 from .declarations import PROVIDER_CONFIG, RESOURCES, SYSTEM_ROLE
 from .fields import Field, ResourceSpec, Type, objects_of
 
 PACKAGE = "skyflow"
-VERSION = "0.1.0"
 
 
 def type_ref(t: Type) -> dict[str, Any]:
