@@ -18,7 +18,7 @@ lint: setup
 # Outputs, sdk/schema.json, docs/resources.md tables, the benchmark floor's shape).
 generate: setup
 	venv/bin/python tools/generate.py
-	bash tools/sdkgen.sh  # sdk/nodejs and sdk/go from sdk/schema.json (Pulumi codegen)
+	bash tools/sdkgen.sh  # sdk/nodejs, sdk/go and sdk/python from sdk/schema.json (Pulumi codegen)
 
 bench: setup
 	@bash scripts/bench.sh

@@ -56,6 +56,9 @@ export const SystemRole: typeof import("./systemRole").SystemRole = null as any;
 utilities.lazyLoad(exports, ["SystemRole"], () => require("./systemRole"));
 
 
+// Export enums:
+export * from "./types/enums";
+
 // Export sub-modules:
 import * as config from "./config";
 import * as types from "./types";

@@ -13,13 +13,30 @@ from .fields import (
     BOOL,
     NUMBER,
     STRING,
+    EnumSpec,
     Field,
     ObjectSpec,
     ResourceSpec,
+    enum_of,
     list_of,
     map_of,
     object_of,
 )
+
+# ----- closed sets of values (check refuses others; enum types in the schema) ------------------
+AUTH_TYPE = EnumSpec("AuthType", "How a service account authenticates.", ("jwt", "api_key"))
+IP_ALLOWLIST_STATUS = EnumSpec("IpAllowlistStatus", "Whether and where an IP allowlist is "
+                               "enforced.", ("INACTIVE", "ACTIVE_ALL", "ACTIVE_AUTH_ONLY"))
+SYSTEM_ROLE_NAME = EnumSpec("SystemRoleName", "A vault's built-in roles.", (
+    "VAULT_OWNER", "VAULT_EDITOR", "VAULT_VIEWER", "PIPELINE_MANAGER", "CONNECTION_MANAGER"))
+POLICY_EFFECT = EnumSpec("PolicyEffect", "Whether a policy rule allows or denies.",
+                         ("ALLOW", "DENY"))
+POLICY_ACTION = EnumSpec("PolicyAction", "What a policy rule applies to.", (
+    "ALL", "CREATE", "READ", "UPDATE", "DELETE", "TOKENIZATION", "DETOKENIZATION"))
+REDACTION = EnumSpec("Redaction", "How a policy rule returns the data it allows.",
+                     ("DEFAULT", "REDACTED", "MASKED", "PLAIN_TEXT"))
+MEMBER_TYPE = EnumSpec("MemberType", "What kind of member a role is assigned to.",
+                       ("SERVICE_ACCOUNT", "USER"))
 
 # ----- shared groups -----------------------------------------------------------------------------
 ROTATION_INPUTS = (
@@ -53,7 +70,8 @@ def key_target(kind_of_account: str) -> tuple[Field, ...]:
         Field("service_account", ANY, "Alternative to service_account_id: the ServiceAccount "
               "resource itself, which also lets preview refuse an account of the wrong auth "
               "type before any API call.", kind="arg"),
-        Field("service_account_auth_type", STRING, "Optional hint (jwt or api_key), filled from "
+        Field("service_account_auth_type", enum_of(AUTH_TYPE),
+              "Optional hint (jwt or api_key), filled from "
               "service_account when given; never causes a diff.", compared=False),
         Field("keepers", map_of(STRING), "Legacy (GCP-style): changing a value replaces the key, "
               "so the old one stops working in the same up. Prefer rotation_trigger.",
@@ -77,7 +95,8 @@ NAMESPACE = Field("namespace", STRING, "Skyflow's namespace of the object.",
 
 # ----- ServiceAccount ----------------------------------------------------------------------------
 IP_ALLOWLIST = ObjectSpec("IpAllowlist", "Where the service account may be used from.", (
-    Field("status", STRING, "INACTIVE (not enforced), ACTIVE_ALL (every call) or "
+    Field("status", enum_of(IP_ALLOWLIST_STATUS),
+          "INACTIVE (not enforced), ACTIVE_ALL (every call) or "
           "ACTIVE_AUTH_ONLY (token minting only).", default="INACTIVE"),
     Field("cidr_blocks", list_of(STRING), "Up to 10 IPv4/IPv6 CIDR blocks.", default=[]),
 ))
@@ -91,7 +110,8 @@ SERVICE_ACCOUNT = ResourceSpec(
               "rename).", required=True, replaces=True),
         DISPLAY_NAME,
         DESCRIPTION,
-        Field("auth_type", STRING, "jwt (key pair and credentials.json) or api_key. Changing it "
+        Field("auth_type", enum_of(AUTH_TYPE),
+              "jwt (key pair and credentials.json) or api_key. Changing it "
               "replaces the account (deleted first, so the name is free).", default="jwt",
               replaces=True),
         Field("enforce_context_id", BOOL, "Require a ctx claim in every JWT assertion. Updates "
@@ -207,7 +227,8 @@ SYSTEM_ROLE = ResourceSpec(
     (
         Field("vault_id", STRING, "The vault whose built-in role to find.", required=True,
               replaces=True),
-        Field("name", STRING, "A system role name: VAULT_OWNER, VAULT_EDITOR, VAULT_VIEWER, "
+        Field("name", enum_of(SYSTEM_ROLE_NAME),
+              "A system role name: VAULT_OWNER, VAULT_EDITOR, VAULT_VIEWER, "
               "PIPELINE_MANAGER, CONNECTION_MANAGER.", required=True, replaces=True),
         Field("role_id", STRING, "The role's id in that vault.", kind="output", required=True),
     ),
@@ -221,14 +242,16 @@ POLICY_RULE = ObjectSpec(
     (
         Field("name", STRING, "Unique within the policy; letters and digits only.",
               required=True),
-        Field("effect", STRING, "ALLOW (default) or DENY."),
-        Field("actions", list_of(STRING), "READ, CREATE, UPDATE, DELETE, TOKENIZATION, "
+        Field("effect", enum_of(POLICY_EFFECT), "ALLOW (default) or DENY."),
+        Field("actions", list_of(enum_of(POLICY_ACTION)),
+              "READ, CREATE, UPDATE, DELETE, TOKENIZATION, "
               "DETOKENIZATION or ALL."),
         Field("columns", list_of(STRING), "Column rule: table.column names (table.* for all "
               "columns)."),
         Field("table", STRING, "Table rule: the table name."),
         Field("column_groups", list_of(STRING), "Column-group rule: group names."),
-        Field("redaction", STRING, "DEFAULT, REDACTED, MASKED or PLAIN_TEXT (column and "
+        Field("redaction", enum_of(REDACTION),
+              "DEFAULT, REDACTED, MASKED or PLAIN_TEXT (column and "
               "column-group rules)."),
         Field("row_filter", STRING, "SQL expression filtering rows."),
         Field("rule_expression", STRING, "Skyflow's rule text; used instead of the structured "
@@ -274,7 +297,7 @@ ROLE_ASSIGNMENT = ResourceSpec(
               "Changing it replaces.", replaces=True),
         Field("member_id", STRING, "The member's id, for users (with member_type USER). "
               "Changing it replaces.", replaces=True),
-        Field("member_type", STRING, "SERVICE_ACCOUNT or USER. Changing it replaces.",
+        Field("member_type", enum_of(MEMBER_TYPE), "SERVICE_ACCOUNT or USER. Changing it replaces.",
               default="SERVICE_ACCOUNT", replaces=True),
         Field("condition", STRING, "Optional CEL condition (request.context, request.time, "
               "request.originIP). Updates in place (unassign, then assign)."),

@@ -34,15 +34,38 @@ NO_DEFAULT: Any = _NoDefault()
 
 
 @dataclass(frozen=True)
+class EnumSpec:
+    """A closed set of string values Skyflow accepts (``authType``, member types, ...).
+
+    Why declared: ``check`` refuses anything else, and the package schema turns it into an enum
+    type, so TypeScript and Go programs get the values checked by their compilers.
+    """
+
+    name: str
+    description: str
+    values: tuple[str, ...]
+
+    def member_name(self, value: str) -> str:
+        """The SDKs' constant name of a value: ``api_key`` -> ``ApiKey``, ``ACTIVE_ALL`` ->
+        ``ActiveAll``."""
+        return "".join(part[:1].upper() + part[1:].lower()
+                       for part in re.split(r"[^A-Za-z0-9]+", value) if part)
+
+
+@dataclass(frozen=True)
 class Type:
-    """A field's type: a scalar, ``array`` of ``items``, ``map`` of ``items``, or an object."""
+    """A field's type: a scalar, ``array`` of ``items``, ``map`` of ``items``, or an object;
+    a ``string`` may be restricted to an enum."""
 
     name: str  # one of SCALARS, "array", "map", "object"
     items: Type | None = None
     object: ObjectSpec | None = None
+    enum: EnumSpec | None = None
 
     def describe(self) -> str:
-        """Short human form for docs: ``list of string``, ``IpAllowlist``."""
+        r"""Short human form for docs: ``list of string``, ``IpAllowlist``, ``jwt \| api_key``."""
+        if self.enum is not None:
+            return " | ".join(self.enum.values)
         if self.name == "array":
             assert self.items is not None
             return f"list of {self.items.describe()}"
@@ -71,6 +94,10 @@ def map_of(items: Type) -> Type:
 
 def object_of(spec: ObjectSpec) -> Type:
     return Type("object", object=spec)
+
+
+def enum_of(spec: EnumSpec) -> Type:
+    return Type("string", enum=spec)
 
 
 @dataclass(frozen=True)
@@ -219,6 +246,27 @@ def camel(name: str) -> str:
 def snake(name: str) -> str:
     """camelCase -> snake_case (the inverse of :func:`camel` for our names)."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def enums_of(specs: Iterable[ResourceSpec]) -> list[EnumSpec]:
+    """Every enum the resources (and their nested objects) use, once each, in declaration
+    order."""
+    seen: dict[str, EnumSpec] = {}
+
+    def visit(t: Type | None) -> None:
+        if t is None:
+            return
+        if t.enum is not None:
+            seen.setdefault(t.enum.name, t.enum)
+        if t.object is not None:
+            for f in t.object.fields:
+                visit(f.type)
+        visit(t.items)
+
+    for spec in specs:
+        for f in spec.fields:
+            visit(f.type)
+    return list(seen.values())
 
 
 def objects_of(specs: Iterable[ResourceSpec]) -> list[ObjectSpec]:

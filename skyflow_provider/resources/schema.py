@@ -11,13 +11,23 @@ from typing import Any
 
 from .._version import __version__ as VERSION
 from .declarations import PROVIDER_CONFIG, RESOURCES, SYSTEM_ROLE
-from .fields import Field, ResourceSpec, Type, objects_of
+from .fields import EnumSpec, Field, ResourceSpec, Type, enums_of, objects_of
 
 PACKAGE = "skyflow"
+#: Where the plugin archives WILL be published (GitHub releases of the project, tag
+#: v<version>, assets pulumi-resource-skyflow-v<version>-<os>-<arch>.tar.gz): the CLI and every
+#: SDK fetch the plugin from here once it is published (docs/install.md).
+PLUGIN_DOWNLOAD_URL = "github://api.github.com/skyflow-pulumi/skyflow-pulumi"
+#: The Go SDK's module (nested module sdk/go of the project's repository, tags sdk/go/v<version>).
+GO_MODULE = "github.com/skyflow-pulumi/skyflow-pulumi/sdk/go"
+#: The oldest Pulumi SDKs the generated SDKs are declared to need (the Python one is tested).
+PULUMI_PYTHON_REQUIREMENT = ">=3.216.0,<4.0.0"
 
 
 def type_ref(t: Type) -> dict[str, Any]:
     """A schema type spec for a field type."""
+    if t.enum is not None:
+        return {"$ref": f"#/types/{PACKAGE}:index:{t.enum.name}"}
     if t.name == "array":
         assert t.items is not None
         return {"type": "array", "items": type_ref(t.items)}
@@ -88,6 +98,15 @@ def system_role_function() -> dict[str, Any]:
     }
 
 
+def enum_type(spec: EnumSpec) -> dict[str, Any]:
+    """An enum type: its values with the constant names the SDKs give them."""
+    return {
+        "type": "string",
+        "description": spec.description,
+        "enum": [{"name": spec.member_name(v), "value": v} for v in spec.values],
+    }
+
+
 def package_schema() -> dict[str, Any]:
     """The whole package schema as a dict (JSON-ready, deterministic order)."""
     config = _properties(list(PROVIDER_CONFIG), for_input=True)
@@ -100,6 +119,7 @@ def package_schema() -> dict[str, Any]:
         }
         for obj in objects_of(RESOURCES)
     }
+    types.update({f"{PACKAGE}:index:{e.name}": enum_type(e) for e in enums_of(RESOURCES)})
     return {
         "name": PACKAGE,
         "displayName": "Skyflow",
@@ -107,6 +127,9 @@ def package_schema() -> dict[str, Any]:
         "description": "Skyflow service accounts, keys, roles and policies.",
         "keywords": ["pulumi", "skyflow", "category/security"],
         "license": "Apache-2.0",
+        "homepage": "https://github.com/skyflow-pulumi/skyflow-pulumi",
+        "repository": "https://github.com/skyflow-pulumi/skyflow-pulumi",
+        "pluginDownloadURL": PLUGIN_DOWNLOAD_URL,
         "meta": {"moduleFormat": "(.*)"},
         "config": {"variables": config},
         "provider": {
@@ -117,9 +140,10 @@ def package_schema() -> dict[str, Any]:
         "resources": {spec.token: resource_schema(spec) for spec in RESOURCES},
         "functions": {f"{PACKAGE}:index:getSystemRole": system_role_function()},
         "language": {
-            "python": {"packageName": "pulumi_skyflow"},
+            "python": {"packageName": "pulumi_skyflow", "respectSchemaVersion": True,
+                       "pyproject": {"enabled": True},
+                       "requires": {"pulumi": PULUMI_PYTHON_REQUIREMENT}},
             "nodejs": {"packageName": "@skyflow-pulumi/skyflow", "respectSchemaVersion": True},
-            "go": {"importBasePath": "github.com/skyflow-pulumi/skyflow-pulumi/sdk/go/skyflow",
-                   "respectSchemaVersion": True},
+            "go": {"importBasePath": f"{GO_MODULE}/{PACKAGE}", "respectSchemaVersion": True},
         },
     }

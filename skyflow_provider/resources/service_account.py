@@ -29,12 +29,12 @@ from . import rotation
 from .account_keys import AccountKeys, key_field, slots_for
 from .args import IpAllowlistArgs, ServiceAccountArgs
 from .base import SkyflowProviderError, carry, declare
-from .declarations import SERVICE_ACCOUNT
+from .declarations import AUTH_TYPE, IP_ALLOWLIST_STATUS, SERVICE_ACCOUNT
 from .keys import credentials_json
 from .outputs import ServiceAccountOutputs
 
-AUTH_TYPES = ("jwt", "api_key")
-ALLOWLIST_STATUSES = ("INACTIVE", "ACTIVE_ALL", "ACTIVE_AUTH_ONLY")
+AUTH_TYPES = AUTH_TYPE.values
+ALLOWLIST_STATUSES = IP_ALLOWLIST_STATUS.values
 #: what a PATCH of the account sends (the rest cannot change in place)
 SETTINGS_KEYS = (
     "display_name",
