@@ -12,7 +12,7 @@ STAMP="$ROOT/examples/typescript/bin/.built-$hash"
 [[ -f "$STAMP" ]] && exit 0
 cd "$ROOT/sdk/nodejs"
 npm install --no-audit --no-fund --loglevel=error >&2
-npx tsc >&2
+npm run build >&2  # tsc, and package.json into bin/ (the SDK reads its version there)
 cd "$ROOT/examples/typescript"
 # --install-links copies the SDK in (a symlink would load a second @pulumi/pulumi from
 # sdk/nodejs/node_modules, and two copies of the runtime cannot share one engine connection).

@@ -21,5 +21,18 @@ if [ "$(cat "$STAMP" 2>/dev/null || true)" != "$want" ]; then
   echo "$want" > "$STAMP"
 fi
 
+# The plugin as this repository's tests run it (on PATH through scripts/env.sh): a launcher of the
+# editable package in venv/bin. The package itself ships no such script; users install the
+# plugin archive of `make dist` (docs/install.md).
+PLUGIN_LAUNCHER="$VENV/bin/pulumi-resource-skyflow"
+launcher="#!$PWD/$VENV/bin/python
+import sys
+from skyflow_provider.native.server import main
+sys.exit(main())"
+if [ "$(cat "$PLUGIN_LAUNCHER" 2>/dev/null || true)" != "$launcher" ]; then
+  printf '%s\n' "$launcher" > "$PLUGIN_LAUNCHER.tmp" && chmod 755 "$PLUGIN_LAUNCHER.tmp"
+  mv "$PLUGIN_LAUNCHER.tmp" "$PLUGIN_LAUNCHER"
+fi
+
 bash scripts/build-pulumi.sh >/dev/null
 bash scripts/setup-browser.sh  # chromium + pinned skyflow-js for tests/e2e/test_browser_tokens.py

@@ -20,8 +20,6 @@ PACKAGE = "skyflow"
 PLUGIN_DOWNLOAD_URL = "github://api.github.com/skyflow-pulumi/skyflow-pulumi"
 #: The Go SDK's module (nested module sdk/go of the project's repository, tags sdk/go/v<version>).
 GO_MODULE = "github.com/skyflow-pulumi/skyflow-pulumi/sdk/go"
-#: The oldest Pulumi SDKs the generated SDKs are declared to need (the Python one is tested).
-PULUMI_PYTHON_REQUIREMENT = ">=3.216.0,<4.0.0"
 
 
 def type_ref(t: Type) -> dict[str, Any]:
@@ -140,9 +138,9 @@ def package_schema() -> dict[str, Any]:
         "resources": {spec.token: resource_schema(spec) for spec in RESOURCES},
         "functions": {f"{PACKAGE}:index:getSystemRole": system_role_function()},
         "language": {
+            # pulumi>=3.269 (the generator's floor: the SDK calls runtime.exists_resource)
             "python": {"packageName": "pulumi_skyflow", "respectSchemaVersion": True,
-                       "pyproject": {"enabled": True},
-                       "requires": {"pulumi": PULUMI_PYTHON_REQUIREMENT}},
+                       "pyproject": {"enabled": True}},
             "nodejs": {"packageName": "@skyflow-pulumi/skyflow", "respectSchemaVersion": True},
             "go": {"importBasePath": f"{GO_MODULE}/{PACKAGE}", "respectSchemaVersion": True},
         },

@@ -10,6 +10,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -54,7 +55,9 @@ func goMod(importBasePath string) string {
 
 // npmPackage makes the generated package.json a package `npm pack` can publish: the compiled
 // JavaScript and type declarations in bin/ (main, types, files) and a prepack step that builds
-// them, so packing never ships TypeScript sources alone.
+// them, so packing never ships TypeScript sources alone. The build also copies package.json
+// into bin/: the generated utilities read the package version from './package.json' next to
+// them (Pulumi's own SDKs are packed from bin/).
 func npmPackage(data []byte) ([]byte, error) {
 	var pkg map[string]any
 	if err := json.Unmarshal(data, &pkg); err != nil {
@@ -62,18 +65,22 @@ func npmPackage(data []byte) ([]byte, error) {
 	}
 	pkg["main"] = "bin/index.js"
 	pkg["types"] = "bin/index.d.ts"
-	pkg["files"] = []string{"bin/**/*.js", "bin/**/*.d.ts", "README.md"}
+	pkg["files"] = []string{"bin/**/*.js", "bin/**/*.d.ts", "bin/package.json", "README.md"}
 	scripts, _ := pkg["scripts"].(map[string]any)
 	if scripts == nil {
 		scripts = map[string]any{}
 	}
-	scripts["prepack"] = "tsc"
+	scripts["build"] = "tsc && cp package.json bin/"
+	scripts["prepack"] = "npm run build"
 	pkg["scripts"] = scripts
-	out, err := json.MarshalIndent(pkg, "", "    ")
-	if err != nil {
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false) // "tsc && cp ...", not "tsc \u0026\u0026 cp ..."
+	enc.SetIndent("", "    ")
+	if err := enc.Encode(pkg); err != nil {
 		return nil, err
 	}
-	return append(out, '\n'), nil
+	return out.Bytes(), nil
 }
 
 // noLoader refuses every package reference: the skyflow schema references no other package.
