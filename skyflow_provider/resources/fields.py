@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -248,41 +248,32 @@ def snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-def enums_of(specs: Iterable[ResourceSpec]) -> list[EnumSpec]:
-    """Every enum the resources (and their nested objects) use, once each, in declaration
-    order."""
-    seen: dict[str, EnumSpec] = {}
+def types_of(specs: Iterable[ResourceSpec]) -> Iterator[Type]:
+    """Every type the resources use, in declaration order: their fields', list and map items',
+    and each nested object's fields' (every object visited once)."""
+    objects: set[str] = set()
 
-    def visit(t: Type | None) -> None:
+    def visit(t: Type | None) -> Iterator[Type]:
         if t is None:
             return
-        if t.enum is not None:
-            seen.setdefault(t.enum.name, t.enum)
-        if t.object is not None:
+        yield t
+        if t.object is not None and t.object.name not in objects:
+            objects.add(t.object.name)
             for f in t.object.fields:
-                visit(f.type)
-        visit(t.items)
+                yield from visit(f.type)
+        yield from visit(t.items)
 
     for spec in specs:
         for f in spec.fields:
-            visit(f.type)
-    return list(seen.values())
+            yield from visit(f.type)
+
+
+def enums_of(specs: Iterable[ResourceSpec]) -> list[EnumSpec]:
+    """Every enum the resources use, once each, in declaration order."""
+    return list({t.enum.name: t.enum for t in types_of(specs) if t.enum is not None}.values())
 
 
 def objects_of(specs: Iterable[ResourceSpec]) -> list[ObjectSpec]:
     """Every nested object type the resources use, once each, in declaration order."""
-    seen: dict[str, ObjectSpec] = {}
-
-    def visit(t: Type | None) -> None:
-        if t is None:
-            return
-        if t.name == "object" and t.object is not None and t.object.name not in seen:
-            seen[t.object.name] = t.object
-            for f in t.object.fields:
-                visit(f.type)
-        visit(t.items)
-
-    for spec in specs:
-        for f in spec.fields:
-            visit(f.type)
-    return list(seen.values())
+    return list({t.object.name: t.object for t in types_of(specs)
+                 if t.name == "object" and t.object is not None}.values())
