@@ -12,7 +12,7 @@ The version is skyflow_provider/_version.py's, the one place it is set. The SDKs
 committed ones (``make generate`` writes them; a test fails when they are stale).
 
 The plugin is a PEX (pex from PyPI): one executable zip holding skyflow_provider and its
-dependencies for CPython 3.10 to 3.13, started by a /bin/sh preamble that picks a python3 on PATH;
+dependencies for CPython 3.11 to 3.14, started by a /bin/sh preamble that picks a python3 on PATH;
 on first start it unpacks itself into a virtualenv under ~/.cache/pex (PEX_ROOT) and later starts
 go straight there. Why, against a PulumiPlugin.yaml source plugin: docs/install.md.
 Platforms: the host's by default; ``--platform linux-arm64`` (repeatable) or
@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 PLUGIN = "pulumi-resource-skyflow"
 #: CPython versions the plugin carries wheels for (pulumi and grpcio publish wheels for each).
-PYTHONS = ((3, 10), (3, 11), (3, 12), (3, 13))
+PYTHONS = ((3, 11), (3, 12), (3, 13), (3, 14))
 #: Pulumi's <os>-<arch> names -> (sys_platform, platform_system, machine, wheel platform tags).
 GLIBC = range(28, 16, -1)  # manylinux_2_28 (glibc 2.28: Debian 10, RHEL 8, Ubuntu 18.10) down
 MACOS = [(v, 0) for v in range(14, 10, -1)] + [(10, m) for m in range(16, 8, -1)]
@@ -129,8 +129,9 @@ def complete_platform(name: str, py: tuple[int, int], path: Path) -> Path:
 
 #: Pinned in the plugin to the versions this repository's environment runs and tests: the
 #: package's own requirements and the gRPC stack the plugin serves on. The rest resolves per
-#: interpreter (some releases, e.g. pycparser's newest, have dropped CPython 3.10).
-PINNED = {"pulumi", "pyjwt", "cryptography", "requests", "urllib3", "grpcio", "protobuf"}
+#: interpreter (a dependency may publish different releases for different CPythons).
+PINNED = {"pulumi", "pyjwt", "cryptography", "requests", "urllib3", "cel-expr-python", "grpcio",
+          "protobuf"}
 
 
 def constraints(work: Path) -> Path:

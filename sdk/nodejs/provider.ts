@@ -43,6 +43,10 @@ export class Provider extends pulumi.ProviderResource {
             resourceInputs["credentialsFile"] = args?.credentialsFile;
             resourceInputs["keyDriftReport"] = pulumi.output(args?.keyDriftReport).apply(JSON.stringify);
             resourceInputs["managementUrl"] = args?.managementUrl;
+            resourceInputs["oidcAudience"] = args?.oidcAudience;
+            resourceInputs["oidcServiceAccountId"] = args?.oidcServiceAccountId;
+            resourceInputs["oidcTokenSource"] = args?.oidcTokenSource;
+            resourceInputs["sharedIssuers"] = args?.sharedIssuers;
             resourceInputs["vaultId"] = args?.vaultId;
         }
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
@@ -90,6 +94,22 @@ export interface ProviderArgs {
      * Management API base URL (env SKYFLOW_MANAGEMENT_URL; default https://manage.skyflowapis.com).
      */
     managementUrl?: pulumi.Input<string | undefined>;
+    /**
+     * Keyless, github-actions: the audience of the requested GitHub ID token (env SKYFLOW_OIDC_AUDIENCE; default GitHub's).
+     */
+    oidcAudience?: pulumi.Input<string | undefined>;
+    /**
+     * Keyless: the keyless service account the STS config lists, whose token is asked for (env SKYFLOW_OIDC_SERVICE_ACCOUNT_ID).
+     */
+    oidcServiceAccountId?: pulumi.Input<string | undefined>;
+    /**
+     * Keyless: where the workload's OIDC token comes from, exchanged at Skyflow's STS instead of any credential: github-actions, file:PATH (re-read each time, e.g. a Kubernetes projected token), env:VARIABLE (GitLab id_tokens) or command:COMMAND (env SKYFLOW_OIDC_TOKEN_SOURCE).
+     */
+    oidcTokenSource?: pulumi.Input<string | undefined>;
+    /**
+     * More OIDC issuers shared by many tenants, comma-separated: an StsConfig trusting one must carry sub in context_claims (env SKYFLOW_SHARED_ISSUERS; GitHub Actions, GitLab.com, Bitbucket Pipelines, CircleCI and Terraform Cloud are always checked).
+     */
+    sharedIssuers?: pulumi.Input<string | undefined>;
     /**
      * Default vault id for programs that read it (env SKYFLOW_VAULT_ID).
      */

@@ -188,6 +188,19 @@ def strip_provider(props: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in props.items() if k != PROVIDER_KEY}
 
 
+def shared_client(settings: Any) -> Any:
+    """The process-wide ManagementClient for ``settings`` (one per equal settings)."""
+    with _CLIENTS_LOCK:
+        for known, client in _CLIENTS:
+            if known is settings or known == settings:
+                return client
+        from ..api.client import ManagementClient
+
+        client = ManagementClient(settings)
+        _CLIENTS.append((settings, client))
+        return client
+
+
 class SkyflowProvider(ResourceProvider):
     """Base provider: settings from configure(), one shared client per process, clean errors.
 
@@ -283,20 +296,9 @@ class SkyflowProvider(ResourceProvider):
     @property
     def client(self) -> Any:
         """The process-wide ManagementClient for these settings (created on first use)."""
-        if self._client is not None:
-            return self._client
-        settings = self._load_settings()
-        with _CLIENTS_LOCK:
-            for known, client in _CLIENTS:
-                if known is settings or known == settings:
-                    self._client = client
-                    return client
-            from ..api.client import ManagementClient
-
-            client = ManagementClient(settings)
-            _CLIENTS.append((settings, client))
-            self._client = client
-            return client
+        if self._client is None:
+            self._client = shared_client(self._load_settings())
+        return self._client
 
     def call(
         self,

@@ -44,10 +44,13 @@ class EnumSpec:
     name: str
     description: str
     values: tuple[str, ...]
+    #: left out of the constant names (``DT_`` of the data types: ``DataType.String``)
+    strip_prefix: str = ""
 
     def member_name(self, value: str) -> str:
         """The SDKs' constant name of a value: ``api_key`` -> ``ApiKey``, ``ACTIVE_ALL`` ->
         ``ActiveAll``."""
+        value = value.removeprefix(self.strip_prefix)
         return "".join(part[:1].upper() + part[1:].lower()
                        for part in re.split(r"[^A-Za-z0-9]+", value) if part)
 

@@ -25,7 +25,8 @@ from ..api import idempotency, snapshots
 from . import checks as v
 from .args import PolicyArgs, PolicyRuleArgs
 from .base import SkyflowProvider, SkyflowProviderError, carry, declare, is_unknown
-from .declarations import POLICY, POLICY_ACTION, POLICY_EFFECT, POLICY_RULE, REDACTION
+from .declarations import POLICY, POLICY_RULE
+from .field_groups import POLICY_ACTION, POLICY_EFFECT, REDACTION
 from .outputs import PolicyOutputs
 
 ACTIONS = POLICY_ACTION.values

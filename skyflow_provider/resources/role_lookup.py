@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from .declarations import SYSTEM_ROLE_NAME
+from .field_groups import SYSTEM_ROLE_NAME
 
 SYSTEM_ROLES = SYSTEM_ROLE_NAME.values
 

@@ -60,6 +60,14 @@ type providerArgs struct {
 	KeyDriftReport *bool `pulumi:"keyDriftReport"`
 	// Management API base URL (env SKYFLOW_MANAGEMENT_URL; default https://manage.skyflowapis.com).
 	ManagementUrl *string `pulumi:"managementUrl"`
+	// Keyless, github-actions: the audience of the requested GitHub ID token (env SKYFLOW_OIDC_AUDIENCE; default GitHub's).
+	OidcAudience *string `pulumi:"oidcAudience"`
+	// Keyless: the keyless service account the STS config lists, whose token is asked for (env SKYFLOW_OIDC_SERVICE_ACCOUNT_ID).
+	OidcServiceAccountId *string `pulumi:"oidcServiceAccountId"`
+	// Keyless: where the workload's OIDC token comes from, exchanged at Skyflow's STS instead of any credential: github-actions, file:PATH (re-read each time, e.g. a Kubernetes projected token), env:VARIABLE (GitLab id_tokens) or command:COMMAND (env SKYFLOW_OIDC_TOKEN_SOURCE).
+	OidcTokenSource *string `pulumi:"oidcTokenSource"`
+	// More OIDC issuers shared by many tenants, comma-separated: an StsConfig trusting one must carry sub in context_claims (env SKYFLOW_SHARED_ISSUERS; GitHub Actions, GitLab.com, Bitbucket Pipelines, CircleCI and Terraform Cloud are always checked).
+	SharedIssuers *string `pulumi:"sharedIssuers"`
 	// Default vault id for programs that read it (env SKYFLOW_VAULT_ID).
 	VaultId *string `pulumi:"vaultId"`
 }
@@ -84,6 +92,14 @@ type ProviderArgs struct {
 	KeyDriftReport pulumi.BoolPtrInput
 	// Management API base URL (env SKYFLOW_MANAGEMENT_URL; default https://manage.skyflowapis.com).
 	ManagementUrl pulumi.StringPtrInput
+	// Keyless, github-actions: the audience of the requested GitHub ID token (env SKYFLOW_OIDC_AUDIENCE; default GitHub's).
+	OidcAudience pulumi.StringPtrInput
+	// Keyless: the keyless service account the STS config lists, whose token is asked for (env SKYFLOW_OIDC_SERVICE_ACCOUNT_ID).
+	OidcServiceAccountId pulumi.StringPtrInput
+	// Keyless: where the workload's OIDC token comes from, exchanged at Skyflow's STS instead of any credential: github-actions, file:PATH (re-read each time, e.g. a Kubernetes projected token), env:VARIABLE (GitLab id_tokens) or command:COMMAND (env SKYFLOW_OIDC_TOKEN_SOURCE).
+	OidcTokenSource pulumi.StringPtrInput
+	// More OIDC issuers shared by many tenants, comma-separated: an StsConfig trusting one must carry sub in context_claims (env SKYFLOW_SHARED_ISSUERS; GitHub Actions, GitLab.com, Bitbucket Pipelines, CircleCI and Terraform Cloud are always checked).
+	SharedIssuers pulumi.StringPtrInput
 	// Default vault id for programs that read it (env SKYFLOW_VAULT_ID).
 	VaultId pulumi.StringPtrInput
 }

@@ -176,6 +176,204 @@ func (in *authTypePtr) ToAuthTypePtrOutputWithContext(ctx context.Context) AuthT
 	return pulumi.ToOutputWithContext(ctx, in).(AuthTypePtrOutput)
 }
 
+// A vault column's data type (Skyflow's v1DataType).
+type DataType string
+
+const (
+	DataTypeString     = DataType("DT_STRING")
+	DataTypeInt8       = DataType("DT_INT8")
+	DataTypeInt16      = DataType("DT_INT16")
+	DataTypeInt32      = DataType("DT_INT32")
+	DataTypeInt64      = DataType("DT_INT64")
+	DataTypeUint8      = DataType("DT_UINT8")
+	DataTypeUint16     = DataType("DT_UINT16")
+	DataTypeUint32     = DataType("DT_UINT32")
+	DataTypeUint64     = DataType("DT_UINT64")
+	DataTypeFloat32    = DataType("DT_FLOAT32")
+	DataTypeFloat64    = DataType("DT_FLOAT64")
+	DataTypeBool       = DataType("DT_BOOL")
+	DataTypeBytes      = DataType("DT_BYTES")
+	DataTypeDatetime   = DataType("DT_DATETIME")
+	DataTypeDate       = DataType("DT_DATE")
+	DataTypeTime       = DataType("DT_TIME")
+	DataTypeEmbedded   = DataType("DT_EMBEDDED")
+	DataTypeReferenced = DataType("DT_REFERENCED")
+)
+
+func (DataType) ElementType() reflect.Type {
+	return reflect.TypeOf((*DataType)(nil)).Elem()
+}
+
+func (e DataType) ToDataTypeOutput() DataTypeOutput {
+	return pulumi.ToOutput(e).(DataTypeOutput)
+}
+
+func (e DataType) ToDataTypeOutputWithContext(ctx context.Context) DataTypeOutput {
+	return pulumi.ToOutputWithContext(ctx, e).(DataTypeOutput)
+}
+
+func (e DataType) ToDataTypePtrOutput() DataTypePtrOutput {
+	return e.ToDataTypePtrOutputWithContext(context.Background())
+}
+
+func (e DataType) ToDataTypePtrOutputWithContext(ctx context.Context) DataTypePtrOutput {
+	return DataType(e).ToDataTypeOutputWithContext(ctx).ToDataTypePtrOutputWithContext(ctx)
+}
+
+func (e DataType) ToStringOutput() pulumi.StringOutput {
+	return pulumi.ToOutput(pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e DataType) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return pulumi.ToOutputWithContext(ctx, pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e DataType) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringPtrOutputWithContext(context.Background())
+}
+
+func (e DataType) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringOutputWithContext(ctx).ToStringPtrOutputWithContext(ctx)
+}
+
+type DataTypeOutput struct{ *pulumi.OutputState }
+
+func (DataTypeOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*DataType)(nil)).Elem()
+}
+
+func (o DataTypeOutput) ToDataTypeOutput() DataTypeOutput {
+	return o
+}
+
+func (o DataTypeOutput) ToDataTypeOutputWithContext(ctx context.Context) DataTypeOutput {
+	return o
+}
+
+func (o DataTypeOutput) ToDataTypePtrOutput() DataTypePtrOutput {
+	return o.ToDataTypePtrOutputWithContext(context.Background())
+}
+
+func (o DataTypeOutput) ToDataTypePtrOutputWithContext(ctx context.Context) DataTypePtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v DataType) *DataType {
+		return &v
+	}).(DataTypePtrOutput)
+}
+
+func (o DataTypeOutput) ToStringOutput() pulumi.StringOutput {
+	return o.ToStringOutputWithContext(context.Background())
+}
+
+func (o DataTypeOutput) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e DataType) string {
+		return string(e)
+	}).(pulumi.StringOutput)
+}
+
+func (o DataTypeOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o DataTypeOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e DataType) *string {
+		v := string(e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+type DataTypePtrOutput struct{ *pulumi.OutputState }
+
+func (DataTypePtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**DataType)(nil)).Elem()
+}
+
+func (o DataTypePtrOutput) ToDataTypePtrOutput() DataTypePtrOutput {
+	return o
+}
+
+func (o DataTypePtrOutput) ToDataTypePtrOutputWithContext(ctx context.Context) DataTypePtrOutput {
+	return o
+}
+
+func (o DataTypePtrOutput) Elem() DataTypeOutput {
+	return o.ApplyT(func(v *DataType) DataType {
+		if v != nil {
+			return *v
+		}
+		var ret DataType
+		return ret
+	}).(DataTypeOutput)
+}
+
+func (o DataTypePtrOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o DataTypePtrOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e *DataType) *string {
+		if e == nil {
+			return nil
+		}
+		v := string(*e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+// DataTypeInput is an input type that accepts values of the DataType enum
+// A concrete instance of `DataTypeInput` can be one of the following:
+//
+//	DataTypeString
+//	DataTypeInt8
+//	DataTypeInt16
+//	DataTypeInt32
+//	DataTypeInt64
+//	DataTypeUint8
+//	DataTypeUint16
+//	DataTypeUint32
+//	DataTypeUint64
+//	DataTypeFloat32
+//	DataTypeFloat64
+//	DataTypeBool
+//	DataTypeBytes
+//	DataTypeDatetime
+//	DataTypeDate
+//	DataTypeTime
+//	DataTypeEmbedded
+//	DataTypeReferenced
+type DataTypeInput interface {
+	pulumi.Input
+
+	ToDataTypeOutput() DataTypeOutput
+	ToDataTypeOutputWithContext(context.Context) DataTypeOutput
+}
+
+var dataTypePtrType = reflect.TypeOf((**DataType)(nil)).Elem()
+
+type DataTypePtrInput interface {
+	pulumi.Input
+
+	ToDataTypePtrOutput() DataTypePtrOutput
+	ToDataTypePtrOutputWithContext(context.Context) DataTypePtrOutput
+}
+
+type dataTypePtr string
+
+func DataTypePtr(v string) DataTypePtrInput {
+	return (*dataTypePtr)(&v)
+}
+
+func (*dataTypePtr) ElementType() reflect.Type {
+	return dataTypePtrType
+}
+
+func (in *dataTypePtr) ToDataTypePtrOutput() DataTypePtrOutput {
+	return pulumi.ToOutput(in).(DataTypePtrOutput)
+}
+
+func (in *dataTypePtr) ToDataTypePtrOutputWithContext(ctx context.Context) DataTypePtrOutput {
+	return pulumi.ToOutputWithContext(ctx, in).(DataTypePtrOutput)
+}
+
 // Whether and where an IP allowlist is enforced.
 type IpAllowlistStatus string
 
@@ -1242,6 +1440,8 @@ func (in *systemRoleNamePtr) ToSystemRoleNamePtrOutputWithContext(ctx context.Co
 func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*AuthTypeInput)(nil)).Elem(), AuthType("jwt"))
 	pulumi.RegisterInputType(reflect.TypeOf((*AuthTypePtrInput)(nil)).Elem(), AuthType("jwt"))
+	pulumi.RegisterInputType(reflect.TypeOf((*DataTypeInput)(nil)).Elem(), DataType("DT_STRING"))
+	pulumi.RegisterInputType(reflect.TypeOf((*DataTypePtrInput)(nil)).Elem(), DataType("DT_STRING"))
 	pulumi.RegisterInputType(reflect.TypeOf((*IpAllowlistStatusInput)(nil)).Elem(), IpAllowlistStatus("INACTIVE"))
 	pulumi.RegisterInputType(reflect.TypeOf((*IpAllowlistStatusPtrInput)(nil)).Elem(), IpAllowlistStatus("INACTIVE"))
 	pulumi.RegisterInputType(reflect.TypeOf((*MemberTypeInput)(nil)).Elem(), MemberType("SERVICE_ACCOUNT"))
@@ -1257,6 +1457,8 @@ func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*SystemRoleNamePtrInput)(nil)).Elem(), SystemRoleName("VAULT_OWNER"))
 	pulumi.RegisterOutputType(AuthTypeOutput{})
 	pulumi.RegisterOutputType(AuthTypePtrOutput{})
+	pulumi.RegisterOutputType(DataTypeOutput{})
+	pulumi.RegisterOutputType(DataTypePtrOutput{})
 	pulumi.RegisterOutputType(IpAllowlistStatusOutput{})
 	pulumi.RegisterOutputType(IpAllowlistStatusPtrOutput{})
 	pulumi.RegisterOutputType(MemberTypeOutput{})

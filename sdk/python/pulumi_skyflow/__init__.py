@@ -9,6 +9,7 @@ import typing
 from ._enums import *
 from .api_key import *
 from .get_system_role import *
+from .get_workspace import *
 from .policy import *
 from .policy_assignment import *
 from .provider import *
@@ -16,7 +17,10 @@ from .role import *
 from .role_assignment import *
 from .service_account import *
 from .service_account_key import *
+from .sts_config import *
 from .system_role import *
+from .user import *
+from .vault import *
 from ._inputs import *
 from . import outputs
 
@@ -42,7 +46,10 @@ _utilities.register(
    "skyflow:index:RoleAssignment": "RoleAssignment",
    "skyflow:index:ServiceAccount": "ServiceAccount",
    "skyflow:index:ServiceAccountKey": "ServiceAccountKey",
-   "skyflow:index:SystemRole": "SystemRole"
+   "skyflow:index:StsConfig": "StsConfig",
+   "skyflow:index:SystemRole": "SystemRole",
+   "skyflow:index:User": "User",
+   "skyflow:index:Vault": "Vault"
   }
  }
 ]

@@ -8,6 +8,7 @@ from enum import Enum
 
 __all__ = [
     'AuthType',
+    'DataType',
     'IpAllowlistStatus',
     'MemberType',
     'PolicyAction',
@@ -24,6 +25,31 @@ class AuthType(_builtins.str, Enum):
     """
     JWT = "jwt"
     API_KEY = "api_key"
+
+
+@pulumi.type_token("skyflow:index:DataType")
+class DataType(_builtins.str, Enum):
+    """
+    A vault column's data type (Skyflow's v1DataType).
+    """
+    STRING = "DT_STRING"
+    INT8 = "DT_INT8"
+    INT16 = "DT_INT16"
+    INT32 = "DT_INT32"
+    INT64 = "DT_INT64"
+    UINT8 = "DT_UINT8"
+    UINT16 = "DT_UINT16"
+    UINT32 = "DT_UINT32"
+    UINT64 = "DT_UINT64"
+    FLOAT32 = "DT_FLOAT32"
+    FLOAT64 = "DT_FLOAT64"
+    BOOL = "DT_BOOL"
+    BYTES = "DT_BYTES"
+    DATETIME = "DT_DATETIME"
+    DATE = "DT_DATE"
+    TIME = "DT_TIME"
+    EMBEDDED = "DT_EMBEDDED"
+    REFERENCED = "DT_REFERENCED"
 
 
 @pulumi.type_token("skyflow:index:IpAllowlistStatus")

@@ -20,6 +20,12 @@ __all__ = [
     'IpAllowlistArgsDict',
     'PolicyRuleArgs',
     'PolicyRuleArgsDict',
+    'VaultColumnArgs',
+    'VaultColumnArgsDict',
+    'VaultSchemaArgs',
+    'VaultSchemaArgsDict',
+    'VaultTableArgs',
+    'VaultTableArgsDict',
 ]
 
 class IpAllowlistArgsDict(TypedDict):
@@ -269,5 +275,271 @@ class PolicyRuleArgs:
     @table.setter
     def table(self, value: pulumi.Input[Optional[_builtins.str]]):
         pulumi.set(self, "table", value)
+
+
+class VaultColumnArgsDict(TypedDict):
+    """
+    One column of a vault table (Skyflow's field).
+    """
+    name: pulumi.Input[_builtins.str]
+    """
+    Lowercase letters, digits, '_' and '-', starting with a letter; unique in its table. Not skyflow_id: Skyflow adds that column to every table.
+    """
+    datatype: NotRequired[pulumi.Input[Optional['DataType']]]
+    """
+    Skyflow's data type (the spec's v1DataType): DT_STRING, DT_INT32, DT_INT64, DT_FLOAT64, DT_BOOL, DT_DATE, DT_DATETIME, ... Changing it is a destructive schema change.
+    """
+    description: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Free text shown in Studio.
+    """
+    is_array: NotRequired[pulumi.Input[Optional[_builtins.bool]]]
+    """
+    The column holds a list of values. Changing it is a destructive schema change.
+    """
+    tags: NotRequired[pulumi.Input[Optional[Mapping[str, pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]]]]]
+    """
+    Skyflow column settings, tag name -> values: tokenization (skyflow.options.default_token_policy), redaction (skyflow.options.default_dlp_policy), validation (skyflow.validation.*), ...
+    """
+
+@pulumi.input_type
+class VaultColumnArgs:
+    def __init__(__self__, *,
+                 name: pulumi.Input[_builtins.str],
+                 datatype: pulumi.Input[Optional['DataType']] = None,
+                 description: pulumi.Input[Optional[_builtins.str]] = None,
+                 is_array: pulumi.Input[Optional[_builtins.bool]] = None,
+                 tags: pulumi.Input[Optional[Mapping[str, pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]]]] = None):
+        """
+        One column of a vault table (Skyflow's field).
+
+        :param pulumi.Input[_builtins.str] name: Lowercase letters, digits, '_' and '-', starting with a letter; unique in its table. Not skyflow_id: Skyflow adds that column to every table.
+        :param pulumi.Input['DataType'] datatype: Skyflow's data type (the spec's v1DataType): DT_STRING, DT_INT32, DT_INT64, DT_FLOAT64, DT_BOOL, DT_DATE, DT_DATETIME, ... Changing it is a destructive schema change.
+        :param pulumi.Input[_builtins.str] description: Free text shown in Studio.
+        :param pulumi.Input[_builtins.bool] is_array: The column holds a list of values. Changing it is a destructive schema change.
+        :param pulumi.Input[Mapping[str, pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]]] tags: Skyflow column settings, tag name -> values: tokenization (skyflow.options.default_token_policy), redaction (skyflow.options.default_dlp_policy), validation (skyflow.validation.*), ...
+        """
+        pulumi.set(__self__, "name", name)
+        if datatype is None:
+            datatype = 'DT_STRING'
+        if datatype is not None:
+            pulumi.set(__self__, "datatype", datatype)
+        if description is None:
+            description = ''
+        if description is not None:
+            pulumi.set(__self__, "description", description)
+        if is_array is None:
+            is_array = False
+        if is_array is not None:
+            pulumi.set(__self__, "is_array", is_array)
+        if tags is not None:
+            pulumi.set(__self__, "tags", tags)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> pulumi.Input[_builtins.str]:
+        """
+        Lowercase letters, digits, '_' and '-', starting with a letter; unique in its table. Not skyflow_id: Skyflow adds that column to every table.
+        """
+        return pulumi.get(self, "name")
+
+    @name.setter
+    def name(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "name", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def datatype(self) -> pulumi.Input[Optional['DataType']]:
+        """
+        Skyflow's data type (the spec's v1DataType): DT_STRING, DT_INT32, DT_INT64, DT_FLOAT64, DT_BOOL, DT_DATE, DT_DATETIME, ... Changing it is a destructive schema change.
+        """
+        return pulumi.get(self, "datatype")
+
+    @datatype.setter
+    def datatype(self, value: pulumi.Input[Optional['DataType']]):
+        pulumi.set(self, "datatype", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def description(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Free text shown in Studio.
+        """
+        return pulumi.get(self, "description")
+
+    @description.setter
+    def description(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "description", value)
+
+    @_builtins.property
+    @pulumi.getter(name="isArray")
+    def is_array(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        The column holds a list of values. Changing it is a destructive schema change.
+        """
+        return pulumi.get(self, "is_array")
+
+    @is_array.setter
+    def is_array(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "is_array", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def tags(self) -> pulumi.Input[Optional[Mapping[str, pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]]]]:
+        """
+        Skyflow column settings, tag name -> values: tokenization (skyflow.options.default_token_policy), redaction (skyflow.options.default_dlp_policy), validation (skyflow.validation.*), ...
+        """
+        return pulumi.get(self, "tags")
+
+    @tags.setter
+    def tags(self, value: pulumi.Input[Optional[Mapping[str, pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]]]]):
+        pulumi.set(self, "tags", value)
+
+
+class VaultSchemaArgsDict(TypedDict):
+    """
+    A vault's tables and vault-level settings. Adding a table or a column updates the vault in place; removing or retyping one is destructive (allow_destructive_schema_changes).
+    """
+    tables: pulumi.Input[Sequence[pulumi.Input['VaultTableArgsDict']]]
+    """
+    At least one table, names unique.
+    """
+    tags: NotRequired[pulumi.Input[Optional[Mapping[str, pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]]]]]
+    """
+    Vault-level Skyflow settings, tag name -> values.
+    """
+
+@pulumi.input_type
+class VaultSchemaArgs:
+    def __init__(__self__, *,
+                 tables: pulumi.Input[Sequence[pulumi.Input['VaultTableArgs']]],
+                 tags: pulumi.Input[Optional[Mapping[str, pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]]]] = None):
+        """
+        A vault's tables and vault-level settings. Adding a table or a column updates the vault in place; removing or retyping one is destructive (allow_destructive_schema_changes).
+
+        :param pulumi.Input[Sequence[pulumi.Input['VaultTableArgs']]] tables: At least one table, names unique.
+        :param pulumi.Input[Mapping[str, pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]]] tags: Vault-level Skyflow settings, tag name -> values.
+        """
+        pulumi.set(__self__, "tables", tables)
+        if tags is not None:
+            pulumi.set(__self__, "tags", tags)
+
+    @_builtins.property
+    @pulumi.getter
+    def tables(self) -> pulumi.Input[Sequence[pulumi.Input['VaultTableArgs']]]:
+        """
+        At least one table, names unique.
+        """
+        return pulumi.get(self, "tables")
+
+    @tables.setter
+    def tables(self, value: pulumi.Input[Sequence[pulumi.Input['VaultTableArgs']]]):
+        pulumi.set(self, "tables", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def tags(self) -> pulumi.Input[Optional[Mapping[str, pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]]]]:
+        """
+        Vault-level Skyflow settings, tag name -> values.
+        """
+        return pulumi.get(self, "tags")
+
+    @tags.setter
+    def tags(self, value: pulumi.Input[Optional[Mapping[str, pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]]]]):
+        pulumi.set(self, "tags", value)
+
+
+class VaultTableArgsDict(TypedDict):
+    """
+    One table of a vault (Skyflow's schema). Every table also has Skyflow's skyflow_id column.
+    """
+    columns: pulumi.Input[Sequence[pulumi.Input['VaultColumnArgsDict']]]
+    """
+    At least one column, names unique.
+    """
+    name: pulumi.Input[_builtins.str]
+    """
+    Lowercase letters, digits, '_' and '-', starting with a letter; unique in the vault.
+    """
+    description: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Free text shown in Studio.
+    """
+    tags: NotRequired[pulumi.Input[Optional[Mapping[str, pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]]]]]
+    """
+    Table-level Skyflow settings (schemaTags), tag name -> values.
+    """
+
+@pulumi.input_type
+class VaultTableArgs:
+    def __init__(__self__, *,
+                 columns: pulumi.Input[Sequence[pulumi.Input['VaultColumnArgs']]],
+                 name: pulumi.Input[_builtins.str],
+                 description: pulumi.Input[Optional[_builtins.str]] = None,
+                 tags: pulumi.Input[Optional[Mapping[str, pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]]]] = None):
+        """
+        One table of a vault (Skyflow's schema). Every table also has Skyflow's skyflow_id column.
+
+        :param pulumi.Input[Sequence[pulumi.Input['VaultColumnArgs']]] columns: At least one column, names unique.
+        :param pulumi.Input[_builtins.str] name: Lowercase letters, digits, '_' and '-', starting with a letter; unique in the vault.
+        :param pulumi.Input[_builtins.str] description: Free text shown in Studio.
+        :param pulumi.Input[Mapping[str, pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]]] tags: Table-level Skyflow settings (schemaTags), tag name -> values.
+        """
+        pulumi.set(__self__, "columns", columns)
+        pulumi.set(__self__, "name", name)
+        if description is None:
+            description = ''
+        if description is not None:
+            pulumi.set(__self__, "description", description)
+        if tags is not None:
+            pulumi.set(__self__, "tags", tags)
+
+    @_builtins.property
+    @pulumi.getter
+    def columns(self) -> pulumi.Input[Sequence[pulumi.Input['VaultColumnArgs']]]:
+        """
+        At least one column, names unique.
+        """
+        return pulumi.get(self, "columns")
+
+    @columns.setter
+    def columns(self, value: pulumi.Input[Sequence[pulumi.Input['VaultColumnArgs']]]):
+        pulumi.set(self, "columns", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> pulumi.Input[_builtins.str]:
+        """
+        Lowercase letters, digits, '_' and '-', starting with a letter; unique in the vault.
+        """
+        return pulumi.get(self, "name")
+
+    @name.setter
+    def name(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "name", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def description(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Free text shown in Studio.
+        """
+        return pulumi.get(self, "description")
+
+    @description.setter
+    def description(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "description", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def tags(self) -> pulumi.Input[Optional[Mapping[str, pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]]]]:
+        """
+        Table-level Skyflow settings (schemaTags), tag name -> values.
+        """
+        return pulumi.get(self, "tags")
+
+    @tags.setter
+    def tags(self, value: pulumi.Input[Optional[Mapping[str, pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]]]]):
+        pulumi.set(self, "tags", value)
 
 

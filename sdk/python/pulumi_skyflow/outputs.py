@@ -13,11 +13,15 @@ if sys.version_info >= (3, 11):
 else:
     from typing_extensions import NotRequired, TypedDict, TypeAlias
 from . import _utilities
+from . import outputs
 from ._enums import *
 
 __all__ = [
     'IpAllowlist',
     'PolicyRule',
+    'VaultColumn',
+    'VaultSchema',
+    'VaultTable',
 ]
 
 @pulumi.output_type
@@ -213,5 +217,194 @@ class PolicyRule(dict):
         Table rule: the table name.
         """
         return pulumi.get(self, "table")
+
+
+@pulumi.output_type
+class VaultColumn(dict):
+    """
+    One column of a vault table (Skyflow's field).
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "isArray":
+            suggest = "is_array"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in VaultColumn. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        VaultColumn.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        VaultColumn.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 name: _builtins.str,
+                 datatype: Optional['DataType'] = None,
+                 description: Optional[_builtins.str] = None,
+                 is_array: Optional[_builtins.bool] = None,
+                 tags: Optional[Mapping[str, Sequence[_builtins.str]]] = None):
+        """
+        One column of a vault table (Skyflow's field).
+
+        :param _builtins.str name: Lowercase letters, digits, '_' and '-', starting with a letter; unique in its table. Not skyflow_id: Skyflow adds that column to every table.
+        :param 'DataType' datatype: Skyflow's data type (the spec's v1DataType): DT_STRING, DT_INT32, DT_INT64, DT_FLOAT64, DT_BOOL, DT_DATE, DT_DATETIME, ... Changing it is a destructive schema change.
+        :param _builtins.str description: Free text shown in Studio.
+        :param _builtins.bool is_array: The column holds a list of values. Changing it is a destructive schema change.
+        :param Mapping[str, Sequence[_builtins.str]] tags: Skyflow column settings, tag name -> values: tokenization (skyflow.options.default_token_policy), redaction (skyflow.options.default_dlp_policy), validation (skyflow.validation.*), ...
+        """
+        pulumi.set(__self__, "name", name)
+        if datatype is None:
+            datatype = 'DT_STRING'
+        if datatype is not None:
+            pulumi.set(__self__, "datatype", datatype)
+        if description is None:
+            description = ''
+        if description is not None:
+            pulumi.set(__self__, "description", description)
+        if is_array is None:
+            is_array = False
+        if is_array is not None:
+            pulumi.set(__self__, "is_array", is_array)
+        if tags is not None:
+            pulumi.set(__self__, "tags", tags)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> _builtins.str:
+        """
+        Lowercase letters, digits, '_' and '-', starting with a letter; unique in its table. Not skyflow_id: Skyflow adds that column to every table.
+        """
+        return pulumi.get(self, "name")
+
+    @_builtins.property
+    @pulumi.getter
+    def datatype(self) -> Optional['DataType']:
+        """
+        Skyflow's data type (the spec's v1DataType): DT_STRING, DT_INT32, DT_INT64, DT_FLOAT64, DT_BOOL, DT_DATE, DT_DATETIME, ... Changing it is a destructive schema change.
+        """
+        return pulumi.get(self, "datatype")
+
+    @_builtins.property
+    @pulumi.getter
+    def description(self) -> Optional[_builtins.str]:
+        """
+        Free text shown in Studio.
+        """
+        return pulumi.get(self, "description")
+
+    @_builtins.property
+    @pulumi.getter(name="isArray")
+    def is_array(self) -> Optional[_builtins.bool]:
+        """
+        The column holds a list of values. Changing it is a destructive schema change.
+        """
+        return pulumi.get(self, "is_array")
+
+    @_builtins.property
+    @pulumi.getter
+    def tags(self) -> Optional[Mapping[str, Sequence[_builtins.str]]]:
+        """
+        Skyflow column settings, tag name -> values: tokenization (skyflow.options.default_token_policy), redaction (skyflow.options.default_dlp_policy), validation (skyflow.validation.*), ...
+        """
+        return pulumi.get(self, "tags")
+
+
+@pulumi.output_type
+class VaultSchema(dict):
+    """
+    A vault's tables and vault-level settings. Adding a table or a column updates the vault in place; removing or retyping one is destructive (allow_destructive_schema_changes).
+    """
+    def __init__(__self__, *,
+                 tables: Sequence['outputs.VaultTable'],
+                 tags: Optional[Mapping[str, Sequence[_builtins.str]]] = None):
+        """
+        A vault's tables and vault-level settings. Adding a table or a column updates the vault in place; removing or retyping one is destructive (allow_destructive_schema_changes).
+
+        :param Sequence['VaultTable'] tables: At least one table, names unique.
+        :param Mapping[str, Sequence[_builtins.str]] tags: Vault-level Skyflow settings, tag name -> values.
+        """
+        pulumi.set(__self__, "tables", tables)
+        if tags is not None:
+            pulumi.set(__self__, "tags", tags)
+
+    @_builtins.property
+    @pulumi.getter
+    def tables(self) -> Sequence['outputs.VaultTable']:
+        """
+        At least one table, names unique.
+        """
+        return pulumi.get(self, "tables")
+
+    @_builtins.property
+    @pulumi.getter
+    def tags(self) -> Optional[Mapping[str, Sequence[_builtins.str]]]:
+        """
+        Vault-level Skyflow settings, tag name -> values.
+        """
+        return pulumi.get(self, "tags")
+
+
+@pulumi.output_type
+class VaultTable(dict):
+    """
+    One table of a vault (Skyflow's schema). Every table also has Skyflow's skyflow_id column.
+    """
+    def __init__(__self__, *,
+                 columns: Sequence['outputs.VaultColumn'],
+                 name: _builtins.str,
+                 description: Optional[_builtins.str] = None,
+                 tags: Optional[Mapping[str, Sequence[_builtins.str]]] = None):
+        """
+        One table of a vault (Skyflow's schema). Every table also has Skyflow's skyflow_id column.
+
+        :param Sequence['VaultColumn'] columns: At least one column, names unique.
+        :param _builtins.str name: Lowercase letters, digits, '_' and '-', starting with a letter; unique in the vault.
+        :param _builtins.str description: Free text shown in Studio.
+        :param Mapping[str, Sequence[_builtins.str]] tags: Table-level Skyflow settings (schemaTags), tag name -> values.
+        """
+        pulumi.set(__self__, "columns", columns)
+        pulumi.set(__self__, "name", name)
+        if description is None:
+            description = ''
+        if description is not None:
+            pulumi.set(__self__, "description", description)
+        if tags is not None:
+            pulumi.set(__self__, "tags", tags)
+
+    @_builtins.property
+    @pulumi.getter
+    def columns(self) -> Sequence['outputs.VaultColumn']:
+        """
+        At least one column, names unique.
+        """
+        return pulumi.get(self, "columns")
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> _builtins.str:
+        """
+        Lowercase letters, digits, '_' and '-', starting with a letter; unique in the vault.
+        """
+        return pulumi.get(self, "name")
+
+    @_builtins.property
+    @pulumi.getter
+    def description(self) -> Optional[_builtins.str]:
+        """
+        Free text shown in Studio.
+        """
+        return pulumi.get(self, "description")
+
+    @_builtins.property
+    @pulumi.getter
+    def tags(self) -> Optional[Mapping[str, Sequence[_builtins.str]]]:
+        """
+        Table-level Skyflow settings (schemaTags), tag name -> values.
+        """
+        return pulumi.get(self, "tags")
 
 

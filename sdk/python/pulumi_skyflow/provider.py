@@ -28,6 +28,10 @@ class ProviderArgs:
                  credentials_file: pulumi.Input[Optional[_builtins.str]] = None,
                  key_drift_report: pulumi.Input[Optional[_builtins.bool]] = None,
                  management_url: pulumi.Input[Optional[_builtins.str]] = None,
+                 oidc_audience: pulumi.Input[Optional[_builtins.str]] = None,
+                 oidc_service_account_id: pulumi.Input[Optional[_builtins.str]] = None,
+                 oidc_token_source: pulumi.Input[Optional[_builtins.str]] = None,
+                 shared_issuers: pulumi.Input[Optional[_builtins.str]] = None,
                  vault_id: pulumi.Input[Optional[_builtins.str]] = None):
         """
         The set of arguments for constructing a Provider resource.
@@ -41,6 +45,10 @@ class ProviderArgs:
         :param pulumi.Input[_builtins.str] credentials_file: Path to a credentials.json (env SKYFLOW_CREDENTIALS_FILE).
         :param pulumi.Input[_builtins.bool] key_drift_report: Refresh lists each service account's keys to report keys deleted or added outside Pulumi: one more GET per account (env SKYFLOW_KEY_DRIFT_REPORT; default true).
         :param pulumi.Input[_builtins.str] management_url: Management API base URL (env SKYFLOW_MANAGEMENT_URL; default https://manage.skyflowapis.com).
+        :param pulumi.Input[_builtins.str] oidc_audience: Keyless, github-actions: the audience of the requested GitHub ID token (env SKYFLOW_OIDC_AUDIENCE; default GitHub's).
+        :param pulumi.Input[_builtins.str] oidc_service_account_id: Keyless: the keyless service account the STS config lists, whose token is asked for (env SKYFLOW_OIDC_SERVICE_ACCOUNT_ID).
+        :param pulumi.Input[_builtins.str] oidc_token_source: Keyless: where the workload's OIDC token comes from, exchanged at Skyflow's STS instead of any credential: github-actions, file:PATH (re-read each time, e.g. a Kubernetes projected token), env:VARIABLE (GitLab id_tokens) or command:COMMAND (env SKYFLOW_OIDC_TOKEN_SOURCE).
+        :param pulumi.Input[_builtins.str] shared_issuers: More OIDC issuers shared by many tenants, comma-separated: an StsConfig trusting one must carry sub in context_claims (env SKYFLOW_SHARED_ISSUERS; GitHub Actions, GitLab.com, Bitbucket Pipelines, CircleCI and Terraform Cloud are always checked).
         :param pulumi.Input[_builtins.str] vault_id: Default vault id for programs that read it (env SKYFLOW_VAULT_ID).
         """
         if account_id is not None:
@@ -61,6 +69,14 @@ class ProviderArgs:
             pulumi.set(__self__, "key_drift_report", key_drift_report)
         if management_url is not None:
             pulumi.set(__self__, "management_url", management_url)
+        if oidc_audience is not None:
+            pulumi.set(__self__, "oidc_audience", oidc_audience)
+        if oidc_service_account_id is not None:
+            pulumi.set(__self__, "oidc_service_account_id", oidc_service_account_id)
+        if oidc_token_source is not None:
+            pulumi.set(__self__, "oidc_token_source", oidc_token_source)
+        if shared_issuers is not None:
+            pulumi.set(__self__, "shared_issuers", shared_issuers)
         if vault_id is not None:
             pulumi.set(__self__, "vault_id", vault_id)
 
@@ -173,6 +189,54 @@ class ProviderArgs:
         pulumi.set(self, "management_url", value)
 
     @_builtins.property
+    @pulumi.getter(name="oidcAudience")
+    def oidc_audience(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Keyless, github-actions: the audience of the requested GitHub ID token (env SKYFLOW_OIDC_AUDIENCE; default GitHub's).
+        """
+        return pulumi.get(self, "oidc_audience")
+
+    @oidc_audience.setter
+    def oidc_audience(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "oidc_audience", value)
+
+    @_builtins.property
+    @pulumi.getter(name="oidcServiceAccountId")
+    def oidc_service_account_id(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Keyless: the keyless service account the STS config lists, whose token is asked for (env SKYFLOW_OIDC_SERVICE_ACCOUNT_ID).
+        """
+        return pulumi.get(self, "oidc_service_account_id")
+
+    @oidc_service_account_id.setter
+    def oidc_service_account_id(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "oidc_service_account_id", value)
+
+    @_builtins.property
+    @pulumi.getter(name="oidcTokenSource")
+    def oidc_token_source(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Keyless: where the workload's OIDC token comes from, exchanged at Skyflow's STS instead of any credential: github-actions, file:PATH (re-read each time, e.g. a Kubernetes projected token), env:VARIABLE (GitLab id_tokens) or command:COMMAND (env SKYFLOW_OIDC_TOKEN_SOURCE).
+        """
+        return pulumi.get(self, "oidc_token_source")
+
+    @oidc_token_source.setter
+    def oidc_token_source(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "oidc_token_source", value)
+
+    @_builtins.property
+    @pulumi.getter(name="sharedIssuers")
+    def shared_issuers(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        More OIDC issuers shared by many tenants, comma-separated: an StsConfig trusting one must carry sub in context_claims (env SKYFLOW_SHARED_ISSUERS; GitHub Actions, GitLab.com, Bitbucket Pipelines, CircleCI and Terraform Cloud are always checked).
+        """
+        return pulumi.get(self, "shared_issuers")
+
+    @shared_issuers.setter
+    def shared_issuers(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "shared_issuers", value)
+
+    @_builtins.property
     @pulumi.getter(name="vaultId")
     def vault_id(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
@@ -200,6 +264,10 @@ class Provider(pulumi.ProviderResource):
                  credentials_file: pulumi.Input[Optional[_builtins.str]] = None,
                  key_drift_report: pulumi.Input[Optional[_builtins.bool]] = None,
                  management_url: pulumi.Input[Optional[_builtins.str]] = None,
+                 oidc_audience: pulumi.Input[Optional[_builtins.str]] = None,
+                 oidc_service_account_id: pulumi.Input[Optional[_builtins.str]] = None,
+                 oidc_token_source: pulumi.Input[Optional[_builtins.str]] = None,
+                 shared_issuers: pulumi.Input[Optional[_builtins.str]] = None,
                  vault_id: pulumi.Input[Optional[_builtins.str]] = None,
                  __props__=None):
         """
@@ -216,6 +284,10 @@ class Provider(pulumi.ProviderResource):
         :param pulumi.Input[_builtins.str] credentials_file: Path to a credentials.json (env SKYFLOW_CREDENTIALS_FILE).
         :param pulumi.Input[_builtins.bool] key_drift_report: Refresh lists each service account's keys to report keys deleted or added outside Pulumi: one more GET per account (env SKYFLOW_KEY_DRIFT_REPORT; default true).
         :param pulumi.Input[_builtins.str] management_url: Management API base URL (env SKYFLOW_MANAGEMENT_URL; default https://manage.skyflowapis.com).
+        :param pulumi.Input[_builtins.str] oidc_audience: Keyless, github-actions: the audience of the requested GitHub ID token (env SKYFLOW_OIDC_AUDIENCE; default GitHub's).
+        :param pulumi.Input[_builtins.str] oidc_service_account_id: Keyless: the keyless service account the STS config lists, whose token is asked for (env SKYFLOW_OIDC_SERVICE_ACCOUNT_ID).
+        :param pulumi.Input[_builtins.str] oidc_token_source: Keyless: where the workload's OIDC token comes from, exchanged at Skyflow's STS instead of any credential: github-actions, file:PATH (re-read each time, e.g. a Kubernetes projected token), env:VARIABLE (GitLab id_tokens) or command:COMMAND (env SKYFLOW_OIDC_TOKEN_SOURCE).
+        :param pulumi.Input[_builtins.str] shared_issuers: More OIDC issuers shared by many tenants, comma-separated: an StsConfig trusting one must carry sub in context_claims (env SKYFLOW_SHARED_ISSUERS; GitHub Actions, GitLab.com, Bitbucket Pipelines, CircleCI and Terraform Cloud are always checked).
         :param pulumi.Input[_builtins.str] vault_id: Default vault id for programs that read it (env SKYFLOW_VAULT_ID).
         """
         ...
@@ -251,6 +323,10 @@ class Provider(pulumi.ProviderResource):
                  credentials_file: pulumi.Input[Optional[_builtins.str]] = None,
                  key_drift_report: pulumi.Input[Optional[_builtins.bool]] = None,
                  management_url: pulumi.Input[Optional[_builtins.str]] = None,
+                 oidc_audience: pulumi.Input[Optional[_builtins.str]] = None,
+                 oidc_service_account_id: pulumi.Input[Optional[_builtins.str]] = None,
+                 oidc_token_source: pulumi.Input[Optional[_builtins.str]] = None,
+                 shared_issuers: pulumi.Input[Optional[_builtins.str]] = None,
                  vault_id: pulumi.Input[Optional[_builtins.str]] = None,
                  __props__=None):
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
@@ -270,6 +346,10 @@ class Provider(pulumi.ProviderResource):
             __props__.__dict__["credentials_file"] = credentials_file
             __props__.__dict__["key_drift_report"] = pulumi.Output.from_input(key_drift_report).apply(pulumi.runtime.to_json) if key_drift_report is not None else None
             __props__.__dict__["management_url"] = management_url
+            __props__.__dict__["oidc_audience"] = oidc_audience
+            __props__.__dict__["oidc_service_account_id"] = oidc_service_account_id
+            __props__.__dict__["oidc_token_source"] = oidc_token_source
+            __props__.__dict__["shared_issuers"] = shared_issuers
             __props__.__dict__["vault_id"] = vault_id
         super(Provider, __self__).__init__(
             'skyflow',

@@ -31,6 +31,7 @@ class ServiceAccountArgs:
                  enforce_signed_data_tokens: pulumi.Input[Optional[_builtins.bool]] = None,
                  exclusive_keys: pulumi.Input[Optional[_builtins.bool]] = None,
                  ip_allowlist: pulumi.Input[Optional['IpAllowlistArgs']] = None,
+                 keyless: pulumi.Input[Optional[_builtins.bool]] = None,
                  overlap_hours: pulumi.Input[Optional[_builtins.float]] = None,
                  rotate_after_days: pulumi.Input[Optional[_builtins.float]] = None,
                  rotation_trigger: Optional[Any] = None):
@@ -46,6 +47,7 @@ class ServiceAccountArgs:
         :param pulumi.Input[_builtins.bool] enforce_signed_data_tokens: Require data tokens signed with this account's key (jwt only). Updates in place.
         :param pulumi.Input[_builtins.bool] exclusive_keys: Delete every key of the account that this resource does not hold (at adoption, and on any up after a refresh found some). Do not combine with ServiceAccountKey or ApiKey resources on the same account.
         :param pulumi.Input['IpAllowlistArgs'] ip_allowlist: IP allowlist (status and CIDR blocks). Updates in place.
+        :param pulumi.Input[_builtins.bool] keyless: A jwt account with no key at all, reached only through Skyflow's STS (an StsConfig listing it): the key Skyflow makes with every new account is deleted at once, so there is nothing to store, rotate or leak. Changing it replaces the account.
         :param pulumi.Input[_builtins.float] overlap_hours: How long the previous key stays valid after a rotation (default 24, at most 8784). 0 uses Skyflow's rotate endpoint: the old secret is refused at once.
         :param pulumi.Input[_builtins.float] rotate_after_days: Rotate once the current key is this many days old (checked at every preview and up); without it, warn 30 days before a key expires.
         :param Any rotation_trigger: Any value; changing it rotates the key in place: the new key is minted and published first, the previous one stays valid for overlap_hours.
@@ -75,6 +77,10 @@ class ServiceAccountArgs:
             pulumi.set(__self__, "exclusive_keys", exclusive_keys)
         if ip_allowlist is not None:
             pulumi.set(__self__, "ip_allowlist", ip_allowlist)
+        if keyless is None:
+            keyless = False
+        if keyless is not None:
+            pulumi.set(__self__, "keyless", keyless)
         if overlap_hours is not None:
             pulumi.set(__self__, "overlap_hours", overlap_hours)
         if rotate_after_days is not None:
@@ -191,6 +197,18 @@ class ServiceAccountArgs:
         pulumi.set(self, "ip_allowlist", value)
 
     @_builtins.property
+    @pulumi.getter
+    def keyless(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        A jwt account with no key at all, reached only through Skyflow's STS (an StsConfig listing it): the key Skyflow makes with every new account is deleted at once, so there is nothing to store, rotate or leak. Changing it replaces the account.
+        """
+        return pulumi.get(self, "keyless")
+
+    @keyless.setter
+    def keyless(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "keyless", value)
+
+    @_builtins.property
     @pulumi.getter(name="overlapHours")
     def overlap_hours(self) -> pulumi.Input[Optional[_builtins.float]]:
         """
@@ -241,6 +259,7 @@ class ServiceAccount(pulumi.CustomResource):
                  enforce_signed_data_tokens: pulumi.Input[Optional[_builtins.bool]] = None,
                  exclusive_keys: pulumi.Input[Optional[_builtins.bool]] = None,
                  ip_allowlist: pulumi.Input[Optional[Union['IpAllowlistArgs', 'IpAllowlistArgsDict', 'outputs.IpAllowlist']]] = None,
+                 keyless: pulumi.Input[Optional[_builtins.bool]] = None,
                  name: pulumi.Input[Optional[_builtins.str]] = None,
                  overlap_hours: pulumi.Input[Optional[_builtins.float]] = None,
                  rotate_after_days: pulumi.Input[Optional[_builtins.float]] = None,
@@ -259,6 +278,7 @@ class ServiceAccount(pulumi.CustomResource):
         :param pulumi.Input[_builtins.bool] enforce_signed_data_tokens: Require data tokens signed with this account's key (jwt only). Updates in place.
         :param pulumi.Input[_builtins.bool] exclusive_keys: Delete every key of the account that this resource does not hold (at adoption, and on any up after a refresh found some). Do not combine with ServiceAccountKey or ApiKey resources on the same account.
         :param pulumi.Input[Union['IpAllowlistArgs', 'IpAllowlistArgsDict', 'outputs.IpAllowlist']] ip_allowlist: IP allowlist (status and CIDR blocks). Updates in place.
+        :param pulumi.Input[_builtins.bool] keyless: A jwt account with no key at all, reached only through Skyflow's STS (an StsConfig listing it): the key Skyflow makes with every new account is deleted at once, so there is nothing to store, rotate or leak. Changing it replaces the account.
         :param pulumi.Input[_builtins.str] name: Unique name; changing it replaces the account (Skyflow cannot rename).
         :param pulumi.Input[_builtins.float] overlap_hours: How long the previous key stays valid after a rotation (default 24, at most 8784). 0 uses Skyflow's rotate endpoint: the old secret is refused at once.
         :param pulumi.Input[_builtins.float] rotate_after_days: Rotate once the current key is this many days old (checked at every preview and up); without it, warn 30 days before a key expires.
@@ -296,6 +316,7 @@ class ServiceAccount(pulumi.CustomResource):
                  enforce_signed_data_tokens: pulumi.Input[Optional[_builtins.bool]] = None,
                  exclusive_keys: pulumi.Input[Optional[_builtins.bool]] = None,
                  ip_allowlist: pulumi.Input[Optional[Union['IpAllowlistArgs', 'IpAllowlistArgsDict', 'outputs.IpAllowlist']]] = None,
+                 keyless: pulumi.Input[Optional[_builtins.bool]] = None,
                  name: pulumi.Input[Optional[_builtins.str]] = None,
                  overlap_hours: pulumi.Input[Optional[_builtins.float]] = None,
                  rotate_after_days: pulumi.Input[Optional[_builtins.float]] = None,
@@ -325,6 +346,9 @@ class ServiceAccount(pulumi.CustomResource):
             __props__.__dict__["enforce_signed_data_tokens"] = enforce_signed_data_tokens
             __props__.__dict__["exclusive_keys"] = exclusive_keys
             __props__.__dict__["ip_allowlist"] = ip_allowlist
+            if keyless is None:
+                keyless = False
+            __props__.__dict__["keyless"] = keyless
             if name is None and not opts.urn:
                 raise TypeError("Missing required property 'name'")
             __props__.__dict__["name"] = name
@@ -353,7 +377,7 @@ class ServiceAccount(pulumi.CustomResource):
             __props__.__dict__["valid_before"] = None
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["apiKey", "credentials", "previousApiKey", "previousCredentials", "previousPrivateKey", "privateKey"])
         opts = pulumi.ResourceOptions.merge(opts, secret_opts)
-        replace_on_changes = pulumi.ResourceOptions(replace_on_changes=["authType", "name"])
+        replace_on_changes = pulumi.ResourceOptions(replace_on_changes=["authType", "keyless", "name"])
         opts = pulumi.ResourceOptions.merge(opts, replace_on_changes)
         super(ServiceAccount, __self__).__init__(
             'skyflow:index:ServiceAccount',
@@ -392,6 +416,7 @@ class ServiceAccount(pulumi.CustomResource):
         __props__.__dict__["ip_allowlist"] = None
         __props__.__dict__["key_created_at"] = None
         __props__.__dict__["key_id"] = None
+        __props__.__dict__["keyless"] = None
         __props__.__dict__["name"] = None
         __props__.__dict__["namespace"] = None
         __props__.__dict__["next_rotation_at"] = None
@@ -536,6 +561,14 @@ class ServiceAccount(pulumi.CustomResource):
         The current key pair's id (jwt accounts).
         """
         return pulumi.get(self, "key_id")
+
+    @_builtins.property
+    @pulumi.getter
+    def keyless(self) -> pulumi.Output[_builtins.bool]:
+        """
+        A jwt account with no key at all, reached only through Skyflow's STS (an StsConfig listing it): the key Skyflow makes with every new account is deleted at once, so there is nothing to store, rotate or leak. Changing it replaces the account.
+        """
+        return pulumi.get(self, "keyless")
 
     @_builtins.property
     @pulumi.getter

@@ -12,6 +12,32 @@ export const AuthType = {
  */
 export type AuthType = (typeof AuthType)[keyof typeof AuthType];
 
+export const DataType = {
+    String: "DT_STRING",
+    Int8: "DT_INT8",
+    Int16: "DT_INT16",
+    Int32: "DT_INT32",
+    Int64: "DT_INT64",
+    Uint8: "DT_UINT8",
+    Uint16: "DT_UINT16",
+    Uint32: "DT_UINT32",
+    Uint64: "DT_UINT64",
+    Float32: "DT_FLOAT32",
+    Float64: "DT_FLOAT64",
+    Bool: "DT_BOOL",
+    Bytes: "DT_BYTES",
+    Datetime: "DT_DATETIME",
+    Date: "DT_DATE",
+    Time: "DT_TIME",
+    Embedded: "DT_EMBEDDED",
+    Referenced: "DT_REFERENCED",
+} as const;
+
+/**
+ * A vault column's data type (Skyflow's v1DataType).
+ */
+export type DataType = (typeof DataType)[keyof typeof DataType];
+
 export const IpAllowlistStatus = {
     Inactive: "INACTIVE",
     ActiveAll: "ACTIVE_ALL",

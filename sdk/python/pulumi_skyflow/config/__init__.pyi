@@ -59,6 +59,26 @@ managementUrl: Optional[str]
 Management API base URL (env SKYFLOW_MANAGEMENT_URL; default https://manage.skyflowapis.com).
 """
 
+oidcAudience: Optional[str]
+"""
+Keyless, github-actions: the audience of the requested GitHub ID token (env SKYFLOW_OIDC_AUDIENCE; default GitHub's).
+"""
+
+oidcServiceAccountId: Optional[str]
+"""
+Keyless: the keyless service account the STS config lists, whose token is asked for (env SKYFLOW_OIDC_SERVICE_ACCOUNT_ID).
+"""
+
+oidcTokenSource: Optional[str]
+"""
+Keyless: where the workload's OIDC token comes from, exchanged at Skyflow's STS instead of any credential: github-actions, file:PATH (re-read each time, e.g. a Kubernetes projected token), env:VARIABLE (GitLab id_tokens) or command:COMMAND (env SKYFLOW_OIDC_TOKEN_SOURCE).
+"""
+
+sharedIssuers: Optional[str]
+"""
+More OIDC issuers shared by many tenants, comma-separated: an StsConfig trusting one must carry sub in context_claims (env SKYFLOW_SHARED_ISSUERS; GitHub Actions, GitLab.com, Bitbucket Pipelines, CircleCI and Terraform Cloud are always checked).
+"""
+
 vaultId: Optional[str]
 """
 Default vault id for programs that read it (env SKYFLOW_VAULT_ID).

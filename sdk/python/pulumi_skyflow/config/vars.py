@@ -84,6 +84,34 @@ class _ExportableConfig(types.ModuleType):
         return __config__.get('managementUrl')
 
     @_builtins.property
+    def oidc_audience(self) -> Optional[str]:
+        """
+        Keyless, github-actions: the audience of the requested GitHub ID token (env SKYFLOW_OIDC_AUDIENCE; default GitHub's).
+        """
+        return __config__.get('oidcAudience')
+
+    @_builtins.property
+    def oidc_service_account_id(self) -> Optional[str]:
+        """
+        Keyless: the keyless service account the STS config lists, whose token is asked for (env SKYFLOW_OIDC_SERVICE_ACCOUNT_ID).
+        """
+        return __config__.get('oidcServiceAccountId')
+
+    @_builtins.property
+    def oidc_token_source(self) -> Optional[str]:
+        """
+        Keyless: where the workload's OIDC token comes from, exchanged at Skyflow's STS instead of any credential: github-actions, file:PATH (re-read each time, e.g. a Kubernetes projected token), env:VARIABLE (GitLab id_tokens) or command:COMMAND (env SKYFLOW_OIDC_TOKEN_SOURCE).
+        """
+        return __config__.get('oidcTokenSource')
+
+    @_builtins.property
+    def shared_issuers(self) -> Optional[str]:
+        """
+        More OIDC issuers shared by many tenants, comma-separated: an StsConfig trusting one must carry sub in context_claims (env SKYFLOW_SHARED_ISSUERS; GitHub Actions, GitLab.com, Bitbucket Pipelines, CircleCI and Terraform Cloud are always checked).
+        """
+        return __config__.get('sharedIssuers')
+
+    @_builtins.property
     def vault_id(self) -> Optional[str]:
         """
         Default vault id for programs that read it (env SKYFLOW_VAULT_ID).
