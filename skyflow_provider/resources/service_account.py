@@ -325,8 +325,11 @@ class ServiceAccountProvider(AccountKeys):
             client_name=sa.get("name", props.get("client_name")),
             namespace=sa.get("namespace") or props.get("namespace") or "",
         )
-        # auth_type cannot be read back from Skyflow: keep what we created.
+        # auth_type and keyless cannot be read back from Skyflow: keep what we created (an import
+        # has nothing to keep: jwt, not keyless, the declared defaults, so the next up replaces
+        # nothing).
         outs["auth_type"] = props.get("auth_type") or ("api_key" if props.get("api_key") else "jwt")
+        outs["keyless"] = props.get("keyless") is True
         if getattr(getattr(self.client, "settings", None), "key_drift_report", True):
             self._read_keys(id_, outs)  # one more GET: optional (skyflow:keyDriftReport)
         return ReadResult(id_, outs, self._inputs(outs))

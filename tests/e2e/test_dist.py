@@ -29,6 +29,8 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tarfile
+import zipfile
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -36,6 +38,8 @@ from typing import Any
 
 import pytest
 
+from skyflow_provider.resources.declarations import FUNCTIONS, RESOURCES
+from skyflow_provider.resources.fields import snake
 from tests.e2e.conftest import PROGRAMS, REPO_ROOT, list_service_accounts
 from tests.helpers.emulator_proc import EmulatorProcess
 from tests.helpers.pulumi_cli import PulumiProject, Result, require_pulumi
@@ -174,6 +178,40 @@ def _token_from(dist: Dist, creds_text: str, emulator: EmulatorProcess) -> str:
         path.unlink()
     assert token.count(".") == 2, "not a JWT"
     return token
+
+
+# ----- every resource in every artifact -------------------------------------------------------
+def test_every_resource_and_function_is_in_every_artifact(dist):
+    """New resources need no packaging change: each declared resource and function is in the
+    plugin's schema (asked from the installed archive), the Python SDK's wheel, the npm tarball
+    and the Go module, all at the one version."""
+    names = [s.name for s in RESOURCES] + list(FUNCTIONS)
+    home = dist.work / "schema-home"
+    env = {**os.environ, "PULUMI_HOME": str(home), "PULUMI_SKIP_UPDATE_CHECK": "true",
+           "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true", "PATH": SYSTEM_PATH}
+    pulumi = require_pulumi()
+    _run([pulumi, "plugin", "install", "resource", "skyflow", VERSION, "--file", dist.plugin],
+         cwd=dist.work, env=env)
+    schema = json.loads(_run([pulumi, "package", "get-schema", f"skyflow@{VERSION}"],
+                             cwd=dist.work, env=env).stdout)
+    assert schema["version"] == VERSION
+    assert schema["pluginDownloadURL"] == "github://api.github.com/skyflow-pulumi/skyflow-pulumi"
+    assert set(schema["resources"]) == {s.token for s in RESOURCES}
+    assert set(schema["functions"]) == {f"skyflow:index:{n}" for n in FUNCTIONS}
+
+    wheel = set(zipfile.ZipFile(dist.sdk_wheel).namelist())
+    npm = set(tarfile.open(dist.npm).getnames())
+    for name in names:
+        low = name[0].lower() + name[1:]  # ServiceAccount -> serviceAccount
+        assert f"pulumi_skyflow/{snake(low)}.py" in wheel, name
+        assert {f"package/bin/{low}.js", f"package/bin/{low}.d.ts"} <= npm, name
+        assert (dist.go_sdk / "skyflow" / f"{low}.go").is_file(), name
+    assert json.loads(zipfile.ZipFile(dist.sdk_wheel).read("pulumi_skyflow/pulumi-plugin.json")
+                      )["version"] == VERSION
+    assert "module github.com/skyflow-pulumi/skyflow-pulumi/sdk/go\n" in \
+        (dist.go_sdk / "go.mod").read_text()
+    assert not [n for n in npm if n.endswith(".ts") and not n.endswith(".d.ts")]
+    assert not [n for n in tarfile.open(dist.tarball).getnames() if "/tests/" in n]
 
 
 # ----- Python, dynamic resources -----------------------------------------------------------------
