@@ -92,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--token-uri", metavar="URL", help="override the credentials' tokenURI")
     p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
                    help="connect/read timeout (default 30)")
-    k = p.add_argument_group("keyless (Skyflow's STS; docs/keyless.md)")
+    k = p.add_argument_group("keyless (Skyflow's STS; https://github.com/skyflow-pulumi/"
+                             "skyflow-pulumi/blob/main/docs/keyless.md)")
     k.add_argument("--oidc-token-source", metavar="SOURCE",
                    help="exchange an OIDC token instead of credentials: github-actions, "
                    "file:PATH, env:VARIABLE or command:COMMAND (default: "

@@ -340,7 +340,8 @@ PROVIDER_CONFIG: tuple[Field, ...] = (
           "SKYFLOW_KEY_DRIFT_REPORT; default true)."),
     Field("adopt_own_orphans", BOOL, "A create takes over an object of its name that this "
           "provider's own identity created and no state holds, e.g. left by a killed `pulumi "
-          "up` (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; docs/reliability.md)."),
+          "up` (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; false: such a create fails "
+          "naming the object)."),
     # keyless (docs/keyless.md)
     Field("oidc_token_source", STRING, "Keyless: where the workload's OIDC token comes from, "
           "exchanged at Skyflow's STS instead of any credential: github-actions, file:PATH "

@@ -85,7 +85,7 @@ class Dist:
         """A fresh virtualenv holding ``requirements`` (artifact paths and PyPI pins)."""
         venv = self.work / "venvs" / name
         _run([sys.executable, "-m", "venv", venv], cwd=self.work)
-        _run([venv / "bin" / "python", "-m", "pip", "install", "--quiet",
+        _run([venv / "bin" / "python", "-m", "pip", "install", "--quiet", "--no-compile",
               "--disable-pip-version-check", *requirements], cwd=self.work)
         return venv
 
@@ -347,6 +347,17 @@ def _go_build(d: Dist) -> Path:
            "GOTOOLCHAIN": "local"}
     _run(["go", "mod", "tidy"], cwd=app, env=env)
     _run(["go", "build", "-o", "identities", "."], cwd=app, env=env)
+
+    # The module as shipped builds at its own floor: its go directive and Pulumi SDK stay what
+    # go.mod says after tidy resolves the code's real needs (a newer need would raise them).
+    floor = d.work / "go-sdk-floor"
+    shutil.copytree(d.go_sdk, floor)
+    shipped = (floor / "go.mod").read_text()
+    _run(["go", "mod", "tidy"], cwd=floor, env=env)
+    _run(["go", "build", "./..."], cwd=floor, env=env)
+    tidied = (floor / "go.mod").read_text()
+    for line in ("go 1.22", "github.com/pulumi/pulumi/sdk/v3 v3.150.0"):
+        assert line in shipped and line in tidied, (line, tidied)
     return app / "identities"
 
 

@@ -37,7 +37,7 @@ class ProviderArgs:
         The set of arguments for constructing a Provider resource.
 
         :param pulumi.Input[_builtins.str] account_id: The Skyflow account id (env SKYFLOW_ACCOUNT_ID).
-        :param pulumi.Input[_builtins.bool] adopt_own_orphans: A create takes over an object of its name that this provider's own identity created and no state holds, e.g. left by a killed `pulumi up` (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; docs/reliability.md).
+        :param pulumi.Input[_builtins.bool] adopt_own_orphans: A create takes over an object of its name that this provider's own identity created and no state holds, e.g. left by a killed `pulumi up` (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; false: such a create fails naming the object).
         :param pulumi.Input[_builtins.str] api_key: An API key instead of credentials (env SKYFLOW_API_KEY).
         :param pulumi.Input[_builtins.str] bearer_token: A ready bearer token instead of credentials (env SKYFLOW_BEARER_TOKEN).
         :param pulumi.Input[_builtins.str] ca_bundle: PEM file of extra trusted CAs, e.g. the emulator's (env SKYFLOW_CA_BUNDLE).
@@ -96,7 +96,7 @@ class ProviderArgs:
     @pulumi.getter(name="adoptOwnOrphans")
     def adopt_own_orphans(self) -> pulumi.Input[Optional[_builtins.bool]]:
         """
-        A create takes over an object of its name that this provider's own identity created and no state holds, e.g. left by a killed `pulumi up` (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; docs/reliability.md).
+        A create takes over an object of its name that this provider's own identity created and no state holds, e.g. left by a killed `pulumi up` (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; false: such a create fails naming the object).
         """
         return pulumi.get(self, "adopt_own_orphans")
 
@@ -276,7 +276,7 @@ class Provider(pulumi.ProviderResource):
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.str] account_id: The Skyflow account id (env SKYFLOW_ACCOUNT_ID).
-        :param pulumi.Input[_builtins.bool] adopt_own_orphans: A create takes over an object of its name that this provider's own identity created and no state holds, e.g. left by a killed `pulumi up` (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; docs/reliability.md).
+        :param pulumi.Input[_builtins.bool] adopt_own_orphans: A create takes over an object of its name that this provider's own identity created and no state holds, e.g. left by a killed `pulumi up` (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; false: such a create fails naming the object).
         :param pulumi.Input[_builtins.str] api_key: An API key instead of credentials (env SKYFLOW_API_KEY).
         :param pulumi.Input[_builtins.str] bearer_token: A ready bearer token instead of credentials (env SKYFLOW_BEARER_TOKEN).
         :param pulumi.Input[_builtins.str] ca_bundle: PEM file of extra trusted CAs, e.g. the emulator's (env SKYFLOW_CA_BUNDLE).
