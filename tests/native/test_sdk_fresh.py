@@ -4,11 +4,10 @@ generate)."""
 from __future__ import annotations
 
 import filecmp
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from tests.helpers.prerequisites import INSTALL_GO, require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 #: npm's, Go's and the Python builder's own files, not the generator's
@@ -22,8 +21,7 @@ def _files(root: Path) -> set[str]:
 
 
 def test_generated_sdks_are_fresh(tmp_path: Path) -> None:
-    if shutil.which("go") is None:
-        pytest.skip("no Go toolchain (scripts/setup.sh needs one to build the CLI anyway)")
+    require_tool("go", INSTALL_GO)
     subprocess.run(["bash", str(ROOT / "tools" / "sdkgen.sh"), str(tmp_path)], check=True,
                    timeout=900)
     stale = []
