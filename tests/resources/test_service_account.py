@@ -69,6 +69,18 @@ def test_jwt_service_account_lifecycle(make, fake) -> None:
     p.delete(created.id, updated)  # already gone: fine
 
 
+def test_read_of_an_imported_account_matches_the_declared_defaults(make, fake) -> None:
+    """`pulumi import` reads with no props: what Skyflow cannot say (auth type, keyless) comes
+    back as the declaration's defaults, so the declared account is no change and no replace."""
+    p = make(ServiceAccountProvider)
+    made = p.create(checked(p, {"name": "made-by-hand", "description": "by hand"}))
+    imported = p.read(made.id, {})
+    declared = checked(p, {"name": "made-by-hand", "description": "by hand"})
+    assert imported.inputs["keyless"] is False and imported.inputs["auth_type"] == "jwt"
+    diff = p.diff(made.id, imported.outs, declared)
+    assert not diff.replaces, diff.replaces
+
+
 def test_api_key_service_account(make, fake) -> None:
     p = make(ServiceAccountProvider)
     outs = p.create(checked(p, {"name": "legacy-batch", "auth_type": "api_key"})).outs
