@@ -36,7 +36,7 @@ func program(ctx *pulumi.Context) error {
 		return err
 	}
 	editor := skyflow.LookupSystemRoleOutput(ctx, skyflow.LookupSystemRoleOutputArgs{
-		VaultId: pulumi.String(vaultID), Name: pulumi.String("VAULT_EDITOR"),
+		VaultId: pulumi.String(vaultID), Name: skyflow.SystemRoleNameVaultEditor,
 	})
 	if _, err := skyflow.NewRoleAssignment(ctx, "payments-editor", &skyflow.RoleAssignmentArgs{
 		RoleId:           editor.RoleId(),

@@ -39,15 +39,20 @@ function keepValuesOutOfDebugMessages(): void {
 }
 keepValuesOutOfDebugMessages();
 
+// Skyflow's closed sets of values are enums in the SDK, checked by the compiler:
+// skyflow.types.enums.AuthType ("jwt" | "api_key"), SystemRoleName ("VAULT_EDITOR" | ...).
+type AuthType = skyflow.types.enums.AuthType;
+type SystemRoleName = skyflow.types.enums.SystemRoleName;
+
 interface Service {
     name: string;
-    authType: "jwt" | "api_key";
-    role: string;
+    authType: AuthType;
+    role: SystemRoleName | "analytics-reader";
     description: string;
 }
 
 const SERVICES: Service[] = [
-    { name: "payments-api", authType: "jwt", role: "VAULT_EDITOR",
+    { name: "payments-api", authType: skyflow.types.enums.AuthType.Jwt, role: "VAULT_EDITOR",
       description: "Payments API: reads and writes card data" },
     { name: "analytics-etl", authType: "jwt", role: "analytics-reader",
       description: "Nightly analytics export: read-only, PII masked" },

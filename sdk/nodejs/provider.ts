@@ -63,7 +63,7 @@ export interface ProviderArgs {
      */
     accountId?: pulumi.Input<string | undefined>;
     /**
-     * A create takes over an object of its name that this provider's own identity created and no state holds, e.g. left by a killed `pulumi up` (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; docs/reliability.md).
+     * A create takes over an object of its name that this provider's own identity created and no state holds, e.g. left by a killed `pulumi up` (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; false: such a create fails naming the object).
      */
     adoptOwnOrphans?: pulumi.Input<boolean | undefined>;
     /**

@@ -367,8 +367,15 @@ class SkyflowProvider(ResourceProvider):
             self._load_settings()
         return CheckResult(inputs, failures)
 
+    def stated_inputs(self, olds: Mapping[str, Any]) -> dict[str, Any]:
+        """Inputs with an absent input read as its declared default: a state written before a
+        field existed (or imported) must not show that field as changed, nor must the unchecked
+        inputs the engine passes to Diff at refresh."""
+        return self.spec.fill_defaults(olds) if self.spec is not None else dict(olds)
+
     def changed_keys(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
         """Compared input keys whose value differs between state (olds) and checked inputs."""
+        olds, news = self.stated_inputs(olds), self.stated_inputs(news)
         return [k for k in self.compared_keys if not same_value(olds.get(k), news.get(k))]
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:

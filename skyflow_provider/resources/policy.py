@@ -26,11 +26,12 @@ from . import checks as v
 from .args import PolicyArgs, PolicyRuleArgs
 from .base import SkyflowProvider, SkyflowProviderError, carry, declare, is_unknown
 from .declarations import POLICY, POLICY_RULE
+from .field_groups import POLICY_ACTION, POLICY_EFFECT, REDACTION
 from .outputs import PolicyOutputs
 
-ACTIONS = ("ALL", "CREATE", "READ", "UPDATE", "DELETE", "TOKENIZATION", "DETOKENIZATION")
-EFFECTS = ("ALLOW", "DENY")
-REDACTIONS = ("DEFAULT", "REDACTED", "MASKED", "PLAIN_TEXT")
+ACTIONS = POLICY_ACTION.values
+EFFECTS = POLICY_EFFECT.values
+REDACTIONS = REDACTION.values
 RULE_KEYS = POLICY_RULE.keys
 TARGET_KEYS = ("columns", "table", "column_groups")
 MAX_RULES = 100

@@ -30,11 +30,12 @@ from .account_keys import AccountKeys, key_field, slots_for
 from .args import IpAllowlistArgs, ServiceAccountArgs
 from .base import SkyflowProvider, SkyflowProviderError, carry, declare
 from .declarations import SERVICE_ACCOUNT
+from .field_groups import AUTH_TYPE, IP_ALLOWLIST_STATUS
 from .keys import credentials_json
 from .outputs import ServiceAccountOutputs
 
-AUTH_TYPES = ("jwt", "api_key")
-ALLOWLIST_STATUSES = ("INACTIVE", "ACTIVE_ALL", "ACTIVE_AUTH_ONLY")
+AUTH_TYPES = AUTH_TYPE.values
+ALLOWLIST_STATUSES = IP_ALLOWLIST_STATUS.values
 #: what a PATCH of the account sends (the rest cannot change in place)
 SETTINGS_KEYS = (
     "display_name",
@@ -324,8 +325,11 @@ class ServiceAccountProvider(AccountKeys):
             client_name=sa.get("name", props.get("client_name")),
             namespace=sa.get("namespace") or props.get("namespace") or "",
         )
-        # auth_type cannot be read back from Skyflow: keep what we created.
+        # auth_type and keyless cannot be read back from Skyflow: keep what we created (an import
+        # has nothing to keep: jwt, not keyless, the declared defaults, so the next up replaces
+        # nothing).
         outs["auth_type"] = props.get("auth_type") or ("api_key" if props.get("api_key") else "jwt")
+        outs["keyless"] = props.get("keyless") is True
         if getattr(getattr(self.client, "settings", None), "key_drift_report", True):
             self._read_keys(id_, outs)  # one more GET: optional (skyflow:keyDriftReport)
         return ReadResult(id_, outs, self._inputs(outs))

@@ -1,4 +1,5 @@
-"""sdk/nodejs and sdk/go are what tools/sdkgen.sh makes from sdk/schema.json (make generate)."""
+"""sdk/nodejs, sdk/go and sdk/python are what tools/sdkgen.sh makes from sdk/schema.json (make
+generate)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from pathlib import Path
 from tests.helpers.prerequisites import INSTALL_GO, require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
-#: npm's and Go's own files, not the generator's
-IGNORED = {"node_modules", "bin", "package-lock.json", "go.sum"}
+#: npm's, Go's and the Python builder's own files, not the generator's
+IGNORED = {"node_modules", "bin", "package-lock.json", "go.sum", "build", "dist", "__pycache__",
+           "pulumi_skyflow.egg-info"}
 
 
 def _files(root: Path) -> set[str]:
@@ -23,7 +25,7 @@ def test_generated_sdks_are_fresh(tmp_path: Path) -> None:
     subprocess.run(["bash", str(ROOT / "tools" / "sdkgen.sh"), str(tmp_path)], check=True,
                    timeout=900)
     stale = []
-    for lang in ("nodejs", "go"):
+    for lang in ("nodejs", "go", "python"):
         want, have = tmp_path / lang, ROOT / "sdk" / lang
         names = _files(want) | _files(have)
         stale += [f"sdk/{lang}/{n}" for n in sorted(names)

@@ -44,7 +44,7 @@ func NewProvider(ctx *pulumi.Context,
 type providerArgs struct {
 	// The Skyflow account id (env SKYFLOW_ACCOUNT_ID).
 	AccountId *string `pulumi:"accountId"`
-	// A create takes over an object of its name that this provider's own identity created and no state holds, e.g. left by a killed `pulumi up` (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; docs/reliability.md).
+	// A create takes over an object of its name that this provider's own identity created and no state holds, e.g. left by a killed `pulumi up` (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; false: such a create fails naming the object).
 	AdoptOwnOrphans *bool `pulumi:"adoptOwnOrphans"`
 	// An API key instead of credentials (env SKYFLOW_API_KEY).
 	ApiKey *string `pulumi:"apiKey"`
@@ -76,7 +76,7 @@ type providerArgs struct {
 type ProviderArgs struct {
 	// The Skyflow account id (env SKYFLOW_ACCOUNT_ID).
 	AccountId pulumi.StringPtrInput
-	// A create takes over an object of its name that this provider's own identity created and no state holds, e.g. left by a killed `pulumi up` (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; docs/reliability.md).
+	// A create takes over an object of its name that this provider's own identity created and no state holds, e.g. left by a killed `pulumi up` (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; false: such a create fails naming the object).
 	AdoptOwnOrphans pulumi.BoolPtrInput
 	// An API key instead of credentials (env SKYFLOW_API_KEY).
 	ApiKey pulumi.StringPtrInput

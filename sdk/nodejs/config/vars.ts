@@ -19,7 +19,7 @@ Object.defineProperty(exports, "accountId", {
 });
 
 /**
- * A create takes over an object of its name that this provider's own identity created and no state holds, e.g. left by a killed `pulumi up` (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; docs/reliability.md).
+ * A create takes over an object of its name that this provider's own identity created and no state holds, e.g. left by a killed `pulumi up` (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; false: such a create fails naming the object).
  */
 export declare const adoptOwnOrphans: boolean | undefined;
 Object.defineProperty(exports, "adoptOwnOrphans", {

@@ -16,7 +16,7 @@ func GetAccountId(ctx *pulumi.Context) string {
 	return config.Get(ctx, "skyflow:accountId")
 }
 
-// A create takes over an object of its name that this provider's own identity created and no state holds, e.g. left by a killed `pulumi up` (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; docs/reliability.md).
+// A create takes over an object of its name that this provider's own identity created and no state holds, e.g. left by a killed `pulumi up` (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; false: such a create fails naming the object).
 func GetAdoptOwnOrphans(ctx *pulumi.Context) bool {
 	return config.GetBool(ctx, "skyflow:adoptOwnOrphans")
 }
