@@ -11,6 +11,13 @@ ours: validation, HTTP, the emulator and our pickled provider. The module is imp
 what one API call per resource costs on this machine (client, TLS, the emulator's routing,
 authentication and a read) before any of our code, so the N=1000 figures can tell the price of
 the call itself from ours.
+
+``wire="create"`` (program mode ``wire_create``) makes each create step POST the server's
+cheapest create instead, a service account with ``apiKeyEnabled`` (a write transaction and an
+API key; no RSA pair, so less server work than the JWT accounts ours makes), and each delete
+step DELETE that account again (nothing is left behind; the id it deletes is the one its create
+got); read and update still GET. So the create reference carries a create's server work, not a
+read's.
 """
 
 from __future__ import annotations
@@ -51,7 +58,7 @@ def _fake_id(*parts: Any) -> str:
 
 
 class _Wire:
-    """One GET per call: a token exchanged once per process (as ours), a connection per thread.
+    """One call per step: a token exchanged once per process (as ours), a connection per thread.
 
     Written here rather than calling ``skyflow_provider.auth`` / ``http.pool``: those are what
     this floor measures ours against, so the floor uses only the standard library and PyJWT.
@@ -76,8 +83,41 @@ class _Wire:
         return resp.status, resp.read()
 
     @classmethod
+    def _headers(cls) -> dict[str, str]:
+        cls._login()
+        return {"Authorization": f"Bearer {cls._token}",
+                "X-Skyflow-Account-ID": os.environ["SKYFLOW_ACCOUNT_ID"]}
+
+    @classmethod
     def call(cls) -> None:
         """GET the calling service account itself: the cheapest authenticated read there is."""
+        headers = cls._headers()  # the first one logs in, which sets the path
+        status, _ = cls._send("GET", cls._path, headers=headers)
+        if status != 200:
+            raise RuntimeError(f"wire floor: GET serviceAccounts answered {status}")
+
+    @classmethod
+    def create(cls, name: str) -> str:
+        """POST the cheapest create (an API-key service account); its id."""
+        status, data = cls._send("POST", "/v1/serviceAccounts", json.dumps(
+            {"serviceAccount": {"name": name, "displayName": name, "description": "make bench"},
+             "apiKeyEnabled": True}), {**cls._headers(), "Content-Type": "application/json"})
+        if status != 200:
+            raise RuntimeError(f"wire floor: POST serviceAccounts answered {status}")
+        return str(json.loads(data)["clientID"])
+
+    @classmethod
+    def delete(cls, sa_id: str) -> None:
+        """DELETE an account :meth:`create` made (its id came from that create)."""
+        status, _ = cls._send("DELETE", f"/v1/serviceAccounts/{sa_id}", headers=cls._headers())
+        if status != 200:
+            raise RuntimeError(f"wire floor: DELETE serviceAccounts answered {status}")
+
+    @classmethod
+    def _login(cls) -> None:
+        """One token per process, as ours."""
+        if cls._token is not None:
+            return
         with cls._lock:
             if cls._token is None:
                 with open(os.environ["SKYFLOW_CREDENTIALS_FILE"], encoding="utf-8") as f:
@@ -92,13 +132,8 @@ class _Wire:
                      "assertion": assertion}), {"Content-Type": "application/json"})
                 if status != 200:
                     raise RuntimeError(f"wire floor: token exchange answered {status}")
-                cls._token = json.loads(data)["accessToken"]
                 cls._path = f"/v1/serviceAccounts/{creds['clientID']}"
-        status, _ = cls._send("GET", cls._path, headers={
-            "Authorization": f"Bearer {cls._token}",
-            "X-Skyflow-Account-ID": os.environ["SKYFLOW_ACCOUNT_ID"]})
-        if status != 200:
-            raise RuntimeError(f"wire floor: GET serviceAccounts answered {status}")
+                cls._token = json.loads(data)["accessToken"]
 
 
 class _Base(ResourceProvider):
@@ -108,11 +143,19 @@ class _Base(ResourceProvider):
     # A class attribute, not instance state: an instance's __dict__ goes through the Pulumi SDK's
     # sorted-dict pickler, which nests once per resource and overflows near 1,000 (the reason
     # SkyflowProvider has __reduce__); the wire variants are subclasses instead.
-    wire = False
+    wire: bool | str = False
 
     def _call(self) -> None:
         if self.wire:
             _Wire.call()
+
+    def _create(self, name: str, fake: str) -> str:
+        """The create step's call: a GET (``wire``), a real create (``wire="create"``; the id is
+        the created account's), or nothing (the floor: ``fake`` is the id)."""
+        if self.wire == "create":
+            return _Wire.create(name)
+        self._call()
+        return fake
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = [k for k in self.inputs if olds.get(k) != news.get(k)]
@@ -131,16 +174,18 @@ class _Base(ResourceProvider):
         outs.update({k: news.get(k) for k in self.inputs})
         return UpdateResult(outs)
 
-    def delete(self, _id: str, _props: dict[str, Any]) -> None:
-        self._call()
+    def delete(self, id_: str, _props: dict[str, Any]) -> None:
+        if self.wire == "create":
+            _Wire.delete(id_)
+        else:
+            self._call()
 
 
 class FloorAccountProvider(_Base):
     inputs = SA_INPUTS
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        self._call()
-        cid = _fake_id("sa", props.get("name"))
+        cid = self._create(str(props.get("name")), _fake_id("sa", props.get("name")))
         outs = {k: props.get(k) for k in SA_INPUTS}
         outs.update(client_id=cid, client_name=props.get("name"),
                     token_uri="https://127.0.0.1/v1/auth/sa/oauth/token", namespace="",
@@ -153,12 +198,12 @@ class FloorAssignmentProvider(_Base):
     inputs = RA_INPUTS
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        self._call()
         role = _fake_id("role", props.get("vault_id"), props.get("role_name"))
         member = str(props.get("service_account_id"))
+        rid = self._create(f"{member}-ra", f"{role}:{member}")
         outs = {k: props.get(k) for k in RA_INPUTS}
         outs.update(resolved_role_id=role, resolved_member_id=member)
-        return CreateResult(f"{role}:{member}", outs)
+        return CreateResult(rid, outs)
 
 
 class WireAccountProvider(FloorAccountProvider):
@@ -169,17 +214,31 @@ class WireAssignmentProvider(FloorAssignmentProvider):
     wire = True
 
 
+class WireCreateAccountProvider(FloorAccountProvider):
+    wire = "create"
+
+
+class WireCreateAssignmentProvider(FloorAssignmentProvider):
+    wire = "create"
+
+
+def _provider(floor: type[_Base], wire: type[_Base], create: type[_Base],
+              mode: bool | str) -> _Base:
+    return (create if mode == "create" else wire if mode else floor)()
+
+
 class FloorAccount(Resource, module="floor", name="Account"):
     """ServiceAccount's shape: same inputs and outputs, same forced secrets."""
 
     client_id: pulumi.Output[str]
 
     def __init__(self, resource_name: str, opts: pulumi.ResourceOptions | None = None,
-                 wire: bool = False, **kwargs: Any) -> None:
+                 wire: bool | str = False, **kwargs: Any) -> None:
         props: dict[str, Any] = {k: kwargs.get(k) for k in SA_INPUTS + SA_OUTPUTS}
         opts = pulumi.ResourceOptions.merge(
             opts, pulumi.ResourceOptions(additional_secret_outputs=list(SA_SECRETS)))
-        provider = WireAccountProvider() if wire else FloorAccountProvider()
+        provider = _provider(FloorAccountProvider, WireAccountProvider,
+                             WireCreateAccountProvider, wire)
         super().__init__(provider, resource_name, props, opts)
 
 
@@ -187,9 +246,10 @@ class FloorAssignment(Resource, module="floor", name="Assignment"):
     """RoleAssignment's shape."""
 
     def __init__(self, resource_name: str, opts: pulumi.ResourceOptions | None = None,
-                 wire: bool = False, **kwargs: Any) -> None:
+                 wire: bool | str = False, **kwargs: Any) -> None:
         props: dict[str, Any] = {k: kwargs.get(k) for k in RA_INPUTS + RA_OUTPUTS}
-        provider = WireAssignmentProvider() if wire else FloorAssignmentProvider()
+        provider = _provider(FloorAssignmentProvider, WireAssignmentProvider,
+                             WireCreateAssignmentProvider, wire)
         super().__init__(provider, resource_name, props, opts)
 
 

@@ -20,7 +20,7 @@ from tests.helpers.emulator_proc import EmulatorProcess
 from tests.helpers.pulumi_cli import require_pulumi
 from tests.helpers.secrets_scan import scan
 
-from . import create_costs, native_bench, report, s3_backend
+from . import account_size, create_costs, issue26, native_bench, report, s3_backend
 from .common import TOKEN_OPERATION, key_stock, machine_facts, summarize, wait_for_stock
 from .stacks import MODES, OPERATIONS, OpResult, SequenceError, StackBench
 from .tokens_bench import run_tokens
@@ -81,6 +81,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="the emulator's stock of pre-generated RSA pairs (default: the largest "
                    "number of accounts one command creates: 1000 with --only-1000, else the "
                    "largest size); create costs wait until it is full before each command")
+    p.add_argument("--skip-account-size", action="store_true",
+                   help="skip issue 26's account-size scenario")
+    p.add_argument("--account-size-only", action="store_true",
+                   help="only the account-size scenario (~4 min); writes "
+                   "<out>/account_size.{json,md}")
+    p.add_argument("--account-sizes", default=None,
+                   help="other service accounts in the big accounts (default 1000,10000; "
+                   "--quick: 1000)")
+    p.add_argument("--account-size-runs", type=int, default=None,
+                   help="interleaved runs of the account-size scenario (default 3; --quick: 1)")
     p.add_argument("--report-only", action="store_true",
                    help="re-render latest.md and latest.png from <out>/latest.json; no runs")
     args = p.parse_args(argv)
@@ -88,6 +98,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.sizes, args.runs = "1,5", 1
         if args.costs_sizes == "50,100":
             args.costs_sizes = "5,10"
+    args.scale_sizes = (5, 10) if args.quick else create_costs.SCALE_SIZES
+    args.account_size_list = tuple(int(s) for s in str(
+        args.account_sizes or ("1000" if args.quick else "1000,10000")).split(",") if s.strip())
+    args.account_size_runs = args.account_size_runs or (1 if args.quick else
+                                                        account_size.RUNS)
     args.native_n = args.native_n or (10 if args.quick else 100)
     args.costs_size_list = tuple(sorted({int(s) for s in str(args.costs_sizes).split(",")
                                          if s.strip()}))
@@ -100,7 +115,8 @@ def stock_args(args: argparse.Namespace) -> list[str]:
     size = args.key_stock
     if size is None:
         sizes = [*args.size_list, *args.costs_size_list]
-        size = 1000 if args.only_1000 or args.with_1000 else max(sizes, default=4)
+        size = max(args.scale_sizes) if args.only_1000 or args.with_1000 else \
+            max(sizes, default=4)
     return ["--key-stock", str(size)]
 
 
@@ -233,6 +249,7 @@ def targets(results: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, st
     add("no-op up API calls (beyond the token exchange)",
         f"{extra} (+{max(noop['token_exchanges_each_run'])} token)", "0 (+ <= 1 token)",
         extra == 0 and max(noop["token_exchanges_each_run"]) <= 1)
+    rows[-1]["id"] = "noop_up_calls"
     prev = sky["preview"][key]
     add("preview API calls", f"{max(prev['api_calls_each_run'])}", "0 (+ <= 1 token)",
         max(prev["api_calls_each_run"]) - max(prev["token_exchanges_each_run"]) == 0
@@ -278,6 +295,13 @@ def targets(results: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, st
         add("N=500 completes; time per resource does not grow with N", "not run",
             "run with --with-500", None)
     return rows, row_targets, at
+
+
+def write_results(out: Path, name: str, data: dict[str, Any], md: str) -> None:
+    """``<out>/<name>.json`` (every figure) and ``.md`` (the tables), and the tables printed."""
+    (out / f"{name}.json").write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    (out / f"{name}.md").write_text(md)
+    print(md)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -326,10 +350,8 @@ def main(argv: list[str] | None = None) -> int:
                 parallel=args.parallel)
         curve["meta"] = machine_facts(pulumi_bin)
         curve["wall_seconds"] = time.perf_counter() - started
-        (args.out / "create_costs_backends.json").write_text(
-            json.dumps(curve, indent=2, sort_keys=True) + "\n")
-        (args.out / "create_costs_backends.md").write_text(create_costs.backend_markdown(curve))
-        print(create_costs.backend_markdown(curve))
+        write_results(args.out, "create_costs_backends", curve,
+                      create_costs.backend_markdown(curve))
         return 0
     if args.only_1000:
         args.out.mkdir(parents=True, exist_ok=True)
@@ -339,12 +361,26 @@ def main(argv: list[str] | None = None) -> int:
             costs = create_costs.run_costs(emu, Path(tmp) / "work", only_1000=True,
                                            parallel=args.parallel,
                                            skip_checkpoints=args.skip_checkpoints,
-                                           runs_1000=args.runs_1000)
+                                           runs_1000=1 if args.quick else args.runs_1000,
+                                           scale_sizes=args.scale_sizes)
         costs["meta"] = meta
         meta["loadavg_end"] = list(os.getloadavg())
         costs["wall_seconds"] = time.perf_counter() - started
+        costs["issue26"] = issue26.table(costs, issue26.BENCH_1000,
+                                         issue26.load(args.out / "latest.json"))
         create_costs.write(costs, args.out)
         print(create_costs.markdown(costs))
+        return 0
+    if args.account_size_only:
+        args.out.mkdir(parents=True, exist_ok=True)
+        meta = machine_facts(pulumi_bin)
+        with tempfile.TemporaryDirectory(prefix="skyflow-bench-") as tmp:
+            sized = account_size.run_account_size(
+                Path(tmp), sizes=args.account_size_list, runs=args.account_size_runs,
+                parallel=args.parallel)
+        sized["meta"] = {**meta, "loadavg_end": list(os.getloadavg())}
+        sized["wall_seconds"] = time.perf_counter() - started
+        write_results(args.out, "account_size", sized, account_size.markdown(sized))
         return 0
     meta = machine_facts(pulumi_bin)
     meta["floor_shape"] = floor_shape()
@@ -375,7 +411,13 @@ def main(argv: list[str] | None = None) -> int:
             results["create_costs"] = create_costs.run_costs(
                 emu, Path(tmp) / "costs", sizes=args.costs_size_list,
                 with_1000=args.with_1000, only_1000=args.skip_costs, parallel=args.parallel,
-                skip_checkpoints=args.skip_checkpoints, runs_1000=args.runs_1000)
+                skip_checkpoints=args.skip_checkpoints, runs_1000=args.runs_1000,
+                scale_sizes=args.scale_sizes)
+        if not args.skip_account_size:
+            say("issue 26: account size")
+            results["account_size"] = account_size.run_account_size(
+                Path(tmp) / "account-size", sizes=args.account_size_list,
+                runs=args.account_size_runs, parallel=args.parallel)
         if not args.skip_native:
             results["native"] = native_bench.run_native(
                 emu, Path(tmp) / "native", n=args.native_n, runs=args.native_runs,
@@ -416,11 +458,17 @@ def main(argv: list[str] | None = None) -> int:
     results["targets"], results["row_targets"], results["target_n"] = targets(results)
     if results.get("create_costs"):
         results["targets"] += results["create_costs"]["targets"]
+    if results.get("account_size"):
+        results["targets"] += results["account_size"]["targets"]
+    results["issue26"] = issue26.table(results, issue26.BENCH,
+                                       issue26.load(args.out / "create_costs_n1000.json"))
     (args.out / "latest.json").write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
-    md = report.markdown(results)
+    md = issue26.markdown(results["issue26"]) + "\n" + report.markdown(results)
     if results.get("create_costs"):
         md += "\n" + create_costs.markdown(results["create_costs"])
         create_costs.plot(results["create_costs"], args.out / "create_costs.png")
+    if results.get("account_size"):
+        md += "\n" + account_size.markdown(results["account_size"])
     if results.get("native"):
         md += "\n" + native_bench.markdown(results["native"])
     (args.out / "latest.md").write_text(md)

@@ -1,7 +1,8 @@
 """make bench stack: N service accounts, each with one VAULT_VIEWER role assignment.
 
-Config (set by benchmarks/run.py): ``mode`` (``skyflow``, ``floor``: same shape, no API, or
-``wire``: the floor plus one Management API GET per provider call),
+Config (set by benchmarks/run.py): ``mode`` (``skyflow``, ``floor``: same shape, no API,
+``wire``: the floor plus one Management API GET per provider call, or ``wire_create``: the same
+but each create POSTs the server's cheapest create and each delete DELETEs it again),
 ``n``, ``prefix`` (unique Skyflow names per run), ``rev`` (changing it updates every
 display_name in place), ``vaultId``; ``shape`` (issue 15, default ``pairs``): ``pairs`` as
 above, ``accounts`` (N service accounts alone; ``apikeys``: the same with API keys),
@@ -49,7 +50,8 @@ else:
             FloorAssignment as Assignment,
         )
 
-    wire: dict[str, Any] = {"wire": True} if mode == "wire" else {}
+    wire: dict[str, Any] = {"wire": {"wire": True, "wire_create": "create"}[mode]} \
+        if mode in ("wire", "wire_create") else {}
     extra: dict[str, Any] = {"auth_type": "api_key"} if shape == "apikeys" else {}
     for i in range(n):
         name = f"{prefix}-sa-{i:04d}"

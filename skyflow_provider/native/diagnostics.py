@@ -15,7 +15,8 @@ import threading
 from typing import Any, TextIO
 
 import grpc
-from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
+
+from .proto import module
 
 _local = threading.local()
 
@@ -24,15 +25,16 @@ class EngineLog:
     """Sends lines to the engine (``Log``) for the URN bound to the current thread."""
 
     def __init__(self, address: str) -> None:
+        self._pb = module("engine_pb2")
         self._channel = grpc.insecure_channel(address)
-        self._stub = engine_pb2_grpc.EngineStub(self._channel)
+        self._stub = module("engine_pb2_grpc").EngineStub(self._channel)
 
     def send(self, line: str, urn: str) -> None:
-        severity = engine_pb2.INFO
+        severity = self._pb.INFO
         if line.startswith("warning: "):
-            severity, line = engine_pb2.WARNING, line[len("warning: "):]
+            severity, line = self._pb.WARNING, line[len("warning: "):]
         try:
-            self._stub.Log(engine_pb2.LogRequest(severity=severity, message=line, urn=urn))
+            self._stub.Log(self._pb.LogRequest(severity=severity, message=line, urn=urn))
         except grpc.RpcError:
             sys.__stderr__.write(line + "\n") if sys.__stderr__ else None
 

@@ -72,3 +72,30 @@ def test_wire_floor_makes_one_get_per_provider_call(emulator, project_factory):
         tokens = [e for e in entries if "/auth/" in str(e.get("template"))]
         assert len(tokens) == 1, command
     assert {a["ID"] for a in list_service_accounts(emulator)} == accounts
+
+
+def test_wire_create_floor_posts_one_create_per_create_and_deletes_it(emulator, project_factory):
+    """make bench's "floor + 1 create call": each create step POSTs the cheapest create (an
+    API-key service account), refresh still GETs, and each delete step DELETEs the account its
+    create made, so the floor leaves nothing behind."""
+    n = 2
+    repo = Path(__file__).resolve().parents[2]
+    proj = project_factory(PROGRAM, name="wirecreate", env={"PYTHONPATH": str(repo)})
+    for key, value in (("mode", "wire_create"), ("n", str(n)), ("prefix", "wirec"),
+                       ("shape", "accounts"), ("vaultId", emulator.vault_id)):
+        proj.config_set(key, value)
+    before = {a["ID"] for a in list_service_accounts(emulator)}
+    expected = {proj.up: "ServiceAccountService_CreateServiceAccount",
+                proj.refresh: "ServiceAccountService_GetServiceAccount",
+                proj.destroy: "ServiceAccountService_DeleteServiceAccount"}
+    for command, operation in expected.items():
+        start = len(api_requests(emulator))
+        command()
+        assert _ops(emulator, start) == {operation: n}
+        assert all(e["status"] == 200 for e in api_requests(emulator, start))
+        if command == proj.up:
+            made = {a["ID"] for a in list_service_accounts(emulator)} - before
+            assert len(made) == n
+            assert {r["id"] for r in proj.resources()
+                    if r["type"].endswith("floor:Account")} == made
+    assert {a["ID"] for a in list_service_accounts(emulator)} == before
