@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from skyflow_provider.http.errors import NotFoundError, SkyflowError
-from skyflow_provider.resources.ledger import held_ids
+from skyflow_provider.recovery.ledger import held_ids
 
 TYPE_PREFIX = "pulumi-python:dynamic/skyflow:"
 

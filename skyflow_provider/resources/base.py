@@ -24,7 +24,7 @@ from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
 from ..http.errors import ConflictError, NotFoundError, SkyflowError
-from . import ledger, lifeline
+from ..recovery import ledger, lifeline
 from .fields import ResourceSpec
 
 PROVIDER_KEY = "__provider"

@@ -14,11 +14,11 @@ from typing import Any
 
 from pulumi.dynamic import CheckFailure, CreateResult, ReadResult, UpdateResult
 
+from ..recovery.leftovers import LEFTOVERS, Minting
 from . import checks as v
 from . import rotation
 from .base import carry
 from .keys import RotatingProvider, check_key_target, guarded_mint
-from .leftovers import LEFTOVERS, Minting
 
 
 class ExtraKeyProvider(RotatingProvider):

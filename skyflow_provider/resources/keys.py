@@ -15,10 +15,11 @@ from typing import Any
 from pulumi.dynamic import CheckFailure, DiffResult
 
 from ..auth.credentials import FIELDS as CREDENTIAL_FIELDS
+from ..recovery import ledger
+from ..recovery.leftovers import LEFTOVERS, Minting
 from . import checks as v
-from . import ledger, rotation
+from . import rotation
 from .base import SkyflowProvider, SkyflowProviderError
-from .leftovers import LEFTOVERS, Minting
 
 #: credentials.json keys, in the order Studio writes them (the token library's own list)
 CREDENTIAL_KEYS = CREDENTIAL_FIELDS

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from skyflow_provider.api import idempotency
-from skyflow_provider.resources import ledger, lifeline
+from skyflow_provider.recovery import ledger, lifeline
 from skyflow_provider.resources.base import SkyflowProviderError
 from skyflow_provider.resources.policy import PolicyProvider
 from skyflow_provider.resources.role import RoleProvider

@@ -145,6 +145,13 @@ def post_mortem(read_back: tuple[str, list[str]] | None) -> None:
         _say(f"the engine is gone and the state does not hold {what}: deleted")
 
 
+def _post_mortem_now() -> None:
+    post_mortem(lifeline.read_back())
+
+
+lifeline.when_gone(_post_mortem_now)
+
+
 def _say(message: str) -> None:
     try:  # the CLI that read our stderr is gone: a broken pipe must not stop the sweep
         print(f"skyflow: {message}", file=sys.stderr, flush=True)

@@ -1,4 +1,4 @@
-"""resources/leftovers.py: before its first key mint a process deletes the keys a killed run
+"""recovery/leftovers.py: before its first key mint a process deletes the keys a killed run
 minted that no state holds, told apart from this run's own pending operations (issue 16)."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from skyflow_provider.resources import ledger, leftovers
-from skyflow_provider.resources.leftovers import Leftovers, Minting
+from skyflow_provider.recovery import ledger, leftovers
+from skyflow_provider.recovery.leftovers import Leftovers, Minting
 
 DYN = "pulumi-python:dynamic/skyflow:"
 

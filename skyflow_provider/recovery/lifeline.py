@@ -7,12 +7,13 @@ connect to it succeeds and the process that started the plugin (the CLI, behind 
 wrapper) exists, the engine is alive. Two failed checks in a row and this process exits
 (nothing is in flight that a dead engine could still record).
 
-Before exiting, the watchdog runs ``ledger.post_mortem``: what this process made and the
-stack's last checkpoint does not hold is undone. The watchdog takes a second or two to notice;
-``engine_gone`` asks now. A create that made a key (or an object) after its engine died has
-nobody to hand the result to: the engine would never record it, so the key would stay valid with
-no state holding it. ``ledger.deliver`` checks just before a result is returned and deletes what
-it made when the engine is gone.
+Before exiting, the watchdog runs what was registered with ``when_gone`` (``ledger`` registers
+its post-mortem: what this process made and the stack's last checkpoint does not hold is
+undone). Registering, not importing, keeps this module free of the others (no import cycle).
+The watchdog takes a second or two to notice; ``engine_gone`` asks now. A create that made a
+key (or an object) after its engine died has nobody to hand the result to: the engine would
+never record it, so the key would stay valid with no state holding it. ``ledger.deliver``
+checks just before a result is returned and deletes what it made when the engine is gone.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 INTERVAL_S = 1.0
 SHELLS = ("sh", "bash", "dash", "zsh", "busybox")
@@ -34,6 +36,8 @@ _engine: tuple[tuple[str, int], int | None] | None = None
 #: the CLI binary of that process, and the stack it was given (read at start, while it lives)
 _cli: str | None = None
 _stack: list[str] = []
+#: run once the engine is gone, before the process exits (``when_gone``)
+_on_gone: list[Callable[[], object]] = []
 
 
 def engine_address(argv: list[str] | None = None) -> tuple[str, int] | None:
@@ -126,13 +130,17 @@ def _cmdline(pid: int | None) -> list[str]:
         return []
 
 
-def _post_mortem() -> None:
-    from . import ledger
+def when_gone(fn: Callable[[], object]) -> None:
+    """Run ``fn`` once the watched engine is gone, before this process exits."""
+    _on_gone.append(fn)
 
-    try:
-        ledger.post_mortem(read_back())
-    except Exception:  # noqa: BLE001,S110 - the watchdog must still exit
-        pass
+
+def _post_mortem() -> None:
+    for fn in list(_on_gone):
+        try:
+            fn()
+        except Exception:  # noqa: BLE001,S112 - the watchdog must still exit
+            continue
 
 
 def _watch(address: tuple[str, int], interval: float, exit_: object,
