@@ -20,7 +20,7 @@ DEFAULT_SPEC = HERE.parents[2] / "shared" / "reference" / "skyflow-management.op
 OUT = HERE / "management-contract.json"
 
 PREFIXES = ("/v1/auth/sa/oauth/token", "/v1/serviceAccounts", "/v1/roles", "/v1/roleDefinitions",
-            "/v1/members", "/v1/policies")
+            "/v1/members", "/v1/policies", "/v1/audit/events")
 SKIP = ("signedtokenkey", "/v1/policies/rules")
 DROP_KEYS = {"description", "example", "examples", "title", "x-fern-audiences"}
 # Emulator extensions that appear in responses (documented in docs/emulator.md).
