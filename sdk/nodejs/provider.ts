@@ -43,6 +43,7 @@ export class Provider extends pulumi.ProviderResource {
             resourceInputs["credentialsFile"] = args?.credentialsFile;
             resourceInputs["keyDriftReport"] = pulumi.output(args?.keyDriftReport).apply(JSON.stringify);
             resourceInputs["managementUrl"] = args?.managementUrl;
+            resourceInputs["ownerTag"] = args?.ownerTag;
             resourceInputs["vaultId"] = args?.vaultId;
         }
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
@@ -59,7 +60,7 @@ export interface ProviderArgs {
      */
     accountId?: pulumi.Input<string | undefined>;
     /**
-     * A create takes over an object of its name that this provider's own identity created and no state holds, e.g. left by a killed `pulumi up` (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; docs/reliability.md).
+     * A create that repeats a killed `pulumi up`'s takes over the object of its name that a run of this stack created (Skyflow's audit log proves it) and no state holds (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; docs/reliability.md).
      */
     adoptOwnOrphans?: pulumi.Input<boolean | undefined>;
     /**
@@ -90,6 +91,10 @@ export interface ProviderArgs {
      * Management API base URL (env SKYFLOW_MANAGEMENT_URL; default https://manage.skyflowapis.com).
      */
     managementUrl?: pulumi.Input<string | undefined>;
+    /**
+     * The context identifier (ctx) of the provider's own token, which names this stack in Skyflow's audit log: automatic recovery deletes or takes over only what a token with this tag created (env SKYFLOW_OWNER_TAG; default pulumi:<project>/<stack>; set it when stacks of the same project and stack name in different backends share one Skyflow account and identity; docs/reliability.md).
+     */
+    ownerTag?: pulumi.Input<string | undefined>;
     /**
      * Default vault id for programs that read it (env SKYFLOW_VAULT_ID).
      */

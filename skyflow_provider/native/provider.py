@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 from pulumi.provider.experimental import provider as p
 from pulumi.provider.experimental.property_value import PropertyValue
 
+from ..recovery import owner
 from ..resources.api_key import ApiKeyProvider
 from ..resources.base import SkyflowProvider
 from ..resources.declarations import PROVIDER_CONFIG, SYSTEM_ROLE
@@ -121,10 +122,12 @@ class SkyflowNativeProvider(p.Provider):
 
         def call() -> T:
             diagnostics.bind(urn or None)
+            owner.bind(urn or None)  # the stack the request is for names the token (owner.py)
             try:
                 return fn(*args)
             finally:
                 diagnostics.bind(None)
+                owner.bind(None)
 
         try:
             return await loop.run_in_executor(self._pool, call)

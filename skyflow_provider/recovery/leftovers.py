@@ -1,124 +1,111 @@
-"""Keys a killed run's key creates minted and no state holds, deleted before this process mints
-on their account.
+"""Keys a killed run of this stack minted and no state holds: deleted before this process mints
+on their account, when Skyflow's audit log proves this stack made them. Every other key there
+that this stack's state does not hold is reported by name and left alone.
 
 Why: when every process of a run dies at once (a CI runner killing the job's process tree),
 nothing of it lives on to undo what its last requests made (``ledger.post_mortem`` needs the
-provider to survive its engine). Accounts, roles and policies are taken over by name on the next
-create (``idempotency.find_orphan``); keys carry no name or creator, so the checkpoint is the only
-witness: the engine keeps a killed run's pending *creates* (not its updates) until a refresh
-clears them, naming the accounts whose keys were being minted, and its resources name every key
-the state holds. The next ``up`` repeats such a create (it was never recorded), so the sweep waits
-for this process's first key mint: one ``pulumi stack export`` per provider process that mints
-keys, no Management API call unless a killed run left something. Keys the state does not hold on
-such an account are deleted, like the keys of a taken-over account; a key a refresh reported
-(``unmanaged_key_ids``) counts as held.
+provider to survive its engine). Keys carry no name or creator. The checkpoint says which
+accounts a killed run was minting on (its pending key creates) and which keys the state holds;
+the audit log says which keys a token of this stack minted (``api.audit``). Only a key that is
+both unheld and provably this stack's is deleted: another stack's key on the same account (a
+second consumer of a shared account), or a key a person made, by hand or with the same identity
+outside any run, is not (issue 22: before it, "unheld" alone deleted them, 3 runs of 3). When the
+audit log cannot answer, nothing is deleted and every unheld key is reported.
+
+Cost: nothing unless a killed run left a pending key create on the account: then one key listing
+and one audit query, once per account and process.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import threading
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from . import ledger, lifeline
+from ..api import audit, idempotency
+from . import ledger
+from .checkpoint import CHECKPOINT, Checkpoint, Creating
+
+#: kept for callers of the issue 16 name
+Minting = Creating
 
 
-@dataclasses.dataclass(frozen=True)
-class Minting:
-    """A create or update that may mint a key of ``kind`` ("key", "API key") on ``account``."""
-
-    kind: str
-    account: str
-
-
-def _type(resource: Mapping[str, Any]) -> str:
-    """``ServiceAccountKey`` from ``pulumi-python:dynamic/skyflow:ServiceAccountKey`` (dynamic)
-    or ``skyflow:index:ServiceAccountKey`` (native)."""
-    return str(resource.get("type") or "").rsplit(":", 1)[-1]
-
-
-def _input(inputs: Mapping[str, Any], snake: str, camel: str) -> str:
-    value = inputs.get(snake, inputs.get(camel))
-    return value if isinstance(value, str) else ""
-
-
-def minting(op_type: str, resource: Mapping[str, Any]) -> Minting | None:
-    """What a pending operation of a checkpoint was minting: key and API-key creates."""
-    name, inputs = _type(resource), resource.get("inputs") or {}
-    if op_type == "creating" and name in ("ServiceAccountKey", "ApiKey"):
-        account = _input(inputs, "service_account_id", "serviceAccountId")
-        return Minting("key" if name == "ServiceAccountKey" else "API key", account) \
-            if account else None
-    return None
-
-
-def pending_mintings(deployment: Mapping[str, Any]) -> Counter[Minting]:
-    found: Counter[Minting] = Counter()
-    for op in deployment.get("pending_operations") or []:
-        m = minting(str(op.get("type") or ""), op.get("resource") or {})
-        if m is not None:
-            found[m] += 1
-    return found
+def report(kind: str, key_id: str, sa_id: str, account: str, why: str,
+           maker: audit.Maker | None) -> str:
+    """The message for an unheld key left alone: what it is, who made it, the ways out."""
+    by = f"made by {maker.describe()}" if maker else "its maker unknown"
+    return (f"{kind} {key_id} of service account {sa_id} (account {account}) is held by no "
+            f"state of this stack and {why} ({by}): it is left alone. If it is a leftover of "
+            f"this stack, delete it (Skyflow Studio, or `python -m skyflow_provider.pending "
+            f"--delete-key {sa_id}/{key_id}`); `pulumi refresh` of the stack that manages the "
+            "account lists it in unmanaged_key_ids")
 
 
 class Leftovers:
-    """Per process: which accounts a killed run was minting on, and which were swept."""
+    """Per process: which accounts were swept, and what was only reported."""
 
-    def __init__(self, read_back: Callable[[], tuple[str, list[str]] | None]) -> None:
-        self._read_back = read_back
+    def __init__(self, checkpoint: Checkpoint) -> None:
+        self._checkpoint = checkpoint
         self._lock = threading.Lock()
-        self._gate = threading.Lock()
-        self._arrived: Counter[Minting] = Counter()
-        self._killed: Counter[Minting] | None = None
-        self._held: set[str] = set()
-        self._accounts: dict[Minting, threading.Lock] = {}
-        self._swept: set[Minting] = set()
+        self._accounts: dict[Creating, threading.Lock] = {}
+        self._swept: set[Creating] = set()
+        #: account -> unheld keys reported, not deleted (this process's findings)
+        self.reported: dict[str, list[str]] = {}
 
-    def arrive(self, m: Minting) -> None:
-        """At the entry of every key create: this run's own pending creates are told apart from
-        a killed run's by these counts."""
-        with self._lock:
-            self._arrived[m] += 1
+    def arrive(self, m: Creating) -> None:
+        """At the entry of every key create (``Checkpoint.arrive``)."""
+        self._checkpoint.arrive(m)
 
-    def _load(self) -> None:
-        how = self._read_back()
-        deployment = ledger.export_state(*how) if how is not None else None
-        with self._lock:
-            if deployment is None:
-                self._killed = Counter()
-                return
-            self._killed = pending_mintings(deployment) - self._arrived
-            self._held = ledger.held_ids(deployment.get("resources") or [])
-
-    def before_mint(self, m: Minting, list_ids: Callable[[], Iterable[str]],
+    def before_mint(self, client: Any, m: Creating, list_ids: Callable[[], Iterable[str]],
                     delete: Callable[[str], Any], warn: Callable[[str], None]) -> list[str]:
         """Sweep ``m``'s account once, before this process's first mint there; what was deleted.
 
-        The first caller reads the checkpoint while every other mint of this process waits, so
-        none of this run's keys exists yet on an account being swept.
+        The checkpoint is read before this run's first create check (``Checkpoint.ensure``);
+        when a killed run was minting on this account, its unheld keys are sorted into those a
+        token of this stack made (deleted) and the rest (reported).
         """
-        with self._gate:
-            if self._killed is None:
-                self._load()
+        if m in self._swept or not self._checkpoint.killed(m):
+            return []
         with self._lock:
-            assert self._killed is not None
-            if self._killed[m] <= 0 or m in self._swept:
-                return []
             lock = self._accounts.setdefault(m, threading.Lock())
         with lock:
             if m in self._swept:
                 return []
-            mine = {i for made in ledger.made() for i in made.ids}
-            gone = [k for k in list_ids() if k not in self._held and k not in mine]
-            for key_id in gone:
-                delete(key_id)
-                warn(f"a killed run minted {m.kind} {key_id} of service account {m.account} "
-                     "and no state holds it: deleted")
+            held = self._checkpoint.held()
+            mine = {i for made in ledger.made() for i in made.ids} | idempotency.made_here(client)
+            unheld = [k for k in list_ids() if k not in held and k not in mine]
+            gone: list[str] = []
+            if unheld:
+                gone = self._sort(client, m, unheld, delete, warn)
             self._swept.add(m)
             return gone
 
+    def _sort(self, client: Any, m: Creating, unheld: list[str], delete: Callable[[str], Any],
+              warn: Callable[[str], None]) -> list[str]:
+        api_keys = m.kind == "API key"
+        try:
+            who = audit.Who.stack(client)
+            proved = audit.keys_created(client, m.scope, who, api_keys)
+            why = f"no token of this stack ({who.ctx}) minted it"
+        except audit.ProofUnavailable as err:
+            proved, why = set(), f"this stack cannot prove it minted it: {err}"
+        gone = [k for k in unheld if k in proved]
+        for key_id in gone:
+            delete(key_id)
+            warn(f"a killed run of this stack minted {m.kind} {key_id} of service account "
+                 f"{m.scope} and no state holds it: deleted")
+        left = [k for k in unheld if k not in proved]
+        if left:
+            account = str(getattr(getattr(client, "settings", None), "account_id", "") or "")
+            makers = audit.makers(client, [f"KEY/{k}" for k in left])
+            for key_id in left:
+                warn(report(m.kind, key_id, m.scope, account, why, makers.get(f"KEY/{key_id}")))
+            with self._lock:
+                self.reported.setdefault(m.scope, []).extend(left)
+        return gone
+
 
 #: the process's own (providers are per process; so is what a killed run left)
-LEFTOVERS = Leftovers(lifeline.read_back)
+LEFTOVERS = Leftovers(CHECKPOINT)
+
+__all__ = ["LEFTOVERS", "Leftovers", "Minting", "report"]

@@ -109,6 +109,13 @@ def stack_args(cmdline: list[str]) -> list[str]:
     return []
 
 
+def stack_name() -> str | None:
+    """The running stack's name (no organization or project), from the CLI's ``--stack`` or
+    ``PULUMI_STACK``; None when neither says."""
+    given = _stack[1] if len(_stack) == 2 else os.environ.get("PULUMI_STACK", "")
+    return given.rsplit("/", 1)[-1] or None
+
+
 def read_back() -> tuple[str, list[str]] | None:
     """How to read the running stack's checkpoint after the engine died: the CLI binary and its
     stack arguments, captured while it lived (None: not known, so no post-mortem)."""

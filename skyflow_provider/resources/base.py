@@ -24,7 +24,7 @@ from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
 from ..http.errors import ConflictError, NotFoundError, SkyflowError
-from ..recovery import ledger, lifeline
+from ..recovery import checkpoint, ledger, lifeline, owner
 from .fields import ResourceSpec
 
 PROVIDER_KEY = "__provider"
@@ -209,6 +209,8 @@ class SkyflowProvider(ResourceProvider):
     replace_keys: tuple[str, ...] = ()
     #: replace by deleting first (e.g. unique names, or ids derived from inputs)
     delete_before_replace: bool = False
+    #: a killed run's create of this type can leave an object or key behind (recovery/)
+    recovers_creates: bool = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Derive the key tuples from ``spec`` (declared once, never restated)."""
@@ -293,7 +295,9 @@ class SkyflowProvider(ResourceProvider):
                     return client
             from ..api.client import ManagementClient
 
-            client = ManagementClient(settings)
+            # the stack's tag rides in the token's ctx: Skyflow's audit log then tells what a
+            # run of this stack made (recovery/owner.py)
+            client = ManagementClient(settings, owner_tag=owner.resolve(settings.owner_tag))
             _CLIENTS.append((settings, client))
             self._client = client
             return client
@@ -363,6 +367,10 @@ class SkyflowProvider(ResourceProvider):
             # Malformed credentials or config are knowable without an API call: say so at
             # preview, naming the config key, rather than at the first create.
             self._load_settings()
+        if not strip_provider(_olds) and self.recovers_creates:
+            # A new resource: before the first create of this run can be scheduled, read what
+            # a killed run left pending (once per process; recovery/checkpoint.py)
+            checkpoint.CHECKPOINT.ensure()
         return CheckResult(inputs, failures)
 
     def changed_keys(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:

@@ -325,7 +325,13 @@ PROVIDER_CONFIG: tuple[Field, ...] = (
     Field("key_drift_report", BOOL, "Refresh lists each service account's keys to report keys "
           "deleted or added outside Pulumi: one more GET per account (env "
           "SKYFLOW_KEY_DRIFT_REPORT; default true)."),
-    Field("adopt_own_orphans", BOOL, "A create takes over an object of its name that this "
-          "provider's own identity created and no state holds, e.g. left by a killed `pulumi "
-          "up` (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; docs/reliability.md)."),
+    Field("adopt_own_orphans", BOOL, "A create that repeats a killed `pulumi up`'s takes over "
+          "the object of its name that a run of this stack created (Skyflow's audit log proves "
+          "it) and no state holds (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; "
+          "docs/reliability.md)."),
+    Field("owner_tag", STRING, "The context identifier (ctx) of the provider's own token, which "
+          "names this stack in Skyflow's audit log: automatic recovery deletes or takes over "
+          "only what a token with this tag created (env SKYFLOW_OWNER_TAG; default "
+          "pulumi:<project>/<stack>; set it when stacks of the same project and stack name in "
+          "different backends share one Skyflow account and identity; docs/reliability.md)."),
 )

@@ -26,6 +26,7 @@ class ExtraKeyProvider(RotatingProvider):
 
     #: what messages call the key ("key", "API key")
     what: str = "key"
+    recovers_creates = True
     #: the auth type of accounts that cannot have this kind of key, and Skyflow's rule
     wrong_auth_type: str = ""
     rule: str = ""

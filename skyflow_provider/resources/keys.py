@@ -75,7 +75,7 @@ def guarded_mint(p: SkyflowProvider, kind: str, sa_id: str, mint: Callable[[], d
     """``mint`` a key of ``kind`` ("key", "API key") on an account, for any of the three
     key-holding resources: a killed run's leftovers there go first (``leftovers.py``), and the
     new key is undone when its engine is gone (``ledger.deliver``)."""
-    p.call(f"sweep the {kind}s of service account {sa_id}", LEFTOVERS.before_mint,
+    p.call(f"sweep the {kind}s of service account {sa_id}", LEFTOVERS.before_mint, p.client,
            Minting(kind, sa_id), lambda: list_key_ids(p.client, sa_id, kind != "key"), delete,
            rotation.warn)
     fresh = mint()

@@ -21,7 +21,9 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from ..api import idempotency, snapshots
+from ..api import idempotency
+from ..recovery import takeover
+from ..recovery.checkpoint import Creating
 from . import checks as v
 from .args import PolicyArgs, PolicyRuleArgs
 from .base import SkyflowProvider, SkyflowProviderError, carry, declare, is_unknown
@@ -219,6 +221,7 @@ class PolicyProvider(SkyflowProvider):
     """CRUD for /v1/policies; status via /v1/policies/{ID}/status."""
 
     spec = POLICY
+    recovers_creates = True
 
     def apply_defaults(self, news: dict[str, Any]) -> dict[str, Any]:
         """Declared defaults, and every rule in its normal form (deterministic state)."""
@@ -278,9 +281,10 @@ class PolicyProvider(SkyflowProvider):
         if props.get("adopt_id"):
             return self._adopt(props)
         what = f"create policy {props['name']!r}"
-        orphan = self.call(what, idempotency.find_orphan, self.client,
-                           idempotency.policy_snapshot(self.client, props["vault_id"]),
-                           props["name"], what)
+        orphan = self.call(what, takeover.find_leftover, self.client,
+                           Creating("Policy", props["vault_id"], props["name"]),
+                           idempotency.policy_listing(self.client, props["vault_id"],
+                                                      props["name"]), what)
         if orphan is not None:  # left by a killed run (issue 16): take it over
             return self._adopt(props, str(orphan["ID"]))
         body = {
@@ -388,7 +392,6 @@ class PolicyProvider(SkyflowProvider):
         if idempotency.adopted_this_run(self.client, id_):  # held by whoever took it over
             return
         self.call(f"delete policy {id_}", self.client.delete_policy, id_, missing_ok=True)
-        snapshots.forget(self.client, id_)
 
 
 class Policy(PolicyOutputs, Resource, module="skyflow", name="Policy"):

@@ -12,10 +12,20 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CheckFailure, CreateResult, ReadResult, Resource, UpdateResult
 
-from ..api import idempotency, snapshots
+from ..api import idempotency
+from ..http.errors import ConflictError, SkyflowError
+from ..recovery import takeover
+from ..recovery.checkpoint import Creating
 from . import checks as v
 from .args import RoleArgs
-from .base import SkyflowProvider, SkyflowProviderError, carry, declare
+from .base import (
+    CONFLICT_HINT,
+    SkyflowProvider,
+    SkyflowProviderError,
+    carry,
+    declare,
+    raise_clean,
+)
 from .declarations import ROLE
 from .outputs import RoleOutputs
 from .role_lookup import SYSTEM_ROLES
@@ -31,6 +41,7 @@ class RoleProvider(SkyflowProvider):
     """CRUD for /v1/roles (custom roles only)."""
 
     spec = ROLE
+    recovers_creates = True
 
     def validate(self, news: dict[str, Any]) -> list[CheckFailure]:
         f = v.check_unknown_keys(news, self.input_keys)
@@ -86,17 +97,24 @@ class RoleProvider(SkyflowProvider):
         if props.get("adopt_id"):
             return self._adopt(props)
         what = f"create role {props['name']!r}"
-        orphan = self.call(what, idempotency.find_orphan, self.client,
-                           idempotency.role_snapshot(self.client, props["vault_id"]),
-                           props["name"], what)
+        listing = idempotency.role_listing(self.client, props["vault_id"], props["name"])
+        orphan = self.call(what, takeover.find_leftover, self.client,
+                           Creating("Role", props["vault_id"], props["name"]), listing, what)
         if orphan is not None:  # left by a killed run (issue 16): take it over
             return self._adopt(props, str(orphan["ID"]))
         body = {
             "roleDefinition": self._definition(props),
             "resource": {"ID": props["vault_id"], "type": "VAULT"},
         }
-        resp = self.call(f"create role {props['name']!r}", idempotency.create_role,
-                         self.client, body)
+        try:
+            resp = idempotency.create_role(self.client, body)
+        except ConflictError as err:  # the name is taken on this vault: say by whom
+            message = takeover.conflict_message(self.client, what, props["name"], listing)
+            if message is None:
+                raise_clean(err, what, CONFLICT_HINT)
+            raise SkyflowProviderError(f"Skyflow: {message}") from None
+        except SkyflowError as err:
+            raise_clean(err, what)
         role_id = resp.get("ID") or ""
         if not role_id:
             raise SkyflowProviderError("Skyflow: create role returned no ID")
@@ -137,7 +155,6 @@ class RoleProvider(SkyflowProvider):
         if idempotency.adopted_this_run(self.client, id_):  # held by whoever took it over
             return
         self.call(f"delete role {id_}", self.client.delete_role, id_, missing_ok=True)
-        snapshots.forget(self.client, id_)
 
 
 def _same_order(desired: Any, remote: Any) -> list[Any]:

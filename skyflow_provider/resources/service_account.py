@@ -23,7 +23,9 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from ..api import idempotency, snapshots
+from ..api import idempotency
+from ..recovery import takeover
+from ..recovery.checkpoint import Creating
 from . import checks as v
 from . import rotation
 from .account_keys import AccountKeys, key_field, slots_for
@@ -68,6 +70,7 @@ class ServiceAccountProvider(AccountKeys):
     """CRUD for /v1/serviceAccounts."""
 
     spec = SERVICE_ACCOUNT
+    recovers_creates = True
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """A rename creates the new account first (no credential gap); an auth-type change with
@@ -146,8 +149,9 @@ class ServiceAccountProvider(AccountKeys):
         if props.get("adopt_id"):
             return self._adopt(props)
         what = f"create service account {props['name']!r}"
-        orphan = self.call(what, idempotency.find_orphan, self.client,
-                           idempotency.sa_snapshot(self.client), props["name"], what)
+        orphan = self.call(what, takeover.find_leftover, self.client,
+                           Creating("ServiceAccount", "", props["name"]),
+                           idempotency.sa_listing(self.client, props["name"]), what)
         if orphan is not None:  # left by a killed run (issue 16): take it over, keys replaced
             return self._adopt(props, str(orphan["ID"]), orphan=True)
         sa, cc = self._bodies(props)
@@ -321,7 +325,6 @@ class ServiceAccountProvider(AccountKeys):
             return
         self.call(f"delete service account {id_}", self.client.delete_service_account, id_,
                   missing_ok=True)
-        snapshots.forget(self.client, id_)
 
 class ServiceAccount(ServiceAccountOutputs, Resource, module="skyflow", name="ServiceAccount"):
     """A Skyflow service account. Generated credentials are always secret outputs."""

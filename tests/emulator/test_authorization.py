@@ -107,7 +107,8 @@ def objects(fresh_module_api: Api) -> dict[str, Any]:
     pol = {"resource": {"ID": api.emu.vault_id, "type": "VAULT"},
            "ruleParams": [{"name": "a", "ruleExpression": "ALLOW READ ON t.*"}]}
     return {
-        "vault": api.emu.vault_id, "account": api.emu.account_id, "sa": sa["clientID"], "key": sa["keyID"],
+        "vault": api.emu.vault_id, "account": api.emu.account_id, "sa": sa["clientID"],
+        "key": sa["keyID"],
         "key2": key2["keyID"], "key3": key3["keyID"],
         "victim": api.create_sa("matrix-victim")["clientID"],
         "ksa": ksa["clientID"], "ak": ksa["apiKeyID"], "ak2": ak2["apiKeyID"],

@@ -117,7 +117,8 @@ def test_schema_tokens_are_the_resources() -> None:
 def test_schema_provider_config_matches_settings() -> None:
     variables = _schema()["config"]["variables"]
     expected = ["accountId", "managementUrl", "credentials", "credentialsFile", "apiKey",
-                "bearerToken", "caBundle", "vaultId", "keyDriftReport", "adoptOwnOrphans"]
+                "bearerToken", "caBundle", "vaultId", "keyDriftReport", "adoptOwnOrphans",
+                "ownerTag"]
     assert list(variables) == expected
     assert {k for k, v in variables.items() if v.get("secret")} == {"credentials", "apiKey",
                                                                     "bearerToken"}

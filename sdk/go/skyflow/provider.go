@@ -44,7 +44,7 @@ func NewProvider(ctx *pulumi.Context,
 type providerArgs struct {
 	// The Skyflow account id (env SKYFLOW_ACCOUNT_ID).
 	AccountId *string `pulumi:"accountId"`
-	// A create takes over an object of its name that this provider's own identity created and no state holds, e.g. left by a killed `pulumi up` (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; docs/reliability.md).
+	// A create that repeats a killed `pulumi up`'s takes over the object of its name that a run of this stack created (Skyflow's audit log proves it) and no state holds (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; docs/reliability.md).
 	AdoptOwnOrphans *bool `pulumi:"adoptOwnOrphans"`
 	// An API key instead of credentials (env SKYFLOW_API_KEY).
 	ApiKey *string `pulumi:"apiKey"`
@@ -60,6 +60,8 @@ type providerArgs struct {
 	KeyDriftReport *bool `pulumi:"keyDriftReport"`
 	// Management API base URL (env SKYFLOW_MANAGEMENT_URL; default https://manage.skyflowapis.com).
 	ManagementUrl *string `pulumi:"managementUrl"`
+	// The context identifier (ctx) of the provider's own token, which names this stack in Skyflow's audit log: automatic recovery deletes or takes over only what a token with this tag created (env SKYFLOW_OWNER_TAG; default pulumi:<project>/<stack>; set it when stacks of the same project and stack name in different backends share one Skyflow account and identity; docs/reliability.md).
+	OwnerTag *string `pulumi:"ownerTag"`
 	// Default vault id for programs that read it (env SKYFLOW_VAULT_ID).
 	VaultId *string `pulumi:"vaultId"`
 }
@@ -68,7 +70,7 @@ type providerArgs struct {
 type ProviderArgs struct {
 	// The Skyflow account id (env SKYFLOW_ACCOUNT_ID).
 	AccountId pulumi.StringPtrInput
-	// A create takes over an object of its name that this provider's own identity created and no state holds, e.g. left by a killed `pulumi up` (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; docs/reliability.md).
+	// A create that repeats a killed `pulumi up`'s takes over the object of its name that a run of this stack created (Skyflow's audit log proves it) and no state holds (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; docs/reliability.md).
 	AdoptOwnOrphans pulumi.BoolPtrInput
 	// An API key instead of credentials (env SKYFLOW_API_KEY).
 	ApiKey pulumi.StringPtrInput
@@ -84,6 +86,8 @@ type ProviderArgs struct {
 	KeyDriftReport pulumi.BoolPtrInput
 	// Management API base URL (env SKYFLOW_MANAGEMENT_URL; default https://manage.skyflowapis.com).
 	ManagementUrl pulumi.StringPtrInput
+	// The context identifier (ctx) of the provider's own token, which names this stack in Skyflow's audit log: automatic recovery deletes or takes over only what a token with this tag created (env SKYFLOW_OWNER_TAG; default pulumi:<project>/<stack>; set it when stacks of the same project and stack name in different backends share one Skyflow account and identity; docs/reliability.md).
+	OwnerTag pulumi.StringPtrInput
 	// Default vault id for programs that read it (env SKYFLOW_VAULT_ID).
 	VaultId pulumi.StringPtrInput
 }

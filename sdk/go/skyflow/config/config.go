@@ -16,7 +16,7 @@ func GetAccountId(ctx *pulumi.Context) string {
 	return config.Get(ctx, "skyflow:accountId")
 }
 
-// A create takes over an object of its name that this provider's own identity created and no state holds, e.g. left by a killed `pulumi up` (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; docs/reliability.md).
+// A create that repeats a killed `pulumi up`'s takes over the object of its name that a run of this stack created (Skyflow's audit log proves it) and no state holds (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; docs/reliability.md).
 func GetAdoptOwnOrphans(ctx *pulumi.Context) bool {
 	return config.GetBool(ctx, "skyflow:adoptOwnOrphans")
 }
@@ -54,6 +54,11 @@ func GetKeyDriftReport(ctx *pulumi.Context) bool {
 // Management API base URL (env SKYFLOW_MANAGEMENT_URL; default https://manage.skyflowapis.com).
 func GetManagementUrl(ctx *pulumi.Context) string {
 	return config.Get(ctx, "skyflow:managementUrl")
+}
+
+// The context identifier (ctx) of the provider's own token, which names this stack in Skyflow's audit log: automatic recovery deletes or takes over only what a token with this tag created (env SKYFLOW_OWNER_TAG; default pulumi:<project>/<stack>; set it when stacks of the same project and stack name in different backends share one Skyflow account and identity; docs/reliability.md).
+func GetOwnerTag(ctx *pulumi.Context) string {
+	return config.Get(ctx, "skyflow:ownerTag")
 }
 
 // Default vault id for programs that read it (env SKYFLOW_VAULT_ID).
