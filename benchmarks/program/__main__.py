@@ -6,6 +6,7 @@ Config (set by benchmarks/run.py): ``mode`` (``skyflow``, ``floor``: same shape,
 display_name in place), ``vaultId``; ``shape`` (issue 15, default ``pairs``): ``pairs`` as
 above, ``accounts`` (N service accounts alone; ``apikeys``: the same with API keys),
 ``plain`` (N do-nothing resources with three string inputs, the floor whatever ``mode`` says),
+``auth`` (``api_key``: the accounts of ``pairs`` are API-key accounts),
 ``rbac`` (N roles, N policies, each policy attached to its role).
 """
 
@@ -50,7 +51,8 @@ else:
         )
 
     wire: dict[str, Any] = {"wire": True} if mode == "wire" else {}
-    extra: dict[str, Any] = {"auth_type": "api_key"} if shape == "apikeys" else {}
+    api_keys = shape == "apikeys" or cfg.get("auth") == "api_key"
+    extra: dict[str, Any] = {"auth_type": "api_key"} if api_keys else {}
     for i in range(n):
         name = f"{prefix}-sa-{i:04d}"
         sa = Account(f"sa-{i}", name=name, display_name=f"{name} rev {rev}",

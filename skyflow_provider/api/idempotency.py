@@ -178,33 +178,31 @@ def _by_id(items: Iterable[Any], id_of: Callable[[Mapping[str, Any]], Any],
 
 # ----- service accounts and their keys -----------------------------------------------------------
 
-def sa_listing(client: Any, name: str) -> Callable[[], dict[str, Mapping[str, Any]]]:
+Named = Callable[[], dict[str, Mapping[str, Any]]]
+
+
+def _named(fetch: Callable[[], Iterable[Any]], name: str) -> Named:
+    """``{id: object}`` of the live objects ``fetch`` lists that carry exactly ``name`` (the
+    server's name filter is a narrowing, not a promise)."""
+    def listing() -> dict[str, Mapping[str, Any]]:
+        return _by_id((snapshots.object_of(i) for i in fetch()), lambda o: o.get("ID"),
+                      lambda o: snapshots.name_of(o) == name and snapshots.live(o))
+    return listing
+
+
+def sa_listing(client: Any, name: str) -> Named:
     """The live service accounts named ``name`` (one name-filtered listing)."""
-    def listing() -> dict[str, Mapping[str, Any]]:
-        items = [i.get("serviceAccount") or i for i in client.list_service_accounts(name=name)]
-        return _by_id(items, lambda s: s.get("ID"),
-                      lambda s: s.get("name") == name and s.get("status") != "DELETED")
-    return listing
+    return _named(lambda: client.list_service_accounts(name=name), name)
 
 
-def role_listing(client: Any, vault_id: str, name: str, rtype: str = "VAULT"
-                 ) -> Callable[[], dict[str, Mapping[str, Any]]]:
+def role_listing(client: Any, vault_id: str, name: str, rtype: str = "VAULT") -> Named:
     """The roles named ``name`` on a vault (one name-filtered listing)."""
-    def listing() -> dict[str, Mapping[str, Any]]:
-        roles = client.list_roles(vault_id, resource_type=rtype, name=name)
-        return _by_id(roles, lambda r: r.get("ID"),
-                      lambda r: (r.get("definition") or {}).get("name") == name)
-    return listing
+    return _named(lambda: client.list_roles(vault_id, resource_type=rtype, name=name), name)
 
 
-def policy_listing(client: Any, vault_id: str, name: str, rtype: str = "VAULT"
-                   ) -> Callable[[], dict[str, Mapping[str, Any]]]:
+def policy_listing(client: Any, vault_id: str, name: str, rtype: str = "VAULT") -> Named:
     """The live policies named ``name`` on a vault (one name-filtered listing)."""
-    def listing() -> dict[str, Mapping[str, Any]]:
-        policies = client.list_policies(vault_id, resource_type=rtype, name=name)
-        return _by_id(policies, lambda p: p.get("ID"),
-                      lambda p: p.get("name") == name and p.get("status") != "DELETED")
-    return listing
+    return _named(lambda: client.list_policies(vault_id, resource_type=rtype, name=name), name)
 
 
 def _account_scope(client: Any) -> str:

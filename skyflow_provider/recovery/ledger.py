@@ -13,10 +13,11 @@ touched, and only after a state was read: when that fails, nothing is deleted.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sys
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from . import lifeline
@@ -34,6 +35,11 @@ class Made:
 
 _made: list[Made] = []
 _lock = threading.Lock()
+#: requests that may make a key, still running: the post-mortem waits for them (their own
+#: ``deliver`` undoes what they made), or a key minted while the process exits is left behind
+_in_flight = 0
+_idle = threading.Condition(_lock)
+IDLE_WAIT_S = 10.0
 
 
 class EngineGoneError(Exception):
@@ -53,6 +59,29 @@ def deliver(made_id: str, undo: Callable[[], Any], what: str) -> None:
                               "nothing outside the state is left")
     if lifeline.read_back() is not None:
         delivered([made_id], undo, what)
+
+
+@contextlib.contextmanager
+def making(what: str) -> Iterator[None]:
+    """Around a request that makes a key: refused once the engine is gone (nothing is made
+    then), and waited for by the post-mortem while it runs."""
+    global _in_flight
+    with _idle:
+        _in_flight += 1
+    try:
+        if lifeline.engine_gone():
+            raise EngineGoneError(f"the Pulumi engine is gone: no {what} was made")
+        yield
+    finally:
+        with _idle:
+            _in_flight -= 1
+            _idle.notify_all()
+
+
+def wait_idle(timeout: float = IDLE_WAIT_S) -> bool:
+    """Wait until no request that makes a key is running; whether that happened in time."""
+    with _idle:
+        return _idle.wait_for(lambda: _in_flight == 0, timeout)
 
 
 def delivered(ids: Iterable[str], undo: Callable[[], Any], what: str) -> None:
@@ -98,6 +127,7 @@ def post_mortem(read_back: tuple[str, list[str]] | None) -> None:
 
 
 def _post_mortem_now() -> None:
+    wait_idle()  # a mint still running undoes its own key (deliver) before the process exits
     post_mortem(lifeline.read_back())
 
 

@@ -31,6 +31,8 @@ SHELLS = ("sh", "bash", "dash", "zsh", "busybox")
 MISSES = 2
 _ADDRESS = re.compile(r"^(127\.0\.0\.1|localhost|\[::1\]):(\d+)$")
 _started = threading.Event()
+#: the engine address the watchdog found gone: every later check of it says so at once
+_dead: set[tuple[str, int]] = set()
 #: the engine being watched: its address and the process that started this plugin
 _engine: tuple[tuple[str, int], int | None] | None = None
 #: the CLI binary of that process, and the stack it was given (read at start, while it lives)
@@ -165,6 +167,7 @@ def _watch(address: tuple[str, int], interval: float, exit_: object,
                       "exiting", file=sys.stderr, flush=True)
             except Exception:  # noqa: BLE001,S110
                 pass
+            _dead.add(address)
             _post_mortem()
             exit_(0)  # type: ignore[operator]
 
@@ -178,6 +181,8 @@ def engine_gone() -> bool:
     if _engine is None:
         return False
     address, pid = _engine
+    if address in _dead:
+        return True
     try:
         return not engine_alive(address, timeout=0.5) or _gone(pid)
     except Exception:  # noqa: BLE001 - a failed check must never fail a create

@@ -78,9 +78,11 @@ def guarded_mint(p: SkyflowProvider, kind: str, sa_id: str, mint: Callable[[], d
     p.call(f"sweep the {kind}s of service account {sa_id}", LEFTOVERS.before_mint, p.client,
            Minting(kind, sa_id), lambda: list_key_ids(p.client, sa_id, kind != "key"), delete,
            rotation.warn)
-    fresh = mint()
-    key_id = str(fresh[id_output])
-    ledger.deliver(key_id, lambda: delete(key_id), f"{kind} {key_id} of service account {sa_id}")
+    with ledger.making(f"{kind} of service account {sa_id}"):
+        fresh = mint()
+        key_id = str(fresh[id_output])
+        ledger.deliver(key_id, lambda: delete(key_id),
+                       f"{kind} {key_id} of service account {sa_id}")
     return fresh
 
 

@@ -99,18 +99,62 @@ def test_engine_gone_is_asked_now(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("kind", ["ServiceAccountKey", "ApiKey"])
-def test_a_key_minted_after_the_engine_died_is_deleted(make, fake, dead_engine, kind) -> None:
+def test_no_key_is_minted_once_the_engine_is_gone(make, fake, dead_engine, kind) -> None:
     from skyflow_provider.resources.api_key import ApiKeyProvider
     from skyflow_provider.resources.service_account_key import ServiceAccountKeyProvider
     as_identity(fake)
     api = kind == "ApiKey"
     sa = fake.create_service_account({"serviceAccount": {"name": "k"}, "apiKeyEnabled": api})
     held = set(fake.api_keys if api else fake.keys)
+    calls = len(fake.calls)
+    p = make(ApiKeyProvider if api else ServiceAccountKeyProvider)
+    with pytest.raises(ledger.EngineGoneError, match=r"engine is gone: no .*was made"):
+        p.create(checked(p, {"service_account_id": sa["clientID"]}))
+    assert set(fake.api_keys if api else fake.keys) == held
+    assert not [c for c in fake.calls[calls:] if c.startswith("create")]
+
+
+@pytest.mark.parametrize("kind", ["ServiceAccountKey", "ApiKey"])
+def test_a_key_minted_while_the_engine_died_is_deleted(make, fake, monkeypatch, kind) -> None:
+    from skyflow_provider.resources.api_key import ApiKeyProvider
+    from skyflow_provider.resources.service_account_key import ServiceAccountKeyProvider
+    as_identity(fake)
+    api = kind == "ApiKey"
+    sa = fake.create_service_account({"serviceAccount": {"name": "k"}, "apiKeyEnabled": api})
+    held = set(fake.api_keys if api else fake.keys)
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    monkeypatch.setattr(lifeline, "_engine", (server.getsockname(), None))
+    op = "create_api_key" if api else "create_key"
+    real = getattr(fake, op)
+
+    def engine_dies_meanwhile(sa_id: str) -> Any:
+        server.close()  # the CLI is killed while the request is on its way
+        return real(sa_id)
+
+    setattr(fake, op, engine_dies_meanwhile)
     p = make(ApiKeyProvider if api else ServiceAccountKeyProvider)
     with pytest.raises(ledger.EngineGoneError, match=r"engine is gone: .*of service account .*"
                                                      r"deleted again"):
         p.create(checked(p, {"service_account_id": sa["clientID"]}))
     assert set(fake.api_keys if api else fake.keys) == held  # nothing left nobody holds
+
+
+def test_the_post_mortem_waits_for_a_mint_in_flight() -> None:
+    done = threading.Event()
+
+    def mint() -> None:
+        with ledger.making("key of service account sa1"):
+            done.wait(5)
+
+    t = threading.Thread(target=mint)
+    t.start()
+    time.sleep(0.05)
+    assert ledger.wait_idle(0.1) is False  # still running
+    done.set()
+    assert ledger.wait_idle(5) is True
+    t.join()
 
 
 def test_a_rotation_after_the_engine_died_keeps_the_held_key(make, fake, monkeypatch) -> None:
