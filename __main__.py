@@ -12,9 +12,16 @@ Config (project namespace ``skyflow-identities``; see docs/resources.md):
 * ``namePrefix``: prefix for every Skyflow name (default: the stack name), so stacks sharing
   an account never collide.
 
+* ``vault``: ``{name?, description?, schema: {tables: [...], tags?}, deletion_protection?,
+  allow_destructive_schema_changes?}``: the vault the identities exist for, created from this
+  schema (name ``<prefix>-<name>``, default name ``vault``). deletion_protection stays on unless
+  set to false.
+
 With none of services/customRoles/policies set, the built-in default below is used.
-Vault: ``skyflow:vaultId`` or env ``SKYFLOW_VAULT_ID``. Outputs per service:
-``<service>_client_id`` and, as secrets, ``<service>_credentials`` (JWT) or ``<service>_api_key``.
+Vault: the ``vault`` config above; without it, an existing vault from ``skyflow:vaultId`` or env
+``SKYFLOW_VAULT_ID`` (for accounts whose vault predates the stack). Outputs per service:
+``<service>_client_id`` and, as secrets, ``<service>_credentials`` (JWT) or ``<service>_api_key``;
+``vault_id``, and with a created vault its ``vault_url``.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from skyflow_provider import (
     Role,
     RoleAssignment,
     ServiceAccount,
+    Vault,
     get_system_role,
 )
 from skyflow_provider.resources.role_lookup import SYSTEM_ROLES
@@ -79,29 +87,62 @@ def _alnum(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "", text)
 
 
-def load_config() -> tuple[str, str, list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
+def load_config() -> tuple[str, str, dict[str, Any] | None, list[dict[str, Any]],
+                         dict[str, Any], dict[str, Any]]:
     cfg = pulumi.Config()
     sky = pulumi.Config("skyflow")
     prefix = cfg.get("namePrefix")
     if prefix is None:
         prefix = pulumi.get_stack()
-    vault_id = sky.get("vaultId") or os.environ.get("SKYFLOW_VAULT_ID") or ""
-    if not vault_id:
+    vault_spec = cfg.get_object("vault")
+    if vault_spec is not None and sky.get("vaultId"):
         raise StackConfigError(
-            "No vault id: set `pulumi config set skyflow:vaultId <vault id>` or export "
-            "SKYFLOW_VAULT_ID (make up sets it to the emulator's vault)"
+            "Both skyflow-identities:vault (create the vault) and skyflow:vaultId (use an "
+            "existing vault) are set; remove one of them")
+    vault_id = sky.get("vaultId") or os.environ.get("SKYFLOW_VAULT_ID") or ""
+    if vault_spec is None and not vault_id:
+        raise StackConfigError(
+            "No vault: declare one in skyflow-identities:vault (a schema), or use an existing "
+            "one with `pulumi config set skyflow:vaultId <vault id>` or SKYFLOW_VAULT_ID (make "
+            "up sets it to the emulator's vault)"
         )
+    if vault_spec is not None and not isinstance(vault_spec, dict):
+        raise StackConfigError("skyflow-identities:vault must be an object: {name, description, "
+                               "schema: {tables: [...]}, deletion_protection}")
     services = cfg.get_object("services")
     roles = cfg.get_object("customRoles")
     policies = cfg.get_object("policies")
     if services is None and roles is None and policies is None:
         services, roles, policies = DEFAULT_SERVICES, DEFAULT_CUSTOM_ROLES, DEFAULT_POLICIES
-    return prefix, vault_id, list(services or []), dict(roles or {}), dict(policies or {})
+    return (prefix, vault_id, vault_spec, list(services or []), dict(roles or {}),
+            dict(policies or {}))
+
+
+def declare_vault(spec: dict[str, Any], dash: str) -> Vault:
+    """The stack's vault from its config (deletion_protection on unless set to false)."""
+    protection = spec.get("deletion_protection", True)
+    if not isinstance(protection, bool):
+        raise StackConfigError("vault.deletion_protection must be true or false")
+    return Vault(
+        "vault",
+        name=f"{dash}{spec.get('name') or 'vault'}",
+        description=spec.get("description"),
+        workspace_id=spec.get("workspace_id"),
+        schema=spec.get("schema"),
+        template_id=spec.get("template_id"),
+        deletion_protection=protection,
+        allow_destructive_schema_changes=spec.get("allow_destructive_schema_changes"),
+    )
 
 
 def main() -> None:
-    prefix, vault_id, services, custom_roles, policies = load_config()
+    prefix, existing_vault, vault_spec, services, custom_roles, policies = load_config()
     dash = f"{prefix}-" if prefix else ""
+    vault_id: pulumi.Input[str] = existing_vault
+    if vault_spec is not None:
+        vault = declare_vault(vault_spec, dash)
+        vault_id = vault.id
+        pulumi.export("vault_url", vault.vault_url)
 
     role_ids: dict[str, pulumi.Output[str]] = {}
     for key, spec in sorted(custom_roles.items()):
@@ -142,7 +183,9 @@ def main() -> None:
         targets = []
         for ref in spec.get("roles") or []:
             ref_args = role_ref(ref, f"policies.{key}.roles")
-            targets.append(ref_args.get("role_id") or get_system_role(vault_id, ref))
+            # A created vault's id is an Output: its look-ups are named by role alone.
+            targets.append(ref_args.get("role_id") or get_system_role(
+                vault_id, ref, None if isinstance(vault_id, str) else f"system-role-{_slug(ref)}"))
         if targets:
             PolicyAssignment(f"policy-{key}-roles", policy_id=policy.id, role_ids=targets)
 

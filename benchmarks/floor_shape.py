@@ -10,6 +10,7 @@ SA_INPUTS = (
     "description",
     "auth_type",
     "enforce_context_id",
+    "keyless",
     "enforce_signed_data_tokens",
     "ip_allowlist",
     "adopt_id",

@@ -101,6 +101,12 @@ def _grants(ctx: Ctx) -> list[Grant]:
         return member_grants(tx, ctx.principal.subject, ctx.principal.scoped_roles, env)
 
 
+def can(ctx: Ctx, permission: str, target: Target) -> bool:
+    """Whether the caller's roles grant ``permission`` on ``target`` (lists show only what the
+    caller may read)."""
+    return allowed(_grants(ctx), permission, target, ctx.account_id)
+
+
 def authorize(ctx: Ctx, permission: str, target: Target) -> None:
     """403 naming the missing permission unless the caller's roles grant it on the target."""
     if not allowed(_grants(ctx), permission, target, ctx.account_id):

@@ -86,19 +86,22 @@ class TokenIssuer:
         self._verified: dict[str, dict[str, Any]] = {}
 
     def issue(self, *, subject: str, account_id: str, key_id: str,
-              scoped_roles: list[str] | None, context: Any) -> tuple[str, dict[str, Any]]:
+              scoped_roles: list[str] | None, context: Any, max_lifetime: int | None = None,
+              auth_mode: str = "SERVICE_ACCOUNT_JWT") -> tuple[str, dict[str, Any]]:
+        """``max_lifetime`` caps the token's life (an STS token ends with its subject token)."""
         iat = int(time.time())
+        ttl = self.ttl if max_lifetime is None else max(1, min(self.ttl, max_lifetime))
         claims: dict[str, Any] = {
             "iss": TOKEN_ISSUER,
             "aud": TOKEN_AUDIENCE,
             "sub": subject,
             "iat": iat,
             "nbf": iat - 1,
-            "exp": iat + self.ttl,
+            "exp": iat + ttl,
             "jti": secrets.token_hex(16),
             "key": key_id,
             "account_id": account_id,
-            "auth_mode": "SERVICE_ACCOUNT_JWT",
+            "auth_mode": auth_mode,
         }
         if scoped_roles is not None:
             claims["scope"] = " ".join(f"role:{r}" for r in scoped_roles)

@@ -1,6 +1,8 @@
-"""First start: account, vault, system roles, admin service account; files in the data dir.
+"""First start: account, workspace, vault, system roles, admin service account; files in the
+data dir.
 
-Later starts reuse everything and only rewrite the files whose URLs depend on the port.
+Later starts reuse everything and only rewrite the files whose URLs depend on the port (a data
+dir from before workspaces existed gets its workspace then).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .auth import KeyPair, new_rsa_keypair
+from .models.workspaces import ensure_seeded
 from .permissions import SYSTEM_ACCOUNT_ROLES, SYSTEM_VAULT_ROLES
 from .store import Store, Tx
 from .util import audit, new_id, now, rfc3339
@@ -105,6 +108,7 @@ def bootstrap(store: Store) -> tuple[str, str, str]:
     with store.write() as tx:
         if tx.meta_get("account_id") is None:
             _create(tx)
+        ensure_seeded(tx, str(tx.meta_get("account_id")))
         return (str(tx.meta_get("account_id")), str(tx.meta_get("admin_sa_id")),
                 str(tx.meta_get("signing_key")))
 
@@ -118,6 +122,7 @@ def write_files(store: Store, data_dir: Path, base_url: str, https: bool) -> Non
         sa = tx.get("sa", sa_id)
         private_pem = str(tx.meta_get("admin_private_key"))
         vaults = tx.find("vault", account_id=account_id)
+        workspaces = tx.find("workspace", account_id=account_id)
     if key is not None and sa is not None:
         creds = {
             "clientID": sa_id, "clientName": sa["name"],
@@ -133,6 +138,7 @@ def write_files(store: Store, data_dir: Path, base_url: str, https: bool) -> Non
         "accountID": account_id,
         "managementURL": base_url,
         "vaults": [{"ID": v["ID"], "name": v["name"]} for v in vaults],
+        "workspaces": [{"ID": w["ID"], "name": w["name"]} for w in workspaces],
         "caBundle": str(data_dir / "ca.pem") if https else None,
     }
     tmp = data_dir / "account.json.tmp"

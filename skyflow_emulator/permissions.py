@@ -36,6 +36,11 @@ CATALOGUE: list[str] = [
     "role.create", "role.read", "role.update", "role.delete", "role.assign",
     "policy.create", "policy.read", "policy.update", "policy.delete", "policy.assign",
     "member.read", "audit.read",
+    "vault.create", "vault.read", "vault.update", "vault.delete",
+    "vaultTemplate.read",
+    "workspace.create", "workspace.read", "workspace.update", "workspace.delete",
+    "user.create", "user.read", "user.update", "user.delete",
+    "stsConfig.create", "stsConfig.read", "stsConfig.update", "stsConfig.delete",
 ]
 
 

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from .context import Ctx
 from .permissions import Target
-from .responses import admin, audit, policies, records, roles, token
+from .responses import admin, audit, policies, records, roles, sts, token, users, vaults, workspaces
 from .responses import service_accounts as sa
 from .responses import targets as t
 
@@ -44,6 +44,44 @@ RS = "RoleService_"
 PS = "PolicyAuthoringService_"
 SAP = "/v1/serviceAccounts/{ID}"
 acct = t.account
+
+WS = "WorkspaceService_"
+US = "UserService_"
+VT = "VaultTemplateService_"
+WSP = "/v1/workspaces/{ID}"
+
+# Vaults, their schema versions and templates, workspaces and users (issue 27).
+VAULT_ROUTES: list[Route] = [
+    Route("GET", "/v1/vaults", "list-vaults", vaults.list_, "vault.read", t.anywhere),
+    Route("POST", "/v1/vaults", "create-vault", vaults.create, "vault.create", acct),
+    Route("GET", "/v1/vaults/{ID}", "get-vault", vaults.get, "vault.read", t.path_vault),
+    Route("PATCH", "/v1/vaults/{ID}", "update-vault", vaults.update, "vault.update",
+          t.path_vault),
+    Route("DELETE", "/v1/vaults/{ID}", "delete-vault", vaults.delete, "vault.delete",
+          t.path_vault),
+    Route("GET", "/v1/vaults/{vaultID}/versions", "list-vault-schema-versions",
+          vaults.versions, "vault.read", t.vault),
+    Route("GET", "/v1/vaults/{vaultID}/versions/{versionTag}", "get-vault-schema-version",
+          vaults.version, "vault.read", t.vault),
+    Route("GET", "/v1/vault-templates", VT + "ListVaultTemplates", vaults.list_templates,
+          "vaultTemplate.read", acct),
+    Route("GET", "/v1/vault-templates/{ID}", VT + "GetVaultTemplate", vaults.get_template,
+          "vaultTemplate.read", acct),
+    Route("GET", "/v1/workspaces", WS + "ListWorkspaces", workspaces.list_, "workspace.read",
+          acct),
+    Route("POST", "/v1/workspaces", WS + "CreateWorkspace", workspaces.create,
+          "workspace.create", acct),
+    Route("GET", WSP, WS + "GetWorkspace", workspaces.get, "workspace.read", acct),
+    Route("PATCH", WSP, WS + "UpdateWorkspace", workspaces.update, "workspace.update", acct),
+    Route("DELETE", WSP, WS + "DeleteWorkspace", workspaces.delete, "workspace.delete", acct),
+    Route("GET", WSP + "/members", WS + "ListMembers", workspaces.members, "workspace.read",
+          acct),
+    Route("GET", "/v1/users", US + "ListUsers", users.list_, "user.read", acct),
+    Route("POST", "/v1/users", US + "CreateUser", users.create, "user.create", acct),
+    Route("GET", "/v1/users/{ID}", US + "GetUser", users.get, "user.read", acct),
+    Route("PATCH", "/v1/users/{ID}", US + "UpdateUser", users.update, "user.update", acct),
+    Route("DELETE", "/v1/users/{ID}", US + "DeleteUser", users.delete, "user.delete", acct),
+]
 
 ROUTES: list[Route] = [
     Route("POST", "/v1/auth/sa/oauth/token", "AuthenticationService_GetAuthToken",
@@ -121,7 +159,24 @@ ROUTES: list[Route] = [
     # audit log (every route above is recorded by the app, models/audit.py)
     Route("GET", "/v1/audit/events", "AuditService_ListAuditEvents", audit.list_, "audit.read",
           acct),
+    *VAULT_ROUTES,
 ]
+
+# Skyflow's STS (the spec's tag "Token Exchange"): configurations and the exchange.
+TES = "TokenExchangeService_"
+STS_ROUTES: list[Route] = [
+    Route("POST", "/v1/auth/sts/token", "AuthenticationService_GetSTSToken", sts.get_token,
+          None, auth="none"),
+    Route("GET", "/v1/sts/config", TES + "ListSTSConfigs", sts.list_, "stsConfig.read", acct),
+    Route("POST", "/v1/sts/config", TES + "CreateSTSConfig", sts.create, "stsConfig.create",
+          acct),
+    Route("GET", "/v1/sts/config/{ID}", TES + "GetSTSConfig", sts.get, "stsConfig.read", acct),
+    Route("POST", "/v1/sts/config/{ID}", TES + "UpdateSTSConfig", sts.update,
+          "stsConfig.update", acct),
+    Route("DELETE", "/v1/sts/config/{ID}", TES + "DeleteSTSConfig", sts.delete,
+          "stsConfig.delete", acct),
+]
+ROUTES += STS_ROUTES  # management operations like the rest (the contract covers them)
 
 # Skyflow's Data API (operationIds of its Data API spec); served with CORS for --cors-origin.
 DATA_ROUTES: list[Route] = [

@@ -21,6 +21,7 @@ from .app import App
 from .auth import ACCESS_TOKEN_TTL, TokenIssuer
 from .errors import ApiError
 from .faults import FaultConfig, Faults
+from .jwks import JwksCache
 from .keepalive import KeepAliveHandler
 from .keystock import DEFAULT_KEY_STOCK, KeyStock
 from .requestlog import RequestLog
@@ -59,6 +60,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "takes a fresh pair instead of generating one (each pair is used "
                         f"once; 0 = off, every pair generated inline; default "
                         f"{DEFAULT_KEY_STOCK}). GET /_emulator/keys shows the stock")
+    p.add_argument("--trust-ca", action="append", default=[], metavar="FILE",
+                   help="also trust this CA (PEM) when fetching an OIDC issuer's keys for the "
+                   "STS exchange (repeatable; e.g. a test issuer's private CA)")
     f = p.add_argument_group("faults (also SKYFLOW_EMULATOR_FAULTS as JSON)")
     f.add_argument("--latency-ms", type=float)
     f.add_argument("--latency-jitter-ms", type=float)
@@ -117,6 +121,11 @@ def serve(args: argparse.Namespace) -> int:
     if args.key_stock < 0:
         print("skyflow-emulator: --key-stock must be >= 0", file=sys.stderr)
         return 2
+    for path in args.trust_ca:
+        if not os.path.isfile(path):
+            print(f"skyflow-emulator: --trust-ca {path!r} is not a readable file",
+                  file=sys.stderr)
+            return 2
     store = Store(data_dir / "emulator.db")
     account_id, admin_sa_id, signing_key = bootstrap.bootstrap(store)
     ssl_ctx: ssl.SSLContext | None = server_context(data_dir) if https else None
@@ -125,7 +134,8 @@ def serve(args: argparse.Namespace) -> int:
                   faults=faults, log=RequestLog(data_dir / "requests.jsonl"),
                   admin_token=bootstrap.new_admin_token(data_dir), account_id=account_id,
                   admin_sa_id=admin_sa_id, cors_origins=list(args.cors_origin),
-                  keys=KeyStock(args.key_stock))
+                  keys=KeyStock(args.key_stock),
+                  jwks=JwksCache(trust_ca=[os.path.abspath(p) for p in args.trust_ca]))
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     try:
         server: BaseWSGIServer = make_server(args.host, args.port, App(state), threaded=True,

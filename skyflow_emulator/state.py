@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .auth import TokenIssuer
 from .faults import Faults
+from .jwks import JwksCache
 from .keystock import KeyStock
 from .requestlog import RequestLog
 from .store import Store
@@ -31,6 +32,8 @@ class State:
     cors_origins: list[str] = field(default_factory=list)
     # Pre-generated RSA pairs for JWT keys; size 0 (the default here) generates every pair inline.
     keys: KeyStock = field(default_factory=KeyStock)
+    # The STS exchange's cache of OIDC issuers' keys (trusting --trust-ca files).
+    jwks: JwksCache = field(default_factory=JwksCache)
 
     @property
     def token_uri(self) -> str:

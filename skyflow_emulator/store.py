@@ -124,6 +124,11 @@ class Tx:
         cur = self.c.execute("DELETE FROM objects WHERE kind = ? AND id = ?", (kind, obj_id))
         return cur.rowcount > 0
 
+    def delete_children(self, kind: str, parent: str) -> int:
+        """Every object of ``kind`` under ``parent`` (a deleted vault's records, ...)."""
+        cur = self.c.execute("DELETE FROM objects WHERE kind = ? AND parent = ?", (kind, parent))
+        return cur.rowcount
+
     def find(
         self,
         kind: str,

@@ -89,3 +89,45 @@ def policy_view(policy: dict[str, Any], role_ids: list[str]) -> dict[str, Any]:
     out = {k: policy[k] for k in keys if policy.get(k) is not None}
     out["members"] = list(role_ids)
     return out
+
+
+# ----- vaults, workspaces, users -----------------------------------------------------------------
+def vault_view(vault: dict[str, Any], metadata_only: bool = False) -> dict[str, Any]:
+    """``ObjectVault``; ``fetchMetadataOnly`` leaves out the schema and tags."""
+    out: dict[str, Any] = {
+        "ID": vault["ID"], "name": vault["name"],
+        "description": vault.get("description", ""),
+        "namespace": vault.get("namespace") or
+        f"skyflow:emulator/account:{vault['accountID']}/vault:{vault['ID']}",
+        "status": vault.get("status", "ACTIVE"),
+        "BasicAudit": vault.get("BasicAudit") or {},
+    }
+    if not metadata_only:
+        out["schemas"] = list(vault.get("schemas") or [])
+        out["tags"] = list(vault.get("tags") or [])
+    return out
+
+
+def vault_version_entry(version: dict[str, Any]) -> dict[str, Any]:
+    """``ListObjectVaultVersionResponseEntity``."""
+    return {k: version[k] for k in ("versionTag", "startTime", "endTime", "schemaOperation",
+                                    "BasicAudit")}
+
+
+def vault_version_view(version: dict[str, Any]) -> dict[str, Any]:
+    """``GetObjectVaultVersionResponse``."""
+    return {**vault_version_entry(version), "vaultID": version["vaultID"],
+            "schemas": list(version.get("schemas") or [])}
+
+
+def workspace_view(ws: dict[str, Any], url: str) -> dict[str, Any]:
+    """``v1Workspace``; ``url`` is where the workspace's vaults answer the Data API."""
+    keys = ("ID", "name", "displayName", "description", "namespace", "status", "BasicAudit",
+            "type", "limits", "regionID")
+    return {**{k: ws[k] for k in keys if ws.get(k) is not None}, "url": url}
+
+
+def user_view(user: dict[str, Any]) -> dict[str, Any]:
+    """``v1User``."""
+    keys = ("ID", "name", "userIdentity", "contactAddress", "status", "BasicAudit")
+    return {k: user[k] for k in keys if user.get(k) is not None}

@@ -1,5 +1,5 @@
-"""skyflow-pulumi: Skyflow identities (service accounts, keys, roles, policies) as Pulumi resources,
-and bearer tokens from a credentials.json.
+"""skyflow-pulumi: Skyflow vaults and identities (users, service accounts, keys, roles, policies)
+as Pulumi resources, and bearer tokens from a credentials.json.
 
 Names are imported lazily (PEP 562): ``from skyflow_provider import generate_bearer_token`` loads
 only the token modules, so the ``skyflow-token`` CLI and services that just need tokens do not pay
@@ -38,6 +38,21 @@ _EXPORTS: dict[str, str] = {
     "ServiceAccountArgs": "resources.service_account",
     "ServiceAccountKey": "resources.service_account_key",
     "ServiceAccountKeyArgs": "resources.service_account_key",
+    "User": "resources.user",
+    "UserArgs": "resources.user",
+    "Vault": "resources.vault",
+    "VaultArgs": "resources.vault",
+    "VaultColumnArgs": "resources.vault",
+    "VaultSchemaArgs": "resources.vault",
+    "VaultTableArgs": "resources.vault",
+    "WorkspaceResult": "resources.workspace",
+    "get_workspace": "resources.workspace",
+    # keyless (docs/keyless.md)
+    "StsConfig": "resources.sts_config",
+    "StsConfigArgs": "resources.sts_config",
+    "GitHubActionsIdentity": "resources.identities",
+    "KubernetesIdentity": "resources.identities",
+    "generate_bearer_token_from_oidc": "auth.oidc",
     # bearer tokens (same names and call shapes as Skyflow's Python SDK)
     "generate_bearer_token": "auth.tokens",
     "generate_bearer_token_from_creds": "auth.tokens",
@@ -77,12 +92,26 @@ __all__ = [
     "ServiceAccountKey",
     "ServiceAccountKeyArgs",
     "SkyflowError",
+    "StsConfig",
+    "StsConfigArgs",
+    "GitHubActionsIdentity",
+    "KubernetesIdentity",
+    "generate_bearer_token_from_oidc",
     "SystemRole",
     "SystemRoleArgs",
     "TokenProvider",
+    "User",
+    "UserArgs",
+    "Vault",
+    "VaultArgs",
+    "VaultColumnArgs",
+    "VaultSchemaArgs",
+    "VaultTableArgs",
+    "WorkspaceResult",
     "generate_bearer_token",
     "generate_bearer_token_from_creds",
     "get_system_role",
+    "get_workspace",
     "is_expired",
     "load_credentials",
     "settings_from_config",
@@ -106,6 +135,7 @@ if TYPE_CHECKING:
     from .api.client import ManagementClient
     from .api.settings import ProviderSettings, settings_from_config
     from .auth.credentials import Credentials, load_credentials
+    from .auth.oidc import generate_bearer_token_from_oidc
     from .auth.tokens import (
         TokenProvider,
         generate_bearer_token,
@@ -114,9 +144,20 @@ if TYPE_CHECKING:
     )
     from .http.errors import ConfigError, CredentialsError, SkyflowError
     from .resources.api_key import ApiKey, ApiKeyArgs
+    from .resources.identities import GitHubActionsIdentity, KubernetesIdentity
     from .resources.policy import Policy, PolicyArgs, PolicyRuleArgs
     from .resources.policy_assignment import PolicyAssignment, PolicyAssignmentArgs
     from .resources.role import Role, RoleArgs, SystemRole, SystemRoleArgs, get_system_role
     from .resources.role_assignment import RoleAssignment, RoleAssignmentArgs
     from .resources.service_account import IpAllowlistArgs, ServiceAccount, ServiceAccountArgs
     from .resources.service_account_key import ServiceAccountKey, ServiceAccountKeyArgs
+    from .resources.sts_config import StsConfig, StsConfigArgs
+    from .resources.user import User, UserArgs
+    from .resources.vault import (
+        Vault,
+        VaultArgs,
+        VaultColumnArgs,
+        VaultSchemaArgs,
+        VaultTableArgs,
+    )
+    from .resources.workspace import WorkspaceResult, get_workspace

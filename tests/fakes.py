@@ -70,6 +70,11 @@ class FakeClient:
         self.policies: dict[str, dict[str, Any]] = {}
         self.role_policies: dict[str, set[str]] = {}
         self.conflict_on_assign = False
+        self.workspaces: dict[str, dict[str, Any]] = {
+            "ws1": {"ID": "ws1", "name": "Main", "status": "ACTIVE",
+                    "url": "https://c0ffee.vault.skyflowapis.com"}}
+        self.vaults: dict[str, dict[str, Any]] = {}
+        self.users: dict[str, dict[str, Any]] = {}
 
     def _id(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids):04d}"
@@ -334,6 +339,98 @@ class FakeClient:
 
     def list_role_policies(self, role_id: str) -> list[Any]:
         return [{"ID": p} for p in sorted(self.role_policies.get(role_id, set()))]
+
+    # workspaces, vaults, users (issue 27)
+    def list_workspaces(self, name: str | None = None) -> list[Any]:
+        self.calls.append("list_workspaces")
+        return [dict(w) for w in self.workspaces.values() if name is None or w["name"] == name]
+
+    def get_workspace(self, id: str) -> dict[str, Any]:
+        self.calls.append("get_workspace")
+        if id not in self.workspaces:
+            raise self._nf("workspace")
+        return {"workspace": dict(self.workspaces[id])}
+
+    def create_vault(self, body: dict[str, Any]) -> dict[str, Any]:
+        self.calls.append("create_vault")
+        if self.list_vaults(body["workspaceID"], name=body["name"]):
+            raise ConflictError(f"a vault named {body['name']} already exists", status=409)
+        vid = self._id("vault")
+        self._record("POST", "/v1/vaults", f"VAULT/{vid}")
+        schema = body.get("vaultSchema") or {"schemas": [], "tags": []}
+        self.vaults[vid] = {"ID": vid, "name": body["name"], "description": body["description"],
+                            "schemas": json.loads(json.dumps(schema["schemas"])),
+                            "tags": list(schema["tags"]), "namespace": f"ns/vault:{vid}",
+                            "status": "ACTIVE", "workspaceID": body["workspaceID"],
+                            "templateID": body.get("templateID")}
+        return {"ID": vid}
+
+    def get_vault(self, id: str) -> dict[str, Any]:
+        self.calls.append("get_vault")
+        if id not in self.vaults:
+            raise self._nf("vault")
+        vault = {k: val for k, val in self.vaults[id].items() if k != "workspaceID"}
+        return {"vault": json.loads(json.dumps(vault)),
+                "workspaceID": self.vaults[id]["workspaceID"]}
+
+    def list_vaults(self, workspace_id: str, name: str | None = None,
+                    max_items: int | None = None) -> list[Any]:
+        found = [dict(vt) for vt in self.vaults.values() if vt["workspaceID"] == workspace_id
+                 and (name is None or vt["name"] == name)]
+        return found[:max_items] if max_items is not None else found
+
+    def update_vault(self, id: str, body: dict[str, Any]) -> dict[str, Any]:
+        self.calls.append("update_vault")
+        if id not in self.vaults:
+            raise self._nf("vault")
+        vault = self.vaults[id]
+        vault.update(name=body.get("name", vault["name"]),
+                     description=body.get("description", vault["description"]))
+        if body.get("vaultSchema") is not None:
+            vault["schemas"] = json.loads(json.dumps(body["vaultSchema"]["schemas"]))
+            vault["tags"] = list(body["vaultSchema"]["tags"])
+        return {"ID": id}
+
+    def delete_vault(self, id: str) -> dict[str, Any]:
+        self.calls.append("delete_vault")
+        if self.vaults.pop(id, None) is None:
+            raise self._nf("vault")
+        return {"ID": id}
+
+    def create_user(self, body: dict[str, Any]) -> dict[str, Any]:
+        self.calls.append("create_user")
+        if self.list_users(email=body["user"]["userIdentity"]["email"]):
+            raise ConflictError("a user with this email already exists", status=409)
+        uid = self._id("user")
+        self._record("POST", "/v1/users", f"USER/{uid}")
+        self.users[uid] = {"ID": uid, "name": body["user"].get("name", ""),
+                           "userIdentity": dict(body["user"]["userIdentity"]),
+                           "status": "ACTIVE"}
+        return {"ID": uid}
+
+    def get_user(self, id: str) -> dict[str, Any]:
+        self.calls.append("get_user")
+        if id not in self.users:
+            raise self._nf("user")
+        return {"user": dict(self.users[id])}
+
+    def list_users(self, email: str | None = None) -> list[Any]:
+        return [dict(u) for u in self.users.values()
+                if email is None or u["userIdentity"]["email"].lower() == email.lower()]
+
+    def update_user(self, id: str, body: dict[str, Any]) -> dict[str, Any]:
+        self.calls.append("update_user:" + ",".join(f"{k}={val}" for k, val in
+                                                    sorted(body["user"].items())))
+        if id not in self.users:
+            raise self._nf("user")
+        self.users[id].update(body["user"])
+        return {"ID": id}
+
+    def delete_user(self, id: str) -> dict[str, Any]:
+        self.calls.append("delete_user")
+        if self.users.pop(id, None) is None:
+            raise self._nf("user")
+        return {"ID": id}
 
     # look-ups used by skyflow_provider.api.idempotency (not recorded in calls: reads only)
     def list_service_accounts(self, name: str | None = None, status: str | None = None,

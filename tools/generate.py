@@ -24,12 +24,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from skyflow_provider.resources.declarations import (  # noqa: E402
+    FUNCTIONS,
     RESOURCES,
     ROLE_ASSIGNMENT,
     SERVICE_ACCOUNT,
 )
 from skyflow_provider.resources.fields import (  # noqa: E402
     Field,
+    ResourceSpec,
     Type,
     objects_of,
 )
@@ -58,7 +60,9 @@ def arg_type(t: Type) -> str:
         return f"pulumi.Input[Sequence[pulumi.Input[{_plain(t.items)}]]]"
     if t.name == "map":
         assert t.items is not None
-        return f"pulumi.Input[Mapping[str, pulumi.Input[{_plain(t.items)}]]]"
+        item = f"pulumi.Input[{_plain(t.items)}]" if t.items.name in SCALAR_PY \
+            else arg_type(t.items)
+        return f"pulumi.Input[Mapping[str, {item}]]"
     if t.name == "any":
         return "pulumi.Input[Any]"
     return f"pulumi.Input[{SCALAR_PY[t.name]}]"
@@ -140,13 +144,30 @@ def args_module() -> str:
     return _module("The typed inputs.", IMPORTS.format(extra=extra), classes, names)
 
 
+def result_class(name: str, doc: str, fields: tuple[Field, ...]) -> str:
+    """A function's result: every input (resolved) and output, as plain values."""
+    out = f"@dataclass(frozen=True)\nclass {name}:\n" + _doc(doc) + "\n"
+    for f in fields:
+        if f.kind != "arg":
+            out += f"    {f.name}: {out_type(f.type)}\n" + _doc(f.description)
+    return out
+
+
+#: functions whose spec is not a resource's get a result dataclass (``WorkspaceResult``)
+RESULT_SPECS = [spec for spec, _doc in FUNCTIONS.values() if spec not in RESOURCES]
+
+
 def outputs_module() -> str:
-    """Every resource's Output annotations (a mixin of the Resource class)."""
+    """Every resource's Output annotations (a mixin of the Resource class), and the result
+    dataclasses of the functions."""
     classes = [outputs_class(f"{s.name}Outputs",
                              f"The typed properties of a {s.name} resource.", s.fields)
                for s in RESOURCES]
-    names = [f"{s.name}Outputs" for s in RESOURCES]
-    return _module("The typed outputs.", IMPORTS.format(extra=""), classes, names)
+    classes += [result_class(f"{s.name}Result", f"{s.description}", s.fields)
+                for s in RESULT_SPECS]
+    names = [f"{s.name}Outputs" for s in RESOURCES] + [f"{s.name}Result" for s in RESULT_SPECS]
+    extra = "from dataclasses import dataclass\n" if RESULT_SPECS else ""
+    return _module("The typed outputs.", IMPORTS.format(extra=extra), classes, names)
 
 
 # ----- docs tables -------------------------------------------------------------------------------
@@ -162,7 +183,38 @@ def _default(f: Field) -> str:
     return "required" if f.required else ""
 
 
+def function_tables(spec: ResourceSpec) -> str:
+    """A function's arguments (its inputs) and result (inputs resolved, and outputs)."""
+    rows = ["| Argument | Type | Description |", "|---|---|---|"]
+    rows += [f"| `{f.name}` | {_cell(f.type.describe())} | {_cell(f.description)} |"
+             for f in spec.fields if f.kind == "input"]
+    rows += ["", "| Result | Type | Description |", "|---|---|---|"]
+    rows += [f"| `{f.name}` | {_cell(f.type.describe())} | {_cell(f.description)} |"
+             for f in spec.fields if f.kind in ("input", "output")]
+    return "\n".join(rows) + "\n"
+
+
+def object_tables(obj_names: list[str]) -> str:
+    """The fields of nested input objects (a vault's schema types), one table each."""
+    out = []
+    for obj in (o for o in objects_of(RESOURCES) if o.name in obj_names):
+        rows = [f"`{obj.name}Args`: {_cell(obj.description)}", "",
+                "| Field | Type | Default | Description |", "|---|---|---|---|"]
+        rows += [f"| `{f.name}` | {_cell(f.type.describe())} | {_default(f)} | "
+                 f"{_cell(f.description)} |" for f in obj.fields]
+        out.append("\n".join(rows))
+    return "\n\n".join(out) + "\n"
+
+
+#: docs markers for nested objects: marker name -> the objects it lists
+OBJECT_MARKERS = {"VaultSchema": ["VaultSchema", "VaultTable", "VaultColumn"]}
+
+
 def docs_tables(spec_name: str) -> str:
+    if spec_name in OBJECT_MARKERS:
+        return object_tables(OBJECT_MARKERS[spec_name])
+    if spec_name not in {s.name for s in RESOURCES}:
+        return function_tables(next(s for s in RESULT_SPECS if s.name == spec_name))
     spec = next(s for s in RESOURCES if s.name == spec_name)
     rows = ["| Input | Type | Default | Change | Description |", "|---|---|---|---|---|"]
     for f in spec.fields:

@@ -15,6 +15,11 @@ export const getSystemRole: typeof import("./getSystemRole").getSystemRole = nul
 export const getSystemRoleOutput: typeof import("./getSystemRole").getSystemRoleOutput = null as any;
 utilities.lazyLoad(exports, ["getSystemRole","getSystemRoleOutput"], () => require("./getSystemRole"));
 
+export { GetWorkspaceArgs, GetWorkspaceResult, GetWorkspaceOutputArgs } from "./getWorkspace";
+export const getWorkspace: typeof import("./getWorkspace").getWorkspace = null as any;
+export const getWorkspaceOutput: typeof import("./getWorkspace").getWorkspaceOutput = null as any;
+utilities.lazyLoad(exports, ["getWorkspace","getWorkspaceOutput"], () => require("./getWorkspace"));
+
 export { PolicyArgs } from "./policy";
 export type Policy = import("./policy").Policy;
 export const Policy: typeof import("./policy").Policy = null as any;
@@ -50,10 +55,25 @@ export type ServiceAccountKey = import("./serviceAccountKey").ServiceAccountKey;
 export const ServiceAccountKey: typeof import("./serviceAccountKey").ServiceAccountKey = null as any;
 utilities.lazyLoad(exports, ["ServiceAccountKey"], () => require("./serviceAccountKey"));
 
+export { StsConfigArgs } from "./stsConfig";
+export type StsConfig = import("./stsConfig").StsConfig;
+export const StsConfig: typeof import("./stsConfig").StsConfig = null as any;
+utilities.lazyLoad(exports, ["StsConfig"], () => require("./stsConfig"));
+
 export { SystemRoleArgs } from "./systemRole";
 export type SystemRole = import("./systemRole").SystemRole;
 export const SystemRole: typeof import("./systemRole").SystemRole = null as any;
 utilities.lazyLoad(exports, ["SystemRole"], () => require("./systemRole"));
+
+export { UserArgs } from "./user";
+export type User = import("./user").User;
+export const User: typeof import("./user").User = null as any;
+utilities.lazyLoad(exports, ["User"], () => require("./user"));
+
+export { VaultArgs } from "./vault";
+export type Vault = import("./vault").Vault;
+export const Vault: typeof import("./vault").Vault = null as any;
+utilities.lazyLoad(exports, ["Vault"], () => require("./vault"));
 
 
 // Export sub-modules:
@@ -83,8 +103,14 @@ const _module = {
                 return new ServiceAccount(name, <any>undefined, { urn })
             case "skyflow:index:ServiceAccountKey":
                 return new ServiceAccountKey(name, <any>undefined, { urn })
+            case "skyflow:index:StsConfig":
+                return new StsConfig(name, <any>undefined, { urn })
             case "skyflow:index:SystemRole":
                 return new SystemRole(name, <any>undefined, { urn })
+            case "skyflow:index:User":
+                return new User(name, <any>undefined, { urn })
+            case "skyflow:index:Vault":
+                return new Vault(name, <any>undefined, { urn })
             default:
                 throw new Error(`unknown resource type ${type}`);
         }

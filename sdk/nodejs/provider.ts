@@ -43,7 +43,11 @@ export class Provider extends pulumi.ProviderResource {
             resourceInputs["credentialsFile"] = args?.credentialsFile;
             resourceInputs["keyDriftReport"] = pulumi.output(args?.keyDriftReport).apply(JSON.stringify);
             resourceInputs["managementUrl"] = args?.managementUrl;
+            resourceInputs["oidcAudience"] = args?.oidcAudience;
+            resourceInputs["oidcServiceAccountId"] = args?.oidcServiceAccountId;
+            resourceInputs["oidcTokenSource"] = args?.oidcTokenSource;
             resourceInputs["ownerTag"] = args?.ownerTag;
+            resourceInputs["sharedIssuers"] = args?.sharedIssuers;
             resourceInputs["vaultId"] = args?.vaultId;
         }
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
@@ -92,9 +96,25 @@ export interface ProviderArgs {
      */
     managementUrl?: pulumi.Input<string | undefined>;
     /**
+     * Keyless, github-actions: the audience of the requested GitHub ID token (env SKYFLOW_OIDC_AUDIENCE; default GitHub's).
+     */
+    oidcAudience?: pulumi.Input<string | undefined>;
+    /**
+     * Keyless: the keyless service account the STS config lists, whose token is asked for (env SKYFLOW_OIDC_SERVICE_ACCOUNT_ID).
+     */
+    oidcServiceAccountId?: pulumi.Input<string | undefined>;
+    /**
+     * Keyless: where the workload's OIDC token comes from, exchanged at Skyflow's STS instead of any credential: github-actions, file:PATH (re-read each time, e.g. a Kubernetes projected token), env:VARIABLE (GitLab id_tokens) or command:COMMAND (env SKYFLOW_OIDC_TOKEN_SOURCE).
+     */
+    oidcTokenSource?: pulumi.Input<string | undefined>;
+    /**
      * The context identifier (ctx) of the provider's own token, which names this stack in Skyflow's audit log: automatic recovery deletes or takes over only what a token with this tag created (env SKYFLOW_OWNER_TAG; default pulumi:<project>/<stack>; set it when stacks of the same project and stack name in different backends share one Skyflow account and identity; docs/reliability.md).
      */
     ownerTag?: pulumi.Input<string | undefined>;
+    /**
+     * More OIDC issuers shared by many tenants, comma-separated: an StsConfig trusting one must carry sub in context_claims (env SKYFLOW_SHARED_ISSUERS; GitHub Actions, GitLab.com, Bitbucket Pipelines, CircleCI and Terraform Cloud are always checked).
+     */
+    sharedIssuers?: pulumi.Input<string | undefined>;
     /**
      * Default vault id for programs that read it (env SKYFLOW_VAULT_ID).
      */

@@ -107,6 +107,10 @@ export class ServiceAccount extends pulumi.CustomResource {
      */
     declare public /*out*/ readonly keyId: pulumi.Output<string | undefined>;
     /**
+     * A jwt account with no key at all, reached only through Skyflow's STS (an StsConfig listing it): the key Skyflow makes with every new account is deleted at once, so there is nothing to store, rotate or leak. Changing it replaces the account.
+     */
+    declare public readonly keyless: pulumi.Output<boolean>;
+    /**
      * Unique name; changing it replaces the account (Skyflow cannot rename).
      */
     declare public readonly name: pulumi.Output<string>;
@@ -197,6 +201,7 @@ export class ServiceAccount extends pulumi.CustomResource {
             resourceInputs["enforceSignedDataTokens"] = (args?.enforceSignedDataTokens) ?? false;
             resourceInputs["exclusiveKeys"] = args?.exclusiveKeys;
             resourceInputs["ipAllowlist"] = args ? pulumi.output(args.ipAllowlist).apply(v => v === undefined ? undefined : inputs.ipAllowlistArgsProvideDefaults(v)) : undefined;
+            resourceInputs["keyless"] = (args?.keyless) ?? false;
             resourceInputs["name"] = args?.name;
             resourceInputs["overlapHours"] = args?.overlapHours;
             resourceInputs["rotateAfterDays"] = args?.rotateAfterDays;
@@ -237,6 +242,7 @@ export class ServiceAccount extends pulumi.CustomResource {
             resourceInputs["ipAllowlist"] = undefined /*out*/;
             resourceInputs["keyCreatedAt"] = undefined /*out*/;
             resourceInputs["keyId"] = undefined /*out*/;
+            resourceInputs["keyless"] = undefined /*out*/;
             resourceInputs["name"] = undefined /*out*/;
             resourceInputs["namespace"] = undefined /*out*/;
             resourceInputs["nextRotationAt"] = undefined /*out*/;
@@ -258,7 +264,7 @@ export class ServiceAccount extends pulumi.CustomResource {
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
         const secretOpts = { additionalSecretOutputs: ["apiKey", "credentials", "previousApiKey", "previousCredentials", "previousPrivateKey", "privateKey"] };
         opts = pulumi.mergeOptions(opts, secretOpts);
-        const replaceOnChanges = { replaceOnChanges: ["authType", "name"] };
+        const replaceOnChanges = { replaceOnChanges: ["authType", "keyless", "name"] };
         opts = pulumi.mergeOptions(opts, replaceOnChanges);
         super(ServiceAccount.__pulumiType, name, resourceInputs, opts);
     }
@@ -300,6 +306,10 @@ export interface ServiceAccountArgs {
      * IP allowlist (status and CIDR blocks). Updates in place.
      */
     ipAllowlist?: pulumi.Input<inputs.IpAllowlistArgs | undefined>;
+    /**
+     * A jwt account with no key at all, reached only through Skyflow's STS (an StsConfig listing it): the key Skyflow makes with every new account is deleted at once, so there is nothing to store, rotate or leak. Changing it replaces the account.
+     */
+    keyless?: pulumi.Input<boolean | undefined>;
     /**
      * Unique name; changing it replaces the account (Skyflow cannot rename).
      */

@@ -31,7 +31,8 @@ COLLECTIONS = {
     "serviceAccounts": "SERVICE_ACCOUNT", "keys": "KEY", "apikey": "KEY", "roles": "ROLE",
     "roleDefinitions": "ROLE", "policies": "POLICY", "rules": "RULE", "members": "MEMBER",
     "permissions": "MEMBER", "events": "AUDIT", "audit": "AUDIT", "vaults": "VAULT",
-    "users": "USER", "sts": "TOKEN",
+    "vault-templates": "VAULT_TEMPLATE", "workspaces": "WORKSPACE", "users": "USER",
+    "sts": "TOKEN",
 }
 #: last literal segments that name the action rather than a collection
 ACTION_SEGMENTS = {"assign": "ASSIGN", "unassign": "UNASSIGN", "rotate": "ROTATE"}

@@ -1,8 +1,11 @@
 """A minimal slice of Skyflow's Data API: records in per-vault tables, tokens, detokenize.
 
-Tables are created by the first insert (no schema). Each record remembers the ``ctx`` of the
-token that inserted it; reading it with a token of another ``ctx`` is refused (an emulator
-approximation of context-aware authorization). Policies are not evaluated here.
+A vault created through ``POST /v1/vaults`` has a schema: an insert into a table or column it
+does not define is refused, and values must fit the column's data type. The seeded vault has
+no schema (it predates them): its tables are created by the first insert. Each record
+remembers the ``ctx`` of the token that inserted it; reading it with a token of another ``ctx``
+is refused (an emulator approximation of context-aware authorization). Policies are not
+evaluated here.
 """
 
 from __future__ import annotations
@@ -85,6 +88,50 @@ def _fields(value: Any, i: int) -> dict[str, Any]:
     return dict(value)
 
 
+INTEGER_TYPES = {"DT_INT8", "DT_INT16", "DT_INT32", "DT_INT64", "DT_UINT8", "DT_UINT16",
+                 "DT_UINT32", "DT_UINT64"}
+
+
+def schema_columns(vault: dict[str, Any], table: str) -> dict[str, dict[str, Any]] | None:
+    """The table's columns by name; None for a vault without a schema (the seeded one); 404
+    when the schema has no such table."""
+    if "schemas" not in vault:
+        return None
+    for t in vault["schemas"]:
+        if t["name"] == table:
+            return {f["name"]: f for f in t["fields"]}
+    raise not_found(f"table {table} not found in vault {vault['ID']} (its schema defines "
+                    f"{', '.join(t['name'] for t in vault['schemas'])})")
+
+
+def _fits(value: Any, column: dict[str, Any]) -> bool:
+    if value is None:
+        return True
+    if column.get("isArray"):
+        return isinstance(value, list) and all(_fits(v, {**column, "isArray": False})
+                                               for v in value)
+    datatype = column["datatype"]
+    if datatype == "DT_BOOL":
+        return isinstance(value, bool)
+    if datatype in INTEGER_TYPES:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if datatype in ("DT_FLOAT32", "DT_FLOAT64"):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, str)
+
+
+def check_against_schema(columns: dict[str, dict[str, Any]], table: str,
+                         fields: dict[str, Any], i: int) -> None:
+    """Every field is a column of the table and its value fits the column's data type."""
+    for key, value in fields.items():
+        column = columns.get(key)
+        if column is None:
+            raise bad_request(f"records[{i}].fields.{key}: table {table} has no column {key}")
+        if not _fits(value, column):
+            raise bad_request(f"records[{i}].fields.{key}: not a {column['datatype']}"
+                              + (" array" if column.get("isArray") else ""))
+
+
 def _check_ctx(record: dict[str, Any], context: Any) -> None:
     if record.get("ctx") is not None and record["ctx"] != context:
         raise forbidden("Permission denied: context mismatch (the record was written with "
@@ -126,7 +173,10 @@ class Records:
                         "vaultID": vault_id, "table": table, "fields": fields,
                         "tokens": tokens, "ctx": context, "tokenized": bool(tokenization)})
         with self.store.write() as tx:
-            self.vault_in(tx, vault_id)
+            columns = schema_columns(self.vault_in(tx, vault_id), table)
+            if columns is not None:
+                for i, rec in enumerate(out):
+                    check_against_schema(columns, table, rec["fields"], i)
             for rec in out:
                 tx.put("record", rec["skyflow_id"], rec, account_id=self.account_id,
                        parent=vault_id, name=table)
@@ -148,7 +198,8 @@ class Records:
         for i, rid in enumerate(ids):
             check_id(rid, f"skyflow_ids[{i}]")
         with self.store.read() as tx:
-            if not tx.find("record", parent=vault_id, name=table):
+            in_schema = schema_columns(self.vault_in(tx, vault_id), table) is not None
+            if not in_schema and not tx.find("record", parent=vault_id, name=table):
                 raise not_found(f"table {table} not found in vault {vault_id}")
             if not ids:
                 rows = [r for r in tx.find("record", parent=vault_id, name=table)

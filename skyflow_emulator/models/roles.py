@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from ..cel import CelError, compile_condition
-from ..errors import bad_request, conflict, failed_precondition, not_found
+from ..errors import bad_request, conflict, failed_precondition
 from ..permissions import SYSTEM_ACCOUNT_ROLES, SYSTEM_VAULT_ROLES
 from ..state import State
 from ..store import Tx
@@ -73,9 +73,16 @@ def check_condition(condition: Any) -> None:
         try:
             compile_condition(condition)
         except CelError as exc:
-            raise bad_request(f"condition: unsupported CEL expression ({exc}); the emulator "
-                              "supports request.time, request.context, request.originIP with "
-                              "== != < <= > >= in && || ! and timestamp()") from None
+            raise bad_request(f"condition: invalid CEL expression ({exc}); the variables are "
+                              "request.time (timestamp), request.context (the token's ctx) "
+                              "and request.originIP (string)") from None
+
+
+def _member_doc(tx: Tx, member_id: str, member_type: str, account_id: str) -> dict[str, Any]:
+    """The service account or user a member entry names (404 naming it when absent)."""
+    if member_type == "USER":
+        return load(tx, "user", member_id, "user", account_id)
+    return load(tx, "sa", member_id, "service account", account_id)
 
 
 class Roles:
@@ -162,9 +169,7 @@ class Roles:
             if mtype not in MEMBER_TYPES:
                 raise bad_request(f"members[{i}].type: must be SERVICE_ACCOUNT or USER")
             mid = check_id(m.get("ID"), f"members[{i}].ID")
-            if mtype == "USER":
-                raise not_found(f"user {mid} not found (the emulator has no users)")
-            load(tx, "sa", mid, "service account", self.account_id)
+            _member_doc(tx, mid, mtype, self.account_id)
             out.append({"ID": mid, "type": mtype})
         return out
 
@@ -191,20 +196,23 @@ class Roles:
 
     def members(self, role_id: str, *, member_type: str | None,
                 name: str | None) -> list[tuple[dict[str, Any], str | None]]:
-        """(member, condition) pairs; only service accounts exist in the emulator."""
+        """(member, condition) pairs: service accounts and users."""
         out = []
         with self.store.read() as tx:
             role = load(tx, "role", role_id, "role", self.account_id)
             for mid, mtype, condition in tx.members_of(role["ID"]):
                 if member_type and member_type != mtype:
                     continue
-                sa = tx.get("sa", mid) if mtype == "SERVICE_ACCOUNT" else None
-                if sa is None:
+                doc = tx.get("sa" if mtype == "SERVICE_ACCOUNT" else "user", mid)
+                if doc is None:
                     continue
-                if name and name != sa["name"]:
+                if name and name != doc["name"]:
                     continue
-                out.append(({"ID": mid, "type": mtype, "name": sa["name"],
-                             "status": sa["status"]}, condition))
+                member = {"ID": mid, "type": mtype, "name": doc["name"],
+                          "status": doc["status"]}
+                if mtype == "USER":
+                    member["email"] = doc["userIdentity"]["email"]
+                out.append((member, condition))
         return out
 
     def _member(self, tx: Tx, member_id: str, member_type: str | None) -> dict[str, Any]:
@@ -212,18 +220,15 @@ class Roles:
             raise bad_request("member.type: required")
         if member_type not in MEMBER_TYPES:
             raise bad_request("member.type: must be SERVICE_ACCOUNT or USER")
-        if member_type == "USER":
-            check_id(member_id, "member.ID")
-            raise not_found(f"user {member_id} not found (the emulator has no users)")
-        return load(tx, "sa", member_id, "service account", self.account_id)
+        return _member_doc(tx, check_id(member_id, "member.ID"), member_type, self.account_id)
 
     def roles_of_member(self, member_id: str, member_type: str | None, *,
                         resource_id: str | None, resource_type: str | None,
                         role_type: str | None, name: str | None) -> list[dict[str, Any]]:
         out = []
         with self.store.read() as tx:
-            sa = self._member(tx, member_id, member_type)
-            for rid, _condition in tx.roles_of(sa["ID"], "SERVICE_ACCOUNT"):
+            member = self._member(tx, member_id, member_type)
+            for rid, _condition in tx.roles_of(member["ID"], str(member_type)):
                 role = tx.get("role", rid)
                 if role is None:
                     continue
@@ -240,5 +245,5 @@ class Roles:
 
     def permissions_of_member(self, member_id: str, member_type: str | None) -> list[str]:
         with self.store.read() as tx:
-            sa = self._member(tx, member_id, member_type)
-            return member_permissions(tx, sa["ID"])
+            member = self._member(tx, member_id, member_type)
+            return member_permissions(tx, member["ID"], str(member_type))

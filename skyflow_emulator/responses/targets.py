@@ -77,3 +77,10 @@ def path_policy(ctx: Ctx) -> Target:
 
 def body_policy(ctx: Ctx) -> Target:
     return _resource_of(ctx, "policy", check_id(ctx.body().get("ID"), "ID"))
+
+
+def path_vault(ctx: Ctx) -> Target:
+    """``/v1/vaults/{ID}``: an unknown vault is 404 before any permission check."""
+    with ctx.store.read() as tx:
+        doc = load(tx, "vault", ctx.params["ID"], "vault", ctx.account_id)
+    return Target("VAULT", doc["ID"])

@@ -37,8 +37,13 @@ from ..http.errors import (
 SERVICE_ACCOUNTS = "/v1/serviceAccounts"
 ROLES = "/v1/roles"
 POLICIES = "/v1/policies"
-#: the audit log's resource type of each kind (``<TYPE>/<id>`` in ``resourceIDs``)
-TYPES = {SERVICE_ACCOUNTS: "SERVICE_ACCOUNT", ROLES: "ROLE", POLICIES: "POLICY"}
+VAULTS = "/v1/vaults"
+USERS = "/v1/users"
+STS_CONFIGS = "/v1/sts/config"
+#: the audit log's resource type of each kind (``<TYPE>/<id>`` in ``resourceIDs``; the spec's
+#: enum has no STS-config type: the emulator files them under TOKEN)
+TYPES = {SERVICE_ACCOUNTS: "SERVICE_ACCOUNT", ROLES: "ROLE", POLICIES: "POLICY",
+         VAULTS: "VAULT", USERS: "USER", STS_CONFIGS: "TOKEN"}
 
 
 class ProofUnavailable(Exception):
@@ -191,5 +196,5 @@ def _creates(uri: str, resource_id: str) -> bool:
     return any(uri == collection and kind == t for collection, t in TYPES.items())
 
 
-__all__ = ["POLICIES", "ROLES", "SERVICE_ACCOUNTS", "Maker", "ProofUnavailable", "Who",
-           "created", "keys_created", "makers"]
+__all__ = ["POLICIES", "ROLES", "SERVICE_ACCOUNTS", "STS_CONFIGS", "USERS", "VAULTS", "Maker",
+           "ProofUnavailable", "Who", "created", "keys_created", "makers"]

@@ -71,7 +71,12 @@ class ClientBase:
         #: service-account credentials can carry one): Skyflow's audit log then shows what a
         #: run of this stack did (recovery/owner.py)
         self.owner_tag = (owner_tag or settings.owner_tag) if settings.credentials else None
-        self.tokens = token_provider or TokenProvider.from_settings(settings, ctx=self.owner_tag)
+        ctx = self.owner_tag
+        if getattr(settings, "oidc_token_source", None):
+            # keyless: the STS sets the token's ctx from the subject token's claims; the tag is
+            # what the user says that ctx is for this stack (skyflow:ownerTag), or none
+            self.owner_tag, ctx = settings.owner_tag, None
+        self.tokens = token_provider or TokenProvider.from_settings(settings, ctx=ctx)
         self.timeout = timeout if timeout is not None else settings.timeout
         self._pool = ApiPool(settings.ca_bundle)
         self._retries = {idem: http_session.make_retry(idempotent=idem, total=retry_total,

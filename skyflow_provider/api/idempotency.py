@@ -402,3 +402,4 @@ def assign_policy(client: Any, policy_id: str, role_ids: list[str], *,
 
     _assign(f"attach policy {policy_id}", lambda: client.assign_policy(policy_id, role_ids),
             done, sleep)
+

@@ -37,12 +37,20 @@ ADOPT_OWN_ORPHANS = ("skyflow:adoptOwnOrphans", "SKYFLOW_ADOPT_OWN_ORPHANS")
 #: audit log (default ``pulumi:<project>/<stack>``; docs/reliability.md)
 OWNER_TAG = ("skyflow:ownerTag", "SKYFLOW_OWNER_TAG")
 MAX_OWNER_TAG = 200
-AUTH_SETTINGS = (CREDENTIALS, CREDENTIALS_FILE, API_KEY, BEARER_TOKEN)
+#: keyless: where the workload's OIDC token comes from (github-actions, file:, env:, command:),
+#: exchanged at Skyflow's STS for a token of the keyless service account below
+OIDC_TOKEN_SOURCE = ("skyflow:oidcTokenSource", "SKYFLOW_OIDC_TOKEN_SOURCE")
+OIDC_SERVICE_ACCOUNT_ID = ("skyflow:oidcServiceAccountId", "SKYFLOW_OIDC_SERVICE_ACCOUNT_ID")
+OIDC_AUDIENCE = ("skyflow:oidcAudience", "SKYFLOW_OIDC_AUDIENCE")
+#: more OIDC issuers shared by many tenants (StsConfig then requires sub in contextClaims)
+SHARED_ISSUERS = ("skyflow:sharedIssuers", "SKYFLOW_SHARED_ISSUERS")
+AUTH_SETTINGS = (CREDENTIALS, CREDENTIALS_FILE, API_KEY, BEARER_TOKEN, OIDC_TOKEN_SOURCE)
 
 
 @dataclass(frozen=True)
 class ProviderSettings:
-    """Everything the client needs. Exactly one of credentials / api_key / bearer_token is set.
+    """Everything the client needs. Exactly one of credentials / api_key / bearer_token /
+    oidc_token_source is set.
 
     ``repr`` shows no secret. ``sources`` records where each value came from ("config"/"env"),
     for error messages.
@@ -53,8 +61,12 @@ class ProviderSettings:
     credentials: Credentials | None = field(default=None, repr=False)
     api_key: str | None = field(default=None, repr=False)
     bearer_token: str | None = field(default=None, repr=False)
+    oidc_token_source: str | None = None
+    oidc_service_account_id: str | None = None
+    oidc_audience: str | None = None
     ca_bundle: str | None = None
     vault_id: str | None = None
+    shared_issuers: str | None = None
     timeout: tuple[float, float] = (10.0, 60.0)
     key_drift_report: bool = True
     adopt_own_orphans: bool = True
@@ -63,7 +75,9 @@ class ProviderSettings:
 
     @property
     def auth_mode(self) -> str:
-        """"credentials", "api_key" or "bearer_token"."""
+        """"credentials", "oidc", "api_key" or "bearer_token"."""
+        if self.oidc_token_source:
+            return "oidc"
         if self.credentials is not None:
             return "credentials"
         if self.api_key:
@@ -181,9 +195,11 @@ def settings_from_config(get: Getter, env: Mapping[str, str] | None = None) -> P
         raise ConfigError(
             "No Skyflow authentication is configured",
             hint="Set one of skyflow:credentials (secret, credentials.json text), "
-            "skyflow:credentialsFile, skyflow:apiKey (secret) or skyflow:bearerToken (secret) "
-            "with `pulumi config set [--secret]`, or the env vars SKYFLOW_CREDENTIALS, "
-            "SKYFLOW_CREDENTIALS_FILE, SKYFLOW_API_KEY or SKYFLOW_BEARER_TOKEN.",
+            "skyflow:credentialsFile, skyflow:apiKey (secret), skyflow:bearerToken (secret) or, "
+            "keyless, skyflow:oidcTokenSource with skyflow:oidcServiceAccountId "
+            "(docs/keyless.md) with `pulumi config set [--secret]`, or the env vars "
+            "SKYFLOW_CREDENTIALS, SKYFLOW_CREDENTIALS_FILE, SKYFLOW_API_KEY, "
+            "SKYFLOW_BEARER_TOKEN or SKYFLOW_OIDC_TOKEN_SOURCE.",
         )
     found.sort(key=lambda f: 0 if f[2] == "config" else 1)
     pair, value, src = found[0]
@@ -218,6 +234,29 @@ def settings_from_config(get: Getter, env: Mapping[str, str] | None = None) -> P
                 "configure service-account credentials so tokens are refreshed automatically.",
                 **_where(pair, src),
             )
+    oidc_source: str | None = None
+    oidc_sa: str | None = None
+    oidc_audience: str | None = None
+    if pair is OIDC_TOKEN_SOURCE:
+        from ..auth.oidc import parse_source
+
+        oidc_source = value.strip()
+        try:
+            parse_source(oidc_source)  # the form only; nothing is read or fetched here
+        except CredentialsError as exc:
+            raise ConfigError(exc.summary, **_where(pair, src)) from None
+        oidc_sa, sa_src = _lookup(get, env, OIDC_SERVICE_ACCOUNT_ID)
+        if not oidc_sa or not re.fullmatch(r"[A-Za-z0-9_-]+", oidc_sa.strip()):
+            raise ConfigError(
+                "Keyless authentication needs the keyless service account's id"
+                if not oidc_sa else "The keyless service account id is not a Skyflow id",
+                hint="Set skyflow:oidcServiceAccountId (or SKYFLOW_OIDC_SERVICE_ACCOUNT_ID) to "
+                "the id of the service account the STS config lists, e.g. the bootstrap "
+                "stack's GitHubActionsIdentity service_account_id output.",
+                **_where(OIDC_SERVICE_ACCOUNT_ID, sa_src))
+        oidc_sa = oidc_sa.strip()
+        oidc_audience, _ = _lookup(get, env, OIDC_AUDIENCE)
+        oidc_audience = oidc_audience.strip() if oidc_audience else None
     sources["auth"] = src
 
     url, src = _lookup(get, env, MANAGEMENT_URL)
@@ -249,19 +288,25 @@ def settings_from_config(get: Getter, env: Mapping[str, str] | None = None) -> P
             raise ConfigError(f"skyflow:ownerTag must be printable text of at most "
                               f"{MAX_OWNER_TAG} characters, e.g. pulumi:payments/prod",
                               **_where(OWNER_TAG, src))
-        if credentials is None:
+        if credentials is None and not oidc_source:
             raise ConfigError(
-                "skyflow:ownerTag needs service-account credentials: the tag travels as the "
-                "ctx of the token the provider exchanges, which an API key or a ready bearer "
-                "token cannot carry", **_where(OWNER_TAG, src))
+                "skyflow:ownerTag needs service-account credentials (the tag travels as the "
+                "ctx of the token the provider exchanges) or keyless credentials (set it to the "
+                "ctx Skyflow's STS gives this stack's tokens); an API key or a ready bearer "
+                "token carries none", **_where(OWNER_TAG, src))
         sources["ownerTag"] = src
 
+    shared_issuers, _ = _lookup(get, env, SHARED_ISSUERS)
     return ProviderSettings(
+        shared_issuers=shared_issuers,
         account_id=account_id,
         management_url=management_url,
         credentials=credentials,
         api_key=api_key,
         bearer_token=bearer_token,
+        oidc_token_source=oidc_source,
+        oidc_service_account_id=oidc_sa,
+        oidc_audience=oidc_audience,
         ca_bundle=ca_bundle,
         vault_id=vault_id.strip() if vault_id else None,
         key_drift_report=_flag(get, env, KEY_DRIFT_REPORT, True, sources),

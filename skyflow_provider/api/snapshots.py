@@ -123,11 +123,12 @@ def identity(client: Any) -> str | None:
     """The provider's own Skyflow identity (its service account's id), when known.
 
     Known for service-account credentials (``clientID`` is the account's id, which Skyflow
-    records as ``BasicAudit.CreatedBy``); unknown for an API key or a bare bearer token.
+    records as ``BasicAudit.CreatedBy``) and keyless (the STS token is the keyless account's);
+    unknown for an API key or a bare bearer token.
     """
     settings = getattr(client, "settings", None)
     creds = getattr(settings, "credentials", None)
-    who = getattr(creds, "client_id", None)
+    who = getattr(creds, "client_id", None) or getattr(settings, "oidc_service_account_id", None)
     return str(who) if who else None
 
 

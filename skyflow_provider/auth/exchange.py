@@ -157,10 +157,26 @@ def exchange_assertion(
 
     The exchange only mints a token, so it is retried on 429/5xx like an idempotent call.
     """
-    url = token_endpoint(token_uri)
     body: dict[str, Any] = {"grant_type": GRANT_TYPE, "assertion": assertion}
     if scope:
         body["scope"] = scope
+    return post_token(token_endpoint(token_uri), body, operation="token exchange",
+                      hint="Check the tokenURI host and network access.",
+                      ca_bundle=ca_bundle, timeout=timeout, session=session)
+
+
+def post_token(
+    url: str,
+    body: dict[str, Any],
+    *,
+    operation: str,
+    hint: str,
+    ca_bundle: str | None = None,
+    timeout: Any = None,
+    session: requests.Session | None = None,
+) -> tuple[str, str]:
+    """POST a token request as JSON; (access_token, token_type) from ``accessToken`` or
+    ``access_token``. Errors never carry the body (it holds the assertion or subject token)."""
     sess = session or _session(ca_bundle)
     log.debug("POST %s body=%s", url, redact_body(body))
     started = time.monotonic()
@@ -172,21 +188,21 @@ def exchange_assertion(
         raise TransportError(
             f"TLS verification failed for the token endpoint {url} "
             f"({http_session.transport_reason(exc)})",
-            operation="token exchange",
+            operation=operation,
             hint="For a private CA (such as the emulator's) set skyflow:caBundle / "
             "SKYFLOW_CA_BUNDLE (CLI: --ca-bundle) or REQUESTS_CA_BUNDLE.",
         ) from None
     except requests.exceptions.RequestException as exc:
         raise TransportError(
             f"Could not reach the token endpoint {url} ({http_session.transport_reason(exc)})",
-            operation="token exchange",
-            hint="Check the tokenURI host and network access.",
+            operation=operation,
+            hint=hint,
         ) from None
     attempts = http_session.attempts_of(resp)
     log.debug("POST %s -> %s in %.0f ms (%d attempt(s)) body=%s", url, resp.status_code,
               (time.monotonic() - started) * 1000, attempts, redact_body(resp.content))
     if resp.status_code != 200:
-        raise error_from_response(resp, operation="token exchange",
+        raise error_from_response(resp, operation=operation,
                                   target="at " + url, attempts=attempts)
     try:
         data = resp.json()
@@ -194,10 +210,10 @@ def exchange_assertion(
         data = None
     if not isinstance(data, dict):
         raise SkyflowError("The token endpoint returned a body that is not a JSON object",
-                           status=resp.status_code, operation="token exchange")
+                           status=resp.status_code, operation=operation)
     token = data.get("accessToken") or data.get("access_token")
     token_type = data.get("tokenType") or data.get("token_type") or "Bearer"
     if not isinstance(token, str) or not token:
         raise SkyflowError("The token endpoint response has no accessToken",
-                           status=resp.status_code, operation="token exchange")
+                           status=resp.status_code, operation=operation)
     return token, str(token_type)

@@ -176,9 +176,11 @@ class TokenProvider:
     """Thread-safe source of the ``Authorization`` value for Management API calls.
 
     Modes: service-account ``credentials`` (sign + exchange, cached until ``refresh_margin``
-    seconds before the token's ``exp``), an ``api_key`` (sent as the bearer value, never
-    expires) or a pre-made ``bearer_token`` (used as is; an expired JWT is refused).
-    ``clock`` is injectable so tests can move time.
+    seconds before the token's ``exp``), keyless ``oidc_source`` (the subject token re-read and
+    exchanged at Skyflow's STS for ``service_account_id`` at ``management_url``, cached the
+    same way), an ``api_key`` (sent as the bearer value, never expires) or a pre-made
+    ``bearer_token`` (used as is; an expired JWT is refused). ``clock`` is injectable so tests
+    can move time.
     """
 
     def __init__(
@@ -193,12 +195,26 @@ class TokenProvider:
         timeout: Any = None,
         clock: Clock = time.time,
         refresh_margin: float = DEFAULT_REFRESH_MARGIN,
+        oidc_source: Any = None,
+        service_account_id: str | None = None,
+        management_url: str | None = None,
     ) -> None:
-        given = [x for x in (credentials, api_key, bearer_token) if x]
+        given = [x for x in (credentials, api_key, bearer_token, oidc_source) if x]
         if len(given) != 1:
             raise CredentialsError(
-                "TokenProvider needs exactly one of credentials, api_key or bearer_token"
+                "TokenProvider needs exactly one of credentials, api_key, bearer_token or "
+                "oidc_source"
             )
+        if oidc_source is not None and (not service_account_id or not management_url):
+            raise CredentialsError("oidc_source needs service_account_id (the keyless "
+                                   "account) and management_url", field="service_account_id")
+        if isinstance(oidc_source, str):
+            from .oidc import parse_source
+
+            oidc_source = parse_source(oidc_source, ca_bundle=ca_bundle, timeout=timeout)
+        self._oidc = oidc_source
+        self._sa_id = service_account_id
+        self._management_url = management_url
         self._credentials = load_credentials(credentials) if credentials else None
         self._api_key = api_key
         self._static_token = bearer_token
@@ -223,6 +239,16 @@ class TokenProvider:
     @classmethod
     def from_settings(cls, settings: Any, **kwargs: Any) -> TokenProvider:
         """A provider for a ``ProviderSettings`` (whichever auth mode it holds)."""
+        source = getattr(settings, "oidc_token_source", None)
+        if source:
+            from .oidc import parse_source
+
+            kwargs.update(
+                oidc_source=parse_source(source, audience=settings.oidc_audience,
+                                         ca_bundle=settings.ca_bundle,
+                                         timeout=getattr(settings, "timeout", None)),
+                service_account_id=settings.oidc_service_account_id,
+                management_url=settings.management_url)
         return cls(
             settings.credentials,
             api_key=settings.api_key,
@@ -244,6 +270,8 @@ class TokenProvider:
 
     @property
     def mode(self) -> str:
+        if self._oidc is not None:
+            return "oidc"
         if self._credentials is not None:
             return "credentials"
         return "api_key" if self._api_key else "bearer_token"
@@ -277,15 +305,24 @@ class TokenProvider:
             if self._fresh():
                 assert self._token is not None
                 return self._token
-            assert self._credentials is not None
             now = self._clock()
-            # The assertion's exp is judged by the server's clock: sign with real time; the
-            # injectable clock only drives the cache.
-            assertion = sign_assertion(self._credentials, ctx=self._ctx)
-            token, token_type = exchange_assertion(
-                assertion, self._credentials.token_uri, self._scope,
-                ca_bundle=self._ca_bundle, timeout=self._timeout,
-            )
+            if self._oidc is not None:
+                from .oidc import exchange_subject_token
+
+                # Read the subject token again every time: platforms rotate it.
+                assert self._sa_id is not None and self._management_url is not None
+                token, token_type = exchange_subject_token(
+                    self._oidc.token(), self._management_url, self._sa_id,
+                    ca_bundle=self._ca_bundle, timeout=self._timeout)
+            else:
+                assert self._credentials is not None
+                # The assertion's exp is judged by the server's clock: sign with real time;
+                # the injectable clock only drives the cache.
+                assertion = sign_assertion(self._credentials, ctx=self._ctx)
+                token, token_type = exchange_assertion(
+                    assertion, self._credentials.token_uri, self._scope,
+                    ca_bundle=self._ca_bundle, timeout=self._timeout,
+                )
             self.exchanges += 1
             self._remember(token)
             self._token, self._token_type = token, token_type
@@ -296,7 +333,7 @@ class TokenProvider:
             self._refresh_at = None if exp is None else exp - min(self._margin,
                                                                   max(0.0, exp - now) / 2)
             log.debug("exchanged a bearer token for client %s; expires at %s",
-                      self._credentials.client_id, self._expires_at)
+                      self.client_id, self._expires_at)
             return token
 
     def authorization_header(self) -> str:
@@ -308,17 +345,22 @@ class TokenProvider:
 
         With ``token``, only drops it if it is still the cached one (avoids a thundering herd
         of threads each invalidating a token another thread just refreshed). Returns True if
-        a new exchange is possible (credentials mode).
+        a new exchange is possible (credentials and oidc modes).
         """
         with self._lock:
             if token is None or token == self._token:
                 self._token = None
                 self._expires_at = None
                 self._refresh_at = None
-        return self._credentials is not None
+        return self._credentials is not None or self._oidc is not None
+
+    @property
+    def client_id(self) -> str | None:
+        """The service account the tokens are for (None for an API key or a given token)."""
+        return self._credentials.client_id if self._credentials else self._sa_id
 
     def __repr__(self) -> str:
-        who = self._credentials.client_id if self._credentials else "-"
+        who = self.client_id or "-"
         return (f"TokenProvider(mode={self.mode!r}, client_id={who!r}, "
                 f"expires_at={self._expires_at})")
 

@@ -43,6 +43,12 @@ examples:
   skyflow-token --credentials .state/emulator/admin-credentials.json \\
       --ca-bundle .state/emulator/ca.pem
 
+  # keyless: a GitHub Actions job's OIDC token exchanged at Skyflow's STS (no credentials)
+  skyflow-token --oidc-token-source github-actions --service-account-id $SA_ID \
+      --management-url https://manage.skyflowapis.com --oidc-audience skyflow
+  # keyless from a Kubernetes projected token (re-read on every run)
+  skyflow-token --oidc-token-source file:/var/run/secrets/skyflow/token --service-account-id $SA_ID
+
   # is a token still valid? (prints its expiry, or "expired" with exit code 1)
   skyflow-token --check "$TOKEN"
 
@@ -87,7 +93,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--token-uri", metavar="URL", help="override the credentials' tokenURI")
     p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
                    help="connect/read timeout (default 30)")
+    k = p.add_argument_group("keyless (Skyflow's STS; docs/keyless.md)")
+    k.add_argument("--oidc-token-source", metavar="SOURCE",
+                   help="exchange an OIDC token instead of credentials: github-actions, "
+                   "file:PATH, env:VARIABLE or command:COMMAND (default: "
+                   "SKYFLOW_OIDC_TOKEN_SOURCE)")
+    k.add_argument("--service-account-id", metavar="ID",
+                   help="the keyless service account (default: "
+                   "SKYFLOW_OIDC_SERVICE_ACCOUNT_ID)")
+    k.add_argument("--oidc-audience", metavar="AUD",
+                   help="github-actions: the ID token's audience (default: "
+                   "SKYFLOW_OIDC_AUDIENCE, else GitHub's)")
+    k.add_argument("--management-url", metavar="URL",
+                   help="where the STS is (default: SKYFLOW_MANAGEMENT_URL, else "
+                   "https://manage.skyflowapis.com)")
     return p
+
+
+def _keyless(args: argparse.Namespace, ca_bundle: str | None) -> tuple[str, str] | None:
+    """The keyless exchange when --oidc-token-source (or its env) is given, else None."""
+    from skyflow_provider.auth.oidc import generate_bearer_token_from_oidc
+
+    source = args.oidc_token_source or os.environ.get("SKYFLOW_OIDC_TOKEN_SOURCE")
+    if not source or args.credentials:
+        return None
+    if args.roles or args.ctx:
+        raise OptionsError("--role and --ctx do not apply to keyless tokens: STS tokens carry "
+                           "the account's roles and the ctx of the STS config's contextClaims",
+                           field="oidc")
+    sa_id = args.service_account_id or os.environ.get("SKYFLOW_OIDC_SERVICE_ACCOUNT_ID") or ""
+    url = (args.management_url or os.environ.get("SKYFLOW_MANAGEMENT_URL")
+           or "https://manage.skyflowapis.com")
+    return generate_bearer_token_from_oidc(
+        source, sa_id, url.rstrip("/").removesuffix("/v1"),
+        audience=args.oidc_audience or os.environ.get("SKYFLOW_OIDC_AUDIENCE") or None,
+        ca_bundle=ca_bundle, timeout=(min(args.timeout, 10.0), args.timeout))
 
 
 def _iso(ts: float) -> str:
@@ -150,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.timeout <= 0:
         return _fail(EXIT_BAD_INPUT, "--timeout must be positive")
     try:
+        keyless = _keyless(args, ca_bundle)
+        if keyless is not None:
+            return _print(keyless, args.json)
         creds = _load(args)
         options: dict[str, Any] = {}
         ctx = _parse_ctx(args.ctx)
@@ -167,7 +210,12 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(EXIT_REFUSED, str(exc))
     except KeyboardInterrupt:
         return _fail(130, "interrupted")
-    if args.json:
+    return _print((token, token_type), args.json)
+
+
+def _print(result: tuple[str, str], as_json: bool) -> int:
+    token, token_type = result
+    if as_json:
         exp = token_expiry(token)
         print(json.dumps({
             "token": token,

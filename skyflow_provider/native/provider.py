@@ -32,9 +32,10 @@ from pulumi.provider.experimental import provider as p
 from pulumi.provider.experimental.property_value import PropertyValue
 
 from ..recovery import owner
+from ..resources import workspace
 from ..resources.api_key import ApiKeyProvider
 from ..resources.base import SkyflowProvider
-from ..resources.declarations import PROVIDER_CONFIG, SYSTEM_ROLE
+from ..resources.declarations import PROVIDER_CONFIG, SYSTEM_ROLE, VAULT, WORKSPACE
 from ..resources.fields import Type, camel
 from ..resources.policy import PolicyProvider
 from ..resources.policy_assignment import PolicyAssignmentProvider
@@ -43,16 +44,21 @@ from ..resources.role_assignment import RoleAssignmentProvider
 from ..resources.schema import PACKAGE, VERSION, package_schema
 from ..resources.service_account import ServiceAccountProvider
 from ..resources.service_account_key import ServiceAccountKeyProvider
+from ..resources.sts_config import StsConfigProvider
 from ..resources.system_role import SystemRoleProvider
+from ..resources.user import UserProvider
+from ..resources.vault import VaultProvider
 from . import diagnostics
 from .wire import camel_path, camel_text, field_types, from_wire, to_wire
 
 GET_SYSTEM_ROLE = f"{PACKAGE}:index:getSystemRole"
+GET_WORKSPACE = f"{PACKAGE}:index:getWorkspace"
 
 #: token -> provider class; the classes the dynamic resources pickle.
 PROVIDER_CLASSES: tuple[type[SkyflowProvider], ...] = (
     ServiceAccountProvider, ApiKeyProvider, ServiceAccountKeyProvider, RoleProvider,
     SystemRoleProvider, PolicyProvider, RoleAssignmentProvider, PolicyAssignmentProvider,
+    StsConfigProvider, VaultProvider, UserProvider,
 )
 
 #: threads for blocking client calls; the engine's default parallelism is much higher than the
@@ -226,6 +232,8 @@ class SkyflowNativeProvider(p.Provider):
 
     # ----- functions ---------------------------------------------------------------------------
     async def invoke(self, request: p.InvokeRequest) -> p.InvokeResponse:
+        if request.tok == GET_WORKSPACE:
+            return await self._get_workspace(request)
         if request.tok != GET_SYSTEM_ROLE:
             raise CleanError(f"skyflow: unknown function {request.tok}")
         inner, types = self._inner(SYSTEM_ROLE.token)
@@ -242,5 +250,24 @@ class SkyflowNativeProvider(p.Provider):
             camel(k): PropertyValue(v) for k, v in outs.items() if isinstance(v, str)})
 
 
-__all__ = ["GET_SYSTEM_ROLE", "PACKAGE", "VERSION", "CleanError", "NotFound",
+    async def _get_workspace(self, request: p.InvokeRequest) -> p.InvokeResponse:
+        """The same look-up as the Python ``get_workspace``, with this provider's client."""
+        args, _ = from_wire(field_types(WORKSPACE.fields), request.args)
+        failures = workspace.check_args(args)
+        if failures:
+            return p.InvokeResponse(failures=[
+                p.CheckFailure(camel_path(f.property), camel_text(f.reason)) for f in failures])
+        inner = self.instances[VAULT.token]
+
+        def find() -> dict[str, Any]:
+            found = inner.call("look up the workspace", workspace.lookup, inner.client,
+                               args.get("id"), args.get("name"))
+            return workspace.result_of(found)
+
+        result = await self._run(find)
+        return p.InvokeResponse(return_value={camel(k): PropertyValue(v)
+                                              for k, v in result.items()})
+
+
+__all__ = ["GET_SYSTEM_ROLE", "GET_WORKSPACE", "PACKAGE", "VERSION", "CleanError", "NotFound",
            "SkyflowNativeProvider"]

@@ -22,7 +22,7 @@ from typing import Any
 from pulumi.provider.experimental.property_value import Computed, PropertyValue
 from pulumi.runtime.rpc import UNKNOWN
 
-from ..resources.declarations import PROVIDER_CONFIG, RESOURCES
+from ..resources.declarations import FUNCTIONS, PROVIDER_CONFIG, RESOURCES
 from ..resources.fields import Field, ObjectSpec, Type, camel, objects_of, snake
 
 
@@ -114,6 +114,7 @@ def to_wire(types: Mapping[str, Type], props: Mapping[str, Any], secret: Iterabl
 # ----- names in messages -------------------------------------------------------------------------
 def _known_names() -> set[str]:
     names = {f.name for spec in RESOURCES for f in spec.fields}
+    names |= {f.name for spec, _doc in FUNCTIONS.values() for f in spec.fields}
     names |= {f.name for obj in objects_of(RESOURCES) for f in obj.fields}
     names |= {f.name for f in PROVIDER_CONFIG}
     return {n for n in names if "_" in n}

@@ -36,8 +36,10 @@ KEY_ID_OUTPUTS = ("key_id", "api_key_id", "previous_key_id", "keyId", "apiKeyId"
 #: keys an account's resource knows about but does not manage: not ours to delete either
 KNOWN_KEY_LISTS = ("unmanaged_key_ids", "unmanagedKeyIds")
 EXPORT_TIMEOUT_S = 20.0
-#: resource types whose create makes a named object, and the kinds of key creates
-NAMED = ("ServiceAccount", "Role", "Policy")
+#: resource types whose create makes a named object (a user's name is its email; a role's and
+#: a policy's is per vault), and the kinds of key creates
+NAMED = ("ServiceAccount", "Role", "Policy", "Vault", "User", "StsConfig")
+PER_VAULT = ("Role", "Policy")
 KEY_KINDS = {"ServiceAccountKey": "key", "ApiKey": "API key"}
 
 ReadBack = Callable[[], "tuple[str, list[str]] | None"]
@@ -77,9 +79,10 @@ def creating(resource: Mapping[str, Any]) -> Creating | None:
         account = _input(inputs, "service_account_id", "serviceAccountId")
         return Creating(KEY_KINDS[kind], account) if account else None
     if kind in NAMED:
-        name = _input(inputs, "name", "name")
-        vault = _input(inputs, "vault_id", "vaultId") if kind != "ServiceAccount" else ""
-        return Creating(kind, vault, name) if name and (vault or kind == "ServiceAccount") \
+        name = _input(inputs, "email", "email").lower() if kind == "User" \
+            else _input(inputs, "name", "name")
+        vault = _input(inputs, "vault_id", "vaultId") if kind in PER_VAULT else ""
+        return Creating(kind, vault, name) if name and (vault or kind not in PER_VAULT) \
             else None
     return None
 

@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 Listing = Callable[[], Mapping[str, Mapping[str, Any]]]
 #: the audit log's collection of each kind
 COLLECTIONS = {"ServiceAccount": audit.SERVICE_ACCOUNTS, "Role": audit.ROLES,
-               "Policy": audit.POLICIES}
+               "Policy": audit.POLICIES, "Vault": audit.VAULTS, "User": audit.USERS,
+               "StsConfig": audit.STS_CONFIGS}
 
 _looked: set[Creating] = set()
 _lock = threading.Lock()

@@ -46,6 +46,52 @@ class PolicyRuleArgs:
 
 
 @dataclass
+class VaultSchemaArgs:
+    """A vault's tables and vault-level settings. Adding a table or a column updates the vault
+    in place; removing or retyping one is destructive (allow_destructive_schema_changes)."""
+
+    tables: Sequence[VaultTableArgs | Mapping[str, Any]]
+    """At least one table, names unique."""
+    tags: pulumi.Input[Mapping[str, pulumi.Input[Sequence[pulumi.Input[str]]]]] | None = None
+    """Vault-level Skyflow settings, tag name -> values."""
+
+
+@dataclass
+class VaultTableArgs:
+    """One table of a vault (Skyflow's schema). Every table also has Skyflow's skyflow_id
+    column."""
+
+    name: pulumi.Input[str]
+    """Lowercase letters, digits, '_' and '-', starting with a letter; unique in the vault."""
+    columns: Sequence[VaultColumnArgs | Mapping[str, Any]]
+    """At least one column, names unique."""
+    description: pulumi.Input[str] | None = None
+    """Free text shown in Studio."""
+    tags: pulumi.Input[Mapping[str, pulumi.Input[Sequence[pulumi.Input[str]]]]] | None = None
+    """Table-level Skyflow settings (schemaTags), tag name -> values."""
+
+
+@dataclass
+class VaultColumnArgs:
+    """One column of a vault table (Skyflow's field)."""
+
+    name: pulumi.Input[str]
+    """Lowercase letters, digits, '_' and '-', starting with a letter; unique in its table. Not
+    skyflow_id: Skyflow adds that column to every table."""
+    datatype: pulumi.Input[str] | None = None
+    """Skyflow's data type (the spec's v1DataType): DT_STRING, DT_INT32, DT_INT64, DT_FLOAT64,
+    DT_BOOL, DT_DATE, DT_DATETIME, ... Changing it is a destructive schema change."""
+    is_array: pulumi.Input[bool] | None = None
+    """The column holds a list of values. Changing it is a destructive schema change."""
+    description: pulumi.Input[str] | None = None
+    """Free text shown in Studio."""
+    tags: pulumi.Input[Mapping[str, pulumi.Input[Sequence[pulumi.Input[str]]]]] | None = None
+    """Skyflow column settings, tag name -> values: tokenization
+    (skyflow.options.default_token_policy), redaction (skyflow.options.default_dlp_policy),
+    validation (skyflow.validation.*), ..."""
+
+
+@dataclass
 class ServiceAccountArgs:
     """Inputs of a ServiceAccount."""
 
@@ -60,6 +106,10 @@ class ServiceAccountArgs:
     first, so the name is free)."""
     enforce_context_id: pulumi.Input[bool] | None = None
     """Require a ctx claim in every JWT assertion. Updates in place."""
+    keyless: pulumi.Input[bool] | None = None
+    """A jwt account with no key at all, reached only through Skyflow's STS (an StsConfig
+    listing it): the key Skyflow makes with every new account is deleted at once, so there is
+    nothing to store, rotate or leak. Changing it replaces the account."""
     enforce_signed_data_tokens: pulumi.Input[bool] | None = None
     """Require data tokens signed with this account's key (jwt only). Updates in place."""
     ip_allowlist: IpAllowlistArgs | Mapping[str, Any] | None = None
@@ -220,9 +270,86 @@ class PolicyAssignmentArgs:
     """Roles that get the policy (Role or SystemRole ids); at least one. Updates in place."""
 
 
+@dataclass
+class StsConfigArgs:
+    """Inputs of a StsConfig."""
+
+    name: pulumi.Input[str]
+    """Unique name in the account. Updates in place."""
+    issuer: pulumi.Input[str]
+    """The OIDC issuer (the tokens' iss), an https URL, e.g.
+    https://token.actions.githubusercontent.com. Updates in place."""
+    service_account_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """The service accounts whose tokens the issuer's tokens may be exchanged for; at least one.
+    Updates in place."""
+    description: pulumi.Input[str] | None = None
+    """Free text (at most 1024 characters). Updates in place."""
+    public_key_jwk_uri: pulumi.Input[str] | None = None
+    """Where the issuer's signing keys (JWKS) are, an https URL (Skyflow's publicKeyJWKURI),
+    e.g. https://token.actions.githubusercontent.com/.well-known/jwks. Updates in place."""
+    context_claims: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
+    """Claims of the subject token copied into the Skyflow token's ctx (request.context in
+    conditions), e.g. repository, ref, environment; claims a token lacks are dropped. Updates
+    in place."""
+    adopt_id: pulumi.Input[str] | None = None
+    """Bring this existing STS config (its id) under management instead of creating one; its
+    settings are set to the declared ones. Only used at creation; another id replaces."""
+
+
+@dataclass
+class VaultArgs:
+    """Inputs of a Vault."""
+
+    name: pulumi.Input[str]
+    """Letters, digits and '-' (Skyflow allows no spaces or underscores); unique in its
+    workspace. Updates in place."""
+    description: pulumi.Input[str] | None = None
+    """Free text (at most 1024 characters). Updates in place."""
+    workspace_id: pulumi.Input[str] | None = None
+    """The workspace to create the vault in (get_workspace); default: the account's only
+    workspace. Changing it replaces the vault, which deletion_protection refuses."""
+    schema: VaultSchemaArgs | Mapping[str, Any] | None = None
+    """The tables, columns, data types and tags. Give schema or template_id. Additions update in
+    place; removals and retyping need allow_destructive_schema_changes."""
+    template_id: pulumi.Input[str] | None = None
+    """Create from a vault template instead of a schema (GET /v1/vault-templates); only used at
+    creation, and the schema is then not managed."""
+    deletion_protection: pulumi.Input[bool] | None = None
+    """While true, destroying or replacing the vault is refused at preview (the Python resource
+    also sets Pulumi's protect option). Set it to false and run `pulumi up` before deleting
+    the vault. Updates in place."""
+    allow_destructive_schema_changes: pulumi.Input[bool] | None = None
+    """Let an update remove tables or columns, or change a column's datatype or is_array (their
+    data is lost; Skyflow itself refuses this for columns holding data). Without it such a
+    change is refused at preview, naming the table or column."""
+    adopt_id: pulumi.Input[str] | None = None
+    """Bring this existing vault (its id) under management instead of creating one; its name,
+    description and schema are set to the declared ones (destructive changes need
+    allow_destructive_schema_changes). Only used at creation; another id replaces."""
+
+
+@dataclass
+class UserArgs:
+    """Inputs of a User."""
+
+    email: pulumi.Input[str]
+    """The person's email address (Skyflow sends the invitation there). An email cannot change:
+    a new one replaces the user."""
+    name: pulumi.Input[str]
+    """The person's name as Studio shows it. Updates in place."""
+    active: pulumi.Input[bool] | None = None
+    """False deactivates the user without removing them. Updates in place."""
+    adopt_id: pulumi.Input[str] | None = None
+    """Bring this existing user (its id) under management instead of creating one; its name and
+    status are set to the declared ones. Only used at creation; another id replaces."""
+
+
 __all__ = [
     "IpAllowlistArgs",
     "PolicyRuleArgs",
+    "VaultSchemaArgs",
+    "VaultTableArgs",
+    "VaultColumnArgs",
     "ServiceAccountArgs",
     "ApiKeyArgs",
     "ServiceAccountKeyArgs",
@@ -231,4 +358,7 @@ __all__ = [
     "PolicyArgs",
     "RoleAssignmentArgs",
     "PolicyAssignmentArgs",
+    "StsConfigArgs",
+    "VaultArgs",
+    "UserArgs",
 ]

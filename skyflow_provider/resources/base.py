@@ -24,7 +24,7 @@ from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
 from ..http.errors import ConflictError, NotFoundError, SkyflowError
-from ..recovery import checkpoint, ledger, lifeline, owner
+from ..recovery import checkpoint, ledger, lifeline, owner, takeover
 from .fields import ResourceSpec
 
 PROVIDER_KEY = "__provider"
@@ -188,6 +188,20 @@ def strip_provider(props: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in props.items() if k != PROVIDER_KEY}
 
 
+def shared_client(settings: Any) -> Any:
+    """The process-wide ManagementClient for ``settings`` (one per equal settings)."""
+    with _CLIENTS_LOCK:
+        for known, client in _CLIENTS:
+            if known is settings or known == settings:
+                return client
+        from ..api.client import ManagementClient
+
+        # the stack's tag is the token's ctx: the audit log tells what this stack made (owner.py)
+        client = ManagementClient(settings, owner_tag=owner.resolve(settings.owner_tag))
+        _CLIENTS.append((settings, client))
+        return client
+
+
 class SkyflowProvider(ResourceProvider):
     """Base provider: settings from configure(), one shared client per process, clean errors.
 
@@ -285,22 +299,9 @@ class SkyflowProvider(ResourceProvider):
     @property
     def client(self) -> Any:
         """The process-wide ManagementClient for these settings (created on first use)."""
-        if self._client is not None:
-            return self._client
-        settings = self._load_settings()
-        with _CLIENTS_LOCK:
-            for known, client in _CLIENTS:
-                if known is settings or known == settings:
-                    self._client = client
-                    return client
-            from ..api.client import ManagementClient
-
-            # the stack's tag rides in the token's ctx: Skyflow's audit log then tells what a
-            # run of this stack made (recovery/owner.py)
-            client = ManagementClient(settings, owner_tag=owner.resolve(settings.owner_tag))
-            _CLIENTS.append((settings, client))
-            self._client = client
-            return client
+        if self._client is None:
+            self._client = shared_client(self._load_settings())
+        return self._client
 
     def call(
         self,
@@ -308,11 +309,14 @@ class SkyflowProvider(ResourceProvider):
         fn: Callable[..., Any],
         *args: Any,
         missing_ok: bool = False,
+        taken: tuple[str, Callable[[], Any]] | None = None,
         **kwargs: Any,
     ) -> Any:
         """Run one client call, turning SkyflowError into a clean provider error.
 
-        With ``missing_ok`` a 404 returns None (read: gone; delete: already deleted).
+        With ``missing_ok`` a 404 returns None (read: gone; delete: already deleted). With
+        ``taken`` (the name, its listing) a create Skyflow refuses because the name is taken (a
+        role, vault, user or STS config) names its holder and ``adopt_id`` (one look-up).
         """
         try:
             return fn(*args, **kwargs)
@@ -320,6 +324,9 @@ class SkyflowProvider(ResourceProvider):
             if missing_ok and isinstance(err, NotFoundError):
                 return None
             hint = CONFLICT_HINT if isinstance(err, ConflictError) else None
+            message = hint and taken and takeover.conflict_message(self.client, action, *taken)
+            if message:
+                raise SkyflowProviderError(f"Skyflow: {message}") from None
             raise_clean(err, action, hint)
 
     @contextlib.contextmanager
@@ -367,10 +374,8 @@ class SkyflowProvider(ResourceProvider):
             # Malformed credentials or config are knowable without an API call: say so at
             # preview, naming the config key, rather than at the first create.
             self._load_settings()
-        if not strip_provider(_olds) and self.recovers_creates:
-            # A new resource: before the first create of this run can be scheduled, read what
-            # a killed run left pending (once per process; recovery/checkpoint.py)
-            checkpoint.CHECKPOINT.ensure()
+        if not strip_provider(_olds) and self.recovers_creates:  # what a killed run left pending,
+            checkpoint.CHECKPOINT.ensure()  # read before this run's first create (once)
         return CheckResult(inputs, failures)
 
     def changed_keys(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:

@@ -40,6 +40,7 @@ MAX_CONDITION = 4096
 ID_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 POLICY_NAME_RE = re.compile(r"^[A-Za-z0-9]+$")
 ROLE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+CLAIM_RE = re.compile(r"^[A-Za-z0-9_]+$")
 PERMISSION_RE = re.compile(r"^[A-Za-z0-9_*]+(\.[A-Za-z0-9_*]+)*(:[A-Za-z0-9_*]+)?$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 # Unicode categories refused in every string: controls, format characters (bidi controls,
@@ -369,3 +370,4 @@ def check_rule_expression(
         return _fail(prop, f"{prop} uses unknown redaction {redaction}; use "
                      f"{', '.join(allowed_red)}")
     return []
+

@@ -1,79 +1,30 @@
 """Every resource's fields, declared once (see ``fields.py`` for what is derived from them).
 
-To add an input: add one ``Field`` here, run ``make generate`` (typed Args/Outputs, schema,
-docs tables), and handle it in the provider module. Fields shared by several resources (the
-rotation inputs and outputs, the key target) are declared once below and reused, so their
-descriptions cannot drift apart.
+To add an input: add one ``Field`` here (or in ``declarations_vaults.py`` for vaults, users and
+workspaces), run ``make generate`` (typed Args/Outputs, schema, docs tables), and handle it in
+the provider module. Fields shared by several resources (the rotation inputs and outputs, the key
+target, descriptions, namespaces) are declared once in ``field_groups.py`` and reused, so their
+descriptions cannot drift apart. This module is the registry: ``RESOURCES``, ``FUNCTIONS``,
+``PROVIDER_CONFIG``.
 """
 
 from __future__ import annotations
 
-from .fields import (
-    ANY,
-    BOOL,
-    NUMBER,
-    STRING,
-    Field,
-    ObjectSpec,
-    ResourceSpec,
-    list_of,
-    map_of,
-    object_of,
+from .declarations_vaults import (
+    USER,
+    VAULT,
+    WORKSPACE,
 )
-
-# ----- shared groups -----------------------------------------------------------------------------
-ROTATION_INPUTS = (
-    Field("rotation_trigger", ANY, "Any value; changing it rotates the key in place: the new key "
-          "is minted and published first, the previous one stays valid for overlap_hours."),
-    Field("rotate_after_days", NUMBER, "Rotate once the current key is this many days old "
-          "(checked at every preview and up); without it, warn 30 days before a key expires."),
-    Field("overlap_hours", NUMBER, "How long the previous key stays valid after a rotation "
-          "(default 24, at most 8784). 0 uses Skyflow's rotate endpoint: the old secret is "
-          "refused at once."),
+from .field_groups import (
+    DESCRIPTION,
+    DISPLAY_NAME,
+    NAMESPACE,
+    ROTATION_INPUTS,
+    ROTATION_OUTPUTS,
+    adopt_field,
+    key_target,
 )
-ROTATION_OUTPUTS = (
-    Field("key_created_at", STRING, "When the current key was created (RFC 3339).",
-          kind="output"),
-    Field("next_rotation_at", STRING, "When rotate_after_days makes the next rotation due.",
-          kind="output"),
-    Field("rotated_at", STRING, "When the last rotation happened.", kind="output"),
-    Field("previous_key_id", STRING, "The key replaced by the last rotation, valid until "
-          "previous_key_delete_after.", kind="output"),
-    Field("previous_key_delete_after", STRING, "When the first up after it deletes the "
-          "previous key.", kind="output"),
-)
-
-
-def key_target(kind_of_account: str) -> tuple[Field, ...]:
-    """The inputs naming the service account an extra key belongs to (ApiKey,
-    ServiceAccountKey)."""
-    return (
-        Field("service_account_id", STRING, f"The {kind_of_account} service account (its id). "
-              "Changing it replaces the key.", replaces=True),
-        Field("service_account", ANY, "Alternative to service_account_id: the ServiceAccount "
-              "resource itself, which also lets preview refuse an account of the wrong auth "
-              "type before any API call.", kind="arg"),
-        Field("service_account_auth_type", STRING, "Optional hint (jwt or api_key), filled from "
-              "service_account when given; never causes a diff.", compared=False),
-        Field("keepers", map_of(STRING), "Legacy (GCP-style): changing a value replaces the key, "
-              "so the old one stops working in the same up. Prefer rotation_trigger.",
-              replaces=True),
-    )
-
-
-def adopt_field(what: str, effect: str) -> Field:
-    """``adopt_id``: take over an existing object at creation instead of creating one."""
-    return Field("adopt_id", STRING, f"Bring this existing {what} (its id) under management "
-                 f"instead of creating one; {effect} Only used at creation; another id "
-                 "replaces.", compared=False)
-
-
-DISPLAY_NAME = Field("display_name", STRING, "Shown in Studio; defaults to name. Updates in "
-                     "place.", default_doc="name")
-DESCRIPTION = Field("description", STRING, "Free text (at most 1024 characters). Updates in "
-                    "place.", default="")
-NAMESPACE = Field("namespace", STRING, "Skyflow's namespace of the object.",
-                  kind="output", required=True)
+from .fields import BOOL, STRING, Field, ObjectSpec, ResourceSpec, list_of, map_of, object_of
 
 # ----- ServiceAccount ----------------------------------------------------------------------------
 IP_ALLOWLIST = ObjectSpec("IpAllowlist", "Where the service account may be used from.", (
@@ -96,6 +47,10 @@ SERVICE_ACCOUNT = ResourceSpec(
               replaces=True),
         Field("enforce_context_id", BOOL, "Require a ctx claim in every JWT assertion. Updates "
               "in place.", default=False),
+        Field("keyless", BOOL, "A jwt account with no key at all, reached only through "
+              "Skyflow's STS (an StsConfig listing it): the key Skyflow makes with every new "
+              "account is deleted at once, so there is nothing to store, rotate or leak. "
+              "Changing it replaces the account.", default=False, replaces=True),
         Field("enforce_signed_data_tokens", BOOL, "Require data tokens signed with this "
               "account's key (jwt only). Updates in place.", default=False),
         Field("ip_allowlist", object_of(IP_ALLOWLIST), "IP allowlist (status and CIDR blocks). "
@@ -286,6 +241,33 @@ ROLE_ASSIGNMENT = ResourceSpec(
     delete_before_replace=True,
 )
 
+# ----- StsConfig (keyless: docs/keyless.md) ------------------------------------------------------
+STS_CONFIG = ResourceSpec(
+    "StsConfig",
+    "Skyflow's STS configuration: tokens of one OIDC issuer (GitHub Actions, GitLab, a "
+    "Kubernetes cluster) may be exchanged for tokens of the listed (keyless) service accounts. "
+    "STS has no audience or subject restriction: for an issuer shared by many tenants, put the "
+    "identifying claims in context_claims and require them in the role assignments' condition "
+    "(GitHubActionsIdentity and KubernetesIdentity do both).",
+    (
+        Field("name", STRING, "Unique name in the account. Updates in place.", required=True),
+        DESCRIPTION,
+        Field("issuer", STRING, "The OIDC issuer (the tokens' iss), an https URL, e.g. "
+              "https://token.actions.githubusercontent.com. Updates in place.", required=True),
+        Field("public_key_jwk_uri", STRING, "Where the issuer's signing keys (JWKS) are, an "
+              "https URL (Skyflow's publicKeyJWKURI), e.g. https://token.actions."
+              "githubusercontent.com/.well-known/jwks. Updates in place."),
+        Field("service_account_ids", list_of(STRING), "The service accounts whose tokens the "
+              "issuer's tokens may be exchanged for; at least one. Updates in place.",
+              required=True),
+        Field("context_claims", list_of(STRING), "Claims of the subject token copied into the "
+              "Skyflow token's ctx (request.context in conditions), e.g. repository, ref, "
+              "environment; claims a token lacks are dropped. Updates in place.", default=[]),
+        adopt_field("STS config", "its settings are set to the declared ones."),
+        NAMESPACE,
+    ),
+)
+
 POLICY_ASSIGNMENT = ResourceSpec(
     "PolicyAssignment",
     "Attaches a policy to a set of roles; id = the policy id. Changing the role set is an "
@@ -302,8 +284,17 @@ POLICY_ASSIGNMENT = ResourceSpec(
 #: Every resource, in the order docs and the schema list them.
 RESOURCES: tuple[ResourceSpec, ...] = (
     SERVICE_ACCOUNT, API_KEY, SERVICE_ACCOUNT_KEY, ROLE, SYSTEM_ROLE, POLICY, ROLE_ASSIGNMENT,
-    POLICY_ASSIGNMENT,
+    POLICY_ASSIGNMENT, STS_CONFIG, VAULT, USER,
 )
+
+#: Functions (invokes), by the name in their token ``skyflow:index:<name>``: the spec whose
+#: inputs are the arguments and whose inputs and outputs are the result, and a description.
+FUNCTIONS: dict[str, tuple[ResourceSpec, str]] = {
+    "getSystemRole": (SYSTEM_ROLE, "The id of a vault's built-in role (VAULT_EDITOR, ...); "
+                      "creates nothing."),
+    "getWorkspace": (WORKSPACE, "A workspace of the account by id or name (with neither, the "
+                     "account's only workspace): its URL and cluster id; creates nothing."),
+}
 
 # ----- provider configuration (the ``skyflow:`` keys; api/settings.py reads them) -------------
 PROVIDER_CONFIG: tuple[Field, ...] = (
@@ -329,6 +320,19 @@ PROVIDER_CONFIG: tuple[Field, ...] = (
           "the object of its name that a run of this stack created (Skyflow's audit log proves "
           "it) and no state holds (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; "
           "docs/reliability.md)."),
+    # keyless (docs/keyless.md)
+    Field("oidc_token_source", STRING, "Keyless: where the workload's OIDC token comes from, "
+          "exchanged at Skyflow's STS instead of any credential: github-actions, file:PATH "
+          "(re-read each time, e.g. a Kubernetes projected token), env:VARIABLE (GitLab "
+          "id_tokens) or command:COMMAND (env SKYFLOW_OIDC_TOKEN_SOURCE)."),
+    Field("oidc_service_account_id", STRING, "Keyless: the keyless service account the STS "
+          "config lists, whose token is asked for (env SKYFLOW_OIDC_SERVICE_ACCOUNT_ID)."),
+    Field("oidc_audience", STRING, "Keyless, github-actions: the audience of the requested "
+          "GitHub ID token (env SKYFLOW_OIDC_AUDIENCE; default GitHub's)."),
+    Field("shared_issuers", STRING, "More OIDC issuers shared by many tenants, comma-separated: "
+          "an StsConfig trusting one must carry sub in context_claims (env "
+          "SKYFLOW_SHARED_ISSUERS; GitHub Actions, GitLab.com, Bitbucket Pipelines, CircleCI and "
+          "Terraform Cloud are always checked)."),
     Field("owner_tag", STRING, "The context identifier (ctx) of the provider's own token, which "
           "names this stack in Skyflow's audit log: automatic recovery deletes or takes over "
           "only what a token with this tag created (env SKYFLOW_OWNER_TAG; default "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -21,6 +22,10 @@ class ServiceAccountOutputs:
     first, so the name is free)."""
     enforce_context_id: pulumi.Output[bool]
     """Require a ctx claim in every JWT assertion. Updates in place."""
+    keyless: pulumi.Output[bool]
+    """A jwt account with no key at all, reached only through Skyflow's STS (an StsConfig
+    listing it): the key Skyflow makes with every new account is deleted at once, so there is
+    nothing to store, rotate or leak. Changing it replaces the account."""
     enforce_signed_data_tokens: pulumi.Output[bool]
     """Require data tokens signed with this account's key (jwt only). Updates in place."""
     ip_allowlist: pulumi.Output[dict[str, Any]]
@@ -264,6 +269,118 @@ class PolicyAssignmentOutputs:
     """Roles that get the policy (Role or SystemRole ids); at least one. Updates in place."""
 
 
+class StsConfigOutputs:
+    """The typed properties of a StsConfig resource."""
+
+    name: pulumi.Output[str]
+    """Unique name in the account. Updates in place."""
+    description: pulumi.Output[str]
+    """Free text (at most 1024 characters). Updates in place."""
+    issuer: pulumi.Output[str]
+    """The OIDC issuer (the tokens' iss), an https URL, e.g.
+    https://token.actions.githubusercontent.com. Updates in place."""
+    public_key_jwk_uri: pulumi.Output[str | None]
+    """Where the issuer's signing keys (JWKS) are, an https URL (Skyflow's publicKeyJWKURI),
+    e.g. https://token.actions.githubusercontent.com/.well-known/jwks. Updates in place."""
+    service_account_ids: pulumi.Output[list[str]]
+    """The service accounts whose tokens the issuer's tokens may be exchanged for; at least one.
+    Updates in place."""
+    context_claims: pulumi.Output[list[str]]
+    """Claims of the subject token copied into the Skyflow token's ctx (request.context in
+    conditions), e.g. repository, ref, environment; claims a token lacks are dropped. Updates
+    in place."""
+    adopt_id: pulumi.Output[str | None]
+    """Bring this existing STS config (its id) under management instead of creating one; its
+    settings are set to the declared ones. Only used at creation; another id replaces."""
+    namespace: pulumi.Output[str]
+    """Skyflow's namespace of the object."""
+
+
+class VaultOutputs:
+    """The typed properties of a Vault resource."""
+
+    name: pulumi.Output[str]
+    """Letters, digits and '-' (Skyflow allows no spaces or underscores); unique in its
+    workspace. Updates in place."""
+    description: pulumi.Output[str]
+    """Free text (at most 1024 characters). Updates in place."""
+    workspace_id: pulumi.Output[str | None]
+    """The workspace to create the vault in (get_workspace); default: the account's only
+    workspace. Changing it replaces the vault, which deletion_protection refuses."""
+    schema: pulumi.Output[dict[str, Any] | None]
+    """The tables, columns, data types and tags. Give schema or template_id. Additions update in
+    place; removals and retyping need allow_destructive_schema_changes."""
+    template_id: pulumi.Output[str | None]
+    """Create from a vault template instead of a schema (GET /v1/vault-templates); only used at
+    creation, and the schema is then not managed."""
+    deletion_protection: pulumi.Output[bool]
+    """While true, destroying or replacing the vault is refused at preview (the Python resource
+    also sets Pulumi's protect option). Set it to false and run `pulumi up` before deleting
+    the vault. Updates in place."""
+    allow_destructive_schema_changes: pulumi.Output[bool]
+    """Let an update remove tables or columns, or change a column's datatype or is_array (their
+    data is lost; Skyflow itself refuses this for columns holding data). Without it such a
+    change is refused at preview, naming the table or column."""
+    adopt_id: pulumi.Output[str | None]
+    """Bring this existing vault (its id) under management instead of creating one; its name,
+    description and schema are set to the declared ones (destructive changes need
+    allow_destructive_schema_changes). Only used at creation; another id replaces."""
+    vault_url: pulumi.Output[str]
+    """Where the vault's Data API answers: its workspace's URL (the vaultURL of Skyflow's SDKs)."""
+    cluster_id: pulumi.Output[str | None]
+    """The cluster id in vault_url (its first host label for <cluster>.vault.skyflowapis.*);
+    empty when the URL has none."""
+    namespace: pulumi.Output[str]
+    """Skyflow's namespace of the object."""
+    status: pulumi.Output[str]
+    """As Skyflow reports it (ACTIVE, ...)."""
+
+
+class UserOutputs:
+    """The typed properties of a User resource."""
+
+    email: pulumi.Output[str]
+    """The person's email address (Skyflow sends the invitation there). An email cannot change:
+    a new one replaces the user."""
+    name: pulumi.Output[str]
+    """The person's name as Studio shows it. Updates in place."""
+    active: pulumi.Output[bool]
+    """False deactivates the user without removing them. Updates in place."""
+    adopt_id: pulumi.Output[str | None]
+    """Bring this existing user (its id) under management instead of creating one; its name and
+    status are set to the declared ones. Only used at creation; another id replaces."""
+    status: pulumi.Output[str]
+    """ACTIVE, INACTIVE, or PENDING until the invitation is accepted, as Skyflow reports it
+    (read again by pulumi refresh)."""
+
+
+@dataclass(frozen=True)
+class WorkspaceResult:
+    """A workspace of the account (where vaults live), looked up by id or name."""
+
+    id: str
+    """The workspace's id. Give id or name; with neither, the account's only workspace."""
+    name: str
+    """The workspace's name."""
+    display_name: str
+    """Shown in Studio."""
+    description: str
+    """Free text."""
+    url: str
+    """The workspace's URL: where its vaults' Data API answers (the vaultURL of Skyflow's SDKs)."""
+    cluster_id: str
+    """The cluster id in url (its first host label for <cluster>.vault.skyflowapis.*); empty
+    when the URL has none."""
+    region_id: str
+    """The workspace's region."""
+    type: str
+    """SANDBOX, PRODUCTION or NONE_TYPE."""
+    status: str
+    """As Skyflow reports it."""
+    namespace: str
+    """Skyflow's namespace of the workspace."""
+
+
 __all__ = [
     "ServiceAccountOutputs",
     "ApiKeyOutputs",
@@ -273,4 +390,8 @@ __all__ = [
     "PolicyOutputs",
     "RoleAssignmentOutputs",
     "PolicyAssignmentOutputs",
+    "StsConfigOutputs",
+    "VaultOutputs",
+    "UserOutputs",
+    "WorkspaceResult",
 ]

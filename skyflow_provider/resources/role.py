@@ -13,18 +13,15 @@ import pulumi
 from pulumi.dynamic import CheckFailure, CreateResult, ReadResult, Resource, UpdateResult
 
 from ..api import idempotency
-from ..http.errors import ConflictError, SkyflowError
 from ..recovery import takeover
 from ..recovery.checkpoint import Creating
 from . import checks as v
 from .args import RoleArgs
 from .base import (
-    CONFLICT_HINT,
     SkyflowProvider,
     SkyflowProviderError,
     carry,
     declare,
-    raise_clean,
 )
 from .declarations import ROLE
 from .outputs import RoleOutputs
@@ -106,15 +103,8 @@ class RoleProvider(SkyflowProvider):
             "roleDefinition": self._definition(props),
             "resource": {"ID": props["vault_id"], "type": "VAULT"},
         }
-        try:
-            resp = idempotency.create_role(self.client, body)
-        except ConflictError as err:  # the name is taken on this vault: say by whom
-            message = takeover.conflict_message(self.client, what, props["name"], listing)
-            if message is None:
-                raise_clean(err, what, CONFLICT_HINT)
-            raise SkyflowProviderError(f"Skyflow: {message}") from None
-        except SkyflowError as err:
-            raise_clean(err, what)
+        resp = self.call(what, idempotency.create_role, self.client, body,
+                         taken=(props["name"], listing))
         role_id = resp.get("ID") or ""
         if not role_id:
             raise SkyflowProviderError("Skyflow: create role returned no ID")

@@ -26,6 +26,7 @@ from .base import (
     raise_clean,
     same_value,
 )
+from .conditions import check_condition
 from .declarations import ROLE_ASSIGNMENT
 from .outputs import RoleAssignmentOutputs
 from .role_lookup import SYSTEM_ROLES, find_role_id, forget_role_id
@@ -75,8 +76,7 @@ class RoleAssignmentProvider(SkyflowProvider):
         else:
             f.append(CheckFailure("service_account_id", "service_account_id is required (or "
                                   "member_id + member_type for a user)"))
-        f += v.check_string("condition", news.get("condition"), max_len=v.MAX_CONDITION,
-                            allow_empty=False, single_line=False)
+        f += check_condition("condition", news.get("condition"))
         return f
 
     def changed_keys(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:

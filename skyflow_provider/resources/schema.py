@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .declarations import PROVIDER_CONFIG, RESOURCES, SYSTEM_ROLE
+from .declarations import FUNCTIONS, PROVIDER_CONFIG, RESOURCES
 from .fields import Field, ResourceSpec, Type, objects_of
 
 PACKAGE = "skyflow"
@@ -63,27 +63,27 @@ def resource_schema(spec: ResourceSpec) -> dict[str, Any]:
     }
 
 
-def system_role_function() -> dict[str, Any]:
-    """``skyflow:index:getSystemRole``: the SystemRole look-up as a function (vault id + system
-    role name -> role id), for programs on the provider plugin."""
-    inputs = [f for f in SYSTEM_ROLE.fields if f.kind == "input"]
-    state = [f for f in SYSTEM_ROLE.fields if f.kind in ("input", "output")]
+def function_schema(spec: ResourceSpec, description: str) -> dict[str, Any]:
+    """A function (invoke) from a spec: its inputs are the arguments, its inputs and outputs
+    the result (inputs come back resolved, so they are always in the result)."""
+    inputs = [f for f in spec.fields if f.kind == "input"]
+    state = [f for f in spec.fields if f.kind in ("input", "output")]
 
     def props(fields: list[Field]) -> dict[str, dict[str, Any]]:
         out = _properties(fields, for_input=False)
-        for spec in out.values():
-            spec.pop("replaceOnChanges", None)
+        for prop in out.values():
+            prop.pop("replaceOnChanges", None)
         return out
 
     return {
-        "description": "The id of a vault's built-in role (VAULT_EDITOR, ...); creates nothing.",
+        "description": description,
         "inputs": {
             "properties": props(inputs),
             "required": [f.camel for f in inputs if f.required],
         },
         "outputs": {
             "properties": props(state),
-            "required": [f.camel for f in state if f.required],
+            "required": [f.camel for f in state if f.required or f.kind == "input"],
         },
     }
 
@@ -104,7 +104,7 @@ def package_schema() -> dict[str, Any]:
         "name": PACKAGE,
         "displayName": "Skyflow",
         "version": VERSION,
-        "description": "Skyflow service accounts, keys, roles and policies.",
+        "description": "Skyflow vaults, users, service accounts, keys, roles and policies.",
         "keywords": ["pulumi", "skyflow", "category/security"],
         "license": "Apache-2.0",
         "meta": {"moduleFormat": "(.*)"},
@@ -115,7 +115,8 @@ def package_schema() -> dict[str, Any]:
         },
         "types": types,
         "resources": {spec.token: resource_schema(spec) for spec in RESOURCES},
-        "functions": {f"{PACKAGE}:index:getSystemRole": system_role_function()},
+        "functions": {f"{PACKAGE}:index:{name}": function_schema(spec, description)
+                      for name, (spec, description) in FUNCTIONS.items()},
         "language": {
             "python": {"packageName": "pulumi_skyflow"},
             "nodejs": {"packageName": "@skyflow-pulumi/skyflow", "respectSchemaVersion": True},

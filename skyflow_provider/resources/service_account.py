@@ -30,7 +30,7 @@ from . import checks as v
 from . import rotation
 from .account_keys import AccountKeys, key_field, slots_for
 from .args import IpAllowlistArgs, ServiceAccountArgs
-from .base import SkyflowProviderError, carry, declare
+from .base import SkyflowProvider, SkyflowProviderError, carry, declare
 from .declarations import SERVICE_ACCOUNT
 from .keys import credentials_json
 from .outputs import ServiceAccountOutputs
@@ -66,6 +66,23 @@ def _allowlist_from_api(raw: Mapping[str, Any] | None) -> dict[str, Any]:
     }
 
 
+def _keyless_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
+    """What a keyless account cannot have: an API key, a key to rotate, signed data tokens."""
+    f = []
+    if news.get("auth_type") == "api_key":
+        f.append(CheckFailure("keyless", "keyless accounts are jwt accounts reached through "
+                              "Skyflow's STS; set auth_type 'jwt' (or drop keyless)"))
+    for key in ("rotation_trigger", "rotate_after_days", "overlap_hours"):
+        if news.get(key) is not None:
+            f.append(CheckFailure(key, f"{key} rotates a key, and a keyless account has none; "
+                                  "remove it"))
+    if news.get("enforce_signed_data_tokens") is True:
+        f.append(CheckFailure("enforce_signed_data_tokens", "enforce_signed_data_tokens needs "
+                              "the account's private key, which a keyless account does not "
+                              "have; set it to false"))
+    return f
+
+
 class ServiceAccountProvider(AccountKeys):
     """CRUD for /v1/serviceAccounts."""
 
@@ -76,7 +93,12 @@ class ServiceAccountProvider(AccountKeys):
         """A rename creates the new account first (no credential gap); an auth-type change with
         the same name must delete first, because the name is taken until then. Key rotation,
         a passed overlap window or a key deleted out of band update in place."""
-        result = super().diff(id_, olds, news)
+        if news.get("keyless") is True and olds.get("keyless") is True:
+            # no key: nothing to rotate (the rotation plan would mint one)
+            result = SkyflowProvider.diff(self, id_, olds, news)
+            result.changes = bool(result.changes) or self.extra_changes(olds, news)
+        else:
+            result = super().diff(id_, olds, news)
         replaces = result.replaces or []
         result.delete_before_replace = "auth_type" in replaces and "name" not in replaces
         return result
@@ -99,6 +121,9 @@ class ServiceAccountProvider(AccountKeys):
                 "enforce_signed_data_tokens needs a private key, which api_key service accounts "
                 "do not have; use auth_type 'jwt' or set it to false",
             ))
+        f += v.check_bool("keyless", news.get("keyless"))
+        if news.get("keyless") is True:
+            f += _keyless_failures(news)
         allowlist = news.get("ip_allowlist")
         f += v.check_mapping("ip_allowlist", allowlist, ("status", "cidr_blocks"))
         if isinstance(allowlist, Mapping):
@@ -167,8 +192,23 @@ class ServiceAccountProvider(AccountKeys):
             raise SkyflowProviderError("Skyflow: create service account returned no clientID")
         with self.undo_on_failure(lambda: self.client.delete_service_account(client_id),
                                   client_id):
-            outs = self._outputs(props, resp, client_id, api_key_mode)
+            if props.get("keyless") is True:
+                outs = self._keyless(props, resp, client_id)
+            else:
+                outs = self._outputs(props, resp, client_id, api_key_mode)
         return CreateResult(client_id, outs)
+
+    def _keyless(self, props: Mapping[str, Any], resp: Mapping[str, Any],
+                 client_id: str) -> dict[str, Any]:
+        """A keyless account: the key Skyflow made with it is deleted before anything keeps it
+        (it never reaches an output or the state)."""
+        if resp.get("keyID"):
+            self.call(f"delete the key of keyless service account {client_id}",
+                      self.client.delete_key, client_id, str(resp["keyID"]), missing_ok=True)
+        return self._fresh(props, client_id=client_id,
+                           client_name=resp.get("clientName") or props["name"],
+                           token_uri=resp.get("tokenURI") or "",
+                           namespace=str(resp.get("namespace") or ""), unmanaged_key_ids=[])
 
     def _adopt(self, props: dict[str, Any], sa_id: str | None = None,
                orphan: bool = False) -> CreateResult:
@@ -196,6 +236,13 @@ class ServiceAccountProvider(AccountKeys):
         self.call(f"update service account {sa_id}", self.client.update_service_account,
                   sa_id, {"serviceAccount": sa, "clientConfiguration": cc})
         api_key_mode = props.get("auth_type") == "api_key"
+        if props.get("keyless") is True:
+            outs = self._fresh(props, client_id=sa_id, namespace=remote.get("namespace") or "",
+                               client_name=remote.get("name") or props["name"])
+            exclusive = orphan or props.get("exclusive_keys") is True
+            outs["unmanaged_key_ids"] = (self._delete_unmanaged(sa_id, False, set()) if exclusive
+                                         else self._list_key_ids(sa_id, False) or [])
+            return CreateResult(sa_id, outs)
         fresh = self._mint(sa_id, api_key_mode)
         outs = self._fresh(props, **fresh, client_id=sa_id,
                            client_name=remote.get("name") or props["name"],
@@ -303,6 +350,10 @@ class ServiceAccountProvider(AccountKeys):
             if olds.get(key) is not None:
                 outs[key] = olds[key]
         api_key_mode = news.get("auth_type") == "api_key"
+        if news.get("keyless") is True:
+            if news.get("exclusive_keys") is True and olds.get("unmanaged_key_ids"):
+                outs["unmanaged_key_ids"] = self._delete_unmanaged(id_, False, set())
+            return UpdateResult(outs)
         at = rotation.now()
         the_plan = rotation.plan(olds, news, key_field(olds), at,
                                  f"service account {id_}: key")

@@ -20,7 +20,9 @@ DEFAULT_SPEC = HERE.parents[2] / "shared" / "reference" / "skyflow-management.op
 OUT = HERE / "management-contract.json"
 
 PREFIXES = ("/v1/auth/sa/oauth/token", "/v1/serviceAccounts", "/v1/roles", "/v1/roleDefinitions",
-            "/v1/members", "/v1/policies", "/v1/audit/events")
+            "/v1/members", "/v1/policies", "/v1/sts/config", "/v1/auth/sts/token",
+            "/v1/vaults", "/v1/vault-templates", "/v1/workspaces", "/v1/users",
+            "/v1/audit/events")
 SKIP = ("signedtokenkey", "/v1/policies/rules")
 DROP_KEYS = {"description", "example", "examples", "title", "x-fern-audiences"}
 # Emulator extensions that appear in responses (documented in docs/emulator.md).
@@ -70,7 +72,10 @@ def resolve(node: Any, schemas: dict[str, Any], stack: tuple[str, ...] = ()) -> 
             out[key] = {p: resolve(v, schemas, stack) for p, v in value.items()}
         else:
             out[key] = resolve(value, schemas, stack)
-    if out.get("type") == "object" and "properties" in out:
+    # An object that lists its properties is strict. One that lists none is opaque, not empty:
+    # the spec's ``Schema`` and ``Tag`` ("a representation of OpenAPI v2's Schema object") carry
+    # a vault's tables and tags.
+    if out.get("type") == "object" and out.get("properties"):
         out.setdefault("additionalProperties", False)
     if "readOnly" in out:
         out.pop("readOnly")

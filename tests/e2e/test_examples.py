@@ -508,6 +508,9 @@ done
  pulumi destroy --yes --stack ci-demo --non-interactive --color never)
 
 pulumi stack output --json --show-secrets --stack dev > "$OUT/dev-secrets.json"
+# the dev stack's vault is protected: turn that off (an up that changes only the flag), then destroy
+pulumi config set --path 'skyflow-identities:vault.deletion_protection' false --stack dev
+pulumi up --yes --stack dev --non-interactive --color never >/dev/null
 pulumi destroy --yes --stack dev --non-interactive --color never
 """
 
@@ -558,3 +561,61 @@ def test_readme_walkthrough_with_emulator_env(tmp_path):
     assert_no_plaintext(generated, [root / ".state" / "backend", root / "examples", out],
                         texts={"walkthrough stdout": result.stdout,
                                "walkthrough stderr": result.stderr})
+
+
+# --------------------------------------------------------------------------- vault-with-identities
+
+
+def test_vault_with_identities_each_identity_gets_its_access(emulator, project_factory):
+    proj = project_factory(EXAMPLES / "vault-with-identities", name="vault-with-identities",
+                           stack="dev")
+    proj.up()
+    outs = proj.outputs(show_secrets=True)
+    s, vid = emulator.session(), outs["vault_id"]
+    vault = s.get(f"{emulator.url}/v1/vaults/{vid}", headers=emulator.headers(),
+                  timeout=30).json()["vault"]
+    assert vault["name"] == "dev-customers"
+    assert {t["name"] for t in vault["schemas"]} == {"persons", "cards"}
+    roles = {r["definition"]["name"]: r["ID"] for r in s.get(
+        f"{emulator.url}/v1/roles", headers=emulator.headers(), timeout=30,
+        params={"resource.ID": vid, "resource.type": "VAULT"}).json()["roles"]}
+    assert {"VAULT_OWNER", "VAULT_EDITOR", "VAULT_VIEWER", "dev-support-reader"} <= set(roles)
+
+    # The data plane at the stack's vault_url, with each service's own token.
+    data = f"{outs['vault_url']}/v1/vaults/{vid}"
+    payments = json.loads(outs["payments_credentials"])
+    support = json.loads(outs["support_credentials"])
+
+    def call(creds: dict[str, Any], method: str, path: str, **kw: Any) -> Any:
+        token = emulator.token(creds)
+        return s.request(method, data + path, headers={"Authorization": f"Bearer {token}"},
+                         timeout=30, **kw)
+
+    written = call(payments, "POST", "/persons", json={"records": [
+        {"fields": {"name": "Ada", "email": "ada@example.com", "ssn": "123-45-6789"}}]})
+    assert written.status_code == 200, written.text
+    assert call(payments, "POST", "/cards", json={"records": [
+        {"fields": {"number": "4111111111111111", "expiry_year": 2031}}]}).status_code == 200
+    skyflow_id = written.json()["records"][0]["skyflow_id"]
+    read = call(support, "GET", "/persons", params={"skyflow_ids": skyflow_id})
+    assert read.status_code == 200 and read.json()["records"][0]["fields"]["name"] == "Ada"
+    assert call(support, "POST", "/persons", json={"records": [
+        {"fields": {"name": "Eve"}}]}).status_code == 403
+    # The person holds this vault's VAULT_VIEWER.
+    viewers = s.get(f"{emulator.url}/v1/roles/{roles['VAULT_VIEWER']}/members", timeout=30,
+                    headers=emulator.headers()).json()["members"]
+    assert {(m["ID"], m["type"]) for m in viewers} == {(outs["viewer_id"], "USER")}
+
+    # Protected: destroy stops at preview; with the protection off it removes everything.
+    refused = proj.destroy(check=False, skip_preview=False)
+    assert refused.returncode != 0 and "protect" in refused.output
+    proj.config_set("deletionProtection", "false")
+    proj.up()
+    proj.destroy()
+    assert s.get(f"{emulator.url}/v1/vaults/{vid}", headers=emulator.headers(),
+                 timeout=30).status_code == 404
+    names = {sa["name"] for sa in list_service_accounts(emulator)}
+    assert not {"dev-payments", "dev-support"} & names
+    assert_no_plaintext({"payments private key": payments["privateKey"],
+                         "support private key": support["privateKey"]},
+                        [proj.backend_dir, proj.dir, emulator.data_dir / "requests.jsonl"], proj)

@@ -93,7 +93,7 @@ def test_import_each_type_then_up_replaces_nothing_and_mints_a_key(
 
 
 @pytest.mark.parametrize("type_", ["ServiceAccount", "Role", "Policy", "PolicyAssignment",
-                                   "RoleAssignment"])
+                                   "RoleAssignment", "Vault", "User"])
 def test_import_of_a_wrong_id_fails_naming_the_id(emulator, project_factory, type_):
     proj = project_factory("native_import", name=f"bad-{type_}", stack="dev")
     proj.config_set("vaultId", emulator.vault_id)

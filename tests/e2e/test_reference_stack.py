@@ -59,9 +59,10 @@ def role_members(emu, role_id: str) -> set[str]:
     return {m["ID"] for m in r.json().get("members", [])}
 
 
-def system_role_id(emu, name: str) -> str:
+def system_role_id(emu, name: str, vault_id: str | None = None) -> str:
     r = emu.session().get(f"{emu.url}/v1/roles", headers=emu.headers(), timeout=30,
-                          params={"resource.ID": emu.vault_id, "resource.type": "VAULT"})
+                          params={"resource.ID": vault_id or emu.vault_id,
+                                  "resource.type": "VAULT"})
     r.raise_for_status()
     for role in r.json()["roles"]:
         if role["definition"]["name"] == name:
@@ -92,7 +93,7 @@ def test_reference_stack_declarative_lifecycle(emulator, project_factory, refere
     proj.up()
     assert counts_by_type(proj) == Counter(
         {"ServiceAccount": 3, "RoleAssignment": 3, "Role": 1, "Policy": 1,
-         "PolicyAssignment": 1})
+         "PolicyAssignment": 1, "Vault": 1})
     live = {sa["name"]: sa for sa in list_service_accounts(emulator)}
     assert set(live) == {"dev-payments-api", "dev-analytics-etl", "dev-legacy-batch",
                          *(n for n, sa in live.items() if sa["ID"] == admin_id)}
@@ -105,16 +106,42 @@ def test_reference_stack_declarative_lifecycle(emulator, project_factory, refere
     payments = json.loads(outs["payments-api_credentials"])
     assert payments["clientID"] == outs["payments-api_client_id"]
 
+    # --- the stack made its vault from the schema in config; the roles are the new vault's.
+    vault_id = outs["vault_id"]
+    assert vault_id != emulator.vault_id and outs["vault_url"] == emulator.url
+    vault = emulator.session().get(f"{emulator.url}/v1/vaults/{vault_id}", timeout=30,
+                                   headers=emulator.headers()).json()["vault"]
+    assert vault["name"] == "dev-payments"
+    assert {t["name"] for t in vault["schemas"]} == {"persons", "cards"}
+
     # --- authorization is real: the new account gets exactly its role's permissions.
-    editor = system_role_id(emulator, "VAULT_EDITOR")
+    editor = system_role_id(emulator, "VAULT_EDITOR", vault_id)
     assert outs["payments-api_client_id"] in role_members(emulator, editor)
     assert member_permissions(emulator, payments["clientID"]) == role_permissions(emulator, editor)
     token = emulator.token(payments)  # unscoped
     scoped = emulator.token(payments, roles=[editor], ctx="payments-ci")
     assert token and scoped
-    viewer = system_role_id(emulator, "VAULT_VIEWER")
+    viewer = system_role_id(emulator, "VAULT_VIEWER", vault_id)
     refused = emulator.exchange(emulator.assertion(payments), scope=f"role:{viewer}")
     assert refused.status_code == 400, refused.text  # a role it does not hold
+
+    # --- from nothing to data: payments-api's token writes the new vault's table through the
+    # Data API slice at the stack's vault_url, analytics-etl's custom role reads it back, and
+    # the schema refuses a table it does not define.
+    data = f"{outs['vault_url']}/v1/vaults/{vault_id}"
+    written = emulator.session().post(f"{data}/persons", timeout=30, json={"records": [
+        {"fields": {"name": "Ada", "email": "ada@example.com"}}]},
+        headers={"Authorization": f"Bearer {token}"})
+    assert written.status_code == 200, written.text
+    skyflow_id = written.json()["records"][0]["skyflow_id"]
+    analytics = emulator.token(json.loads(outs["analytics-etl_credentials"]))
+    read = emulator.session().get(f"{data}/persons", params={"skyflow_ids": skyflow_id},
+                                  headers={"Authorization": f"Bearer {analytics}"}, timeout=30)
+    assert read.status_code == 200, read.text
+    assert read.json()["records"][0]["fields"]["name"] == "Ada"
+    unknown = emulator.session().post(f"{data}/accounts", timeout=30, json={"records": [
+        {"fields": {"name": "x"}}]}, headers={"Authorization": f"Bearer {token}"})
+    assert unknown.status_code == 404, unknown.text
 
     # --- a second up: no changes and no Management API calls beyond one token exchange.
     mark = len(api_requests(emulator))
@@ -154,10 +181,25 @@ def test_reference_stack_declarative_lifecycle(emulator, project_factory, refere
     after = {sa["ID"] for sa in list_service_accounts(emulator)}
     assert before - after == {fraud_id}
 
-    # --- destroy: the emulator is back to its bootstrap state.
+    # --- the vault is protected: destroy stops at preview, nothing is deleted; with the
+    # protection turned off (one up that changes only the flag) destroy goes through.
+    refused = proj.destroy(check=False, skip_preview=False)
+    assert refused.returncode != 0 and "protect" in refused.output, refused.output
+    assert len(list_service_accounts(emulator)) == len(after)
+    config["skyflow-identities:vault"]["deletion_protection"] = False
+    set_config_objects(proj, config)
+    result = proj.up()
+    assert "1 updated" in result.stdout and "deleted" not in result.stdout, result.stdout
+
+    # --- destroy: the emulator is back to its bootstrap state (the vault and its roles gone).
     proj.destroy()
     assert {sa["ID"] for sa in list_service_accounts(emulator)} == {admin_id}
-    assert role_members(emulator, editor) == set()
+    gone = emulator.session().get(f"{emulator.url}/v1/roles/{editor}", timeout=30,
+                                  headers=emulator.headers())
+    assert gone.status_code == 404
+    gone = emulator.session().get(f"{emulator.url}/v1/vaults/{vault_id}", timeout=30,
+                                  headers=emulator.headers())
+    assert gone.status_code == 404
     r = emulator.session().get(f"{emulator.url}/v1/roles", headers=emulator.headers(),
                                params={"resource.ID": emulator.vault_id,
                                        "resource.type": "VAULT", "type": "CUSTOM"}, timeout=30)

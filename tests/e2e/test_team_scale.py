@@ -218,6 +218,10 @@ def reference_stack(team: TeamBackend, emu: EmulatorProcess, tmp_path: Path, sta
     proj.stack_init(stack)
     config = committed_dev_config()
     config[f"{PROJECT}:namePrefix"] = stack
+    # These tests are about state backends and concurrent stacks: the identities use the
+    # emulator's vault (SKYFLOW_VAULT_ID). The vault the committed config declares is
+    # test_reference_stack's and test_vault's subject.
+    config.pop(f"{PROJECT}:vault", None)
     set_config_objects(proj, config)
     return proj
 

@@ -86,6 +86,40 @@ CASES = [
                                                           "roleIDs": [o["role"]]}),
     Case("GET", "/v1/roles/{roleID}/policies", path=lambda o: {"roleID": o["role"]}),
     Case("GET", "/v1/audit/events", params=lambda o: {"filterOps.accountID": o["account"]}),
+    # vaults, templates, workspaces, users (issue 27)
+    Case("GET", "/v1/vaults", params=lambda o: {"workspaceID": o["ws"]}),
+    Case("POST", "/v1/vaults", body=lambda o: {"name": "MatrixVault", "workspaceID": o["ws"]}),
+    Case("GET", "/v1/vaults/{ID}", path=lambda o: {"ID": o["nvault"]}),
+    Case("PATCH", "/v1/vaults/{ID}", path=lambda o: {"ID": o["nvault"]},
+         body=lambda o: {"description": "x"}),
+    Case("DELETE", "/v1/vaults/{ID}", path=lambda o: {"ID": o["nvault2"]}),
+    Case("GET", "/v1/vaults/{vaultID}/versions", path=lambda o: {"vaultID": o["nvault"]}),
+    Case("GET", "/v1/vaults/{vaultID}/versions/{versionTag}",
+         path=lambda o: {"vaultID": o["nvault"], "versionTag": "v1"}),
+    Case("GET", "/v1/vault-templates", params=lambda o: {"accountID": o["account"]}),
+    Case("GET", "/v1/vault-templates/{ID}", path=lambda o: {"ID": o["template"]}),
+    Case("GET", "/v1/workspaces"),
+    Case("POST", "/v1/workspaces", body=lambda o: {"workspace": {"name": "MatrixWs"},
+                                                   "regionID": "emulator"}),
+    Case("GET", "/v1/workspaces/{ID}", path=lambda o: {"ID": o["ws"]}),
+    Case("PATCH", "/v1/workspaces/{ID}", path=lambda o: {"ID": o["ws"]},
+         body=lambda o: {"workspace": {"description": "x"}}),
+    Case("DELETE", "/v1/workspaces/{ID}", path=lambda o: {"ID": o["ws2"]}),
+    Case("GET", "/v1/workspaces/{ID}/members", path=lambda o: {"ID": o["ws"]}),
+    Case("GET", "/v1/users"),
+    Case("POST", "/v1/users", body=lambda o: {"user": {"userIdentity": {
+        "email": "matrix@example.com"}}}),
+    Case("GET", "/v1/users/{ID}", path=lambda o: {"ID": o["user"]}),
+    Case("PATCH", "/v1/users/{ID}", path=lambda o: {"ID": o["user"]},
+         body=lambda o: {"user": {"name": "x"}}),
+    Case("DELETE", "/v1/users/{ID}", path=lambda o: {"ID": o["user2"]}),
+    # STS configurations
+    Case("GET", "/v1/sts/config"),
+    Case("POST", "/v1/sts/config", body=lambda o: {"issuer": "https://issuer.example"}),
+    Case("GET", "/v1/sts/config/{ID}", path=lambda o: {"ID": o["sts"]}),
+    Case("POST", "/v1/sts/config/{ID}", path=lambda o: {"ID": o["sts"]},
+         body=lambda o: {"description": "x"}),
+    Case("DELETE", "/v1/sts/config/{ID}", path=lambda o: {"ID": o["sts2"]}),
 ]
 PERMISSION = {(r.method, r.template): r.permission for r in ROUTES}
 
@@ -106,9 +140,24 @@ def objects(fresh_module_api: Api) -> dict[str, Any]:
     ak2 = api.call("POST", SA_T + "/apikey", path={"ID": ksa["clientID"]}, expect=200).json()
     pol = {"resource": {"ID": api.emu.vault_id, "type": "VAULT"},
            "ruleParams": [{"name": "a", "ruleExpression": "ALLOW READ ON t.*"}]}
+    ws = api.emu.account["workspaces"][0]["ID"]
+
+    def made(template: str, body: dict[str, Any]) -> str:
+        return str(api.call("POST", template, json_body=body, expect=200).json()["ID"])
+
+    def user(email: str) -> str:
+        return made("/v1/users", {"user": {"userIdentity": {"email": email}}})
+
+    templates = api.call("GET", "/v1/vault-templates", params={"accountID": api.emu.account_id},
+                         expect=200).json()["vaultTemplates"]
     return {
-        "vault": api.emu.vault_id, "account": api.emu.account_id, "sa": sa["clientID"],
-        "key": sa["keyID"],
+        "account": api.emu.account_id, "ws": ws, "template": templates[0]["ID"],
+        "nvault": made("/v1/vaults", {"name": "MatrixV1", "workspaceID": ws}),
+        "nvault2": made("/v1/vaults", {"name": "MatrixV2", "workspaceID": ws}),
+        "ws2": made("/v1/workspaces", {"workspace": {"name": "MatrixWs2"},
+                                       "regionID": "emulator"}),
+        "user": user("matrix-user@example.com"), "user2": user("matrix-user2@example.com"),
+        "vault": api.emu.vault_id, "sa": sa["clientID"], "key": sa["keyID"],
         "key2": key2["keyID"], "key3": key3["keyID"],
         "victim": api.create_sa("matrix-victim")["clientID"],
         "ksa": ksa["clientID"], "ak": ksa["apiKeyID"], "ak2": ak2["apiKeyID"],
@@ -119,6 +168,10 @@ def objects(fresh_module_api: Api) -> dict[str, Any]:
         "policy2": api.call("POST", "/v1/policies", json_body={"name": "MatrixP2", **pol},
                             expect=200).json()["ID"],
         "nobody": api.token_for(api.create_sa("matrix-nobody")),
+        "sts": api.call("POST", "/v1/sts/config", expect=200, json_body={
+            "name": "matrix-sts", "issuer": "https://issuer.example"}).json()["ID"],
+        "sts2": api.call("POST", "/v1/sts/config", expect=200, json_body={
+            "name": "matrix-sts2", "issuer": "https://issuer.example"}).json()["ID"],
     }
 
 

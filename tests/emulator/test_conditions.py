@@ -41,8 +41,20 @@ def test_origin_ip_condition(api: Api, unique: str) -> None:
     assert _status(api, other) == 403
 
 
-@pytest.mark.parametrize("condition", ["size(request.context) > 0", "user.id == 1",
-                                       "request.context.role ==", "request.headers.x == 'y'"])
+def test_standard_cel_functions_work(api: Api, unique: str) -> None:
+    """Real CEL, not a subset: size(), startsWith() and map membership evaluate as CEL says."""
+    creds = _setup(api, unique, "size(request.context) == 2 && 'repository' in request.context "
+                                "&& request.context.ref.startsWith('refs/heads/')")
+    assert _status(api, creds, {"repository": "o/r", "ref": "refs/heads/main"}) == 200
+    assert _status(api, creds, {"repository": "o/r", "ref": "refs/tags/v1"}) == 403
+    assert _status(api, creds, {"repository": "o/r"}) == 403
+
+
+# Refused when assigned: unknown variable, syntax error, unknown field of request, an operator
+# on the wrong types, and expressions that are not booleans.
+@pytest.mark.parametrize("condition", ["user.id == 1", "request.context.role ==",
+                                       "request.headers.x == 'y'", "request.originIP + 1 == 2",
+                                       "'admin'", "request.time"])
 def test_unsupported_conditions_are_refused(api: Api, unique: str, condition: str) -> None:
     creds = api.create_sa(unique)
     r = api.call("POST", "/v1/roles/assign", json_body={

@@ -21,9 +21,10 @@ from .conftest import Api
 
 def test_files_written_on_first_start(emu: EmulatorProcess) -> None:
     account = emu.account
-    assert set(account) == {"accountID", "managementURL", "vaults", "caBundle"}
+    assert set(account) == {"accountID", "managementURL", "vaults", "workspaces", "caBundle"}
     assert account["managementURL"] == emu.url and emu.url.startswith("https://127.0.0.1:")
     assert account["vaults"][0]["name"] == "Vault001"
+    assert account["workspaces"][0]["name"] == "EmulatorWorkspace"
     assert account["caBundle"] == str(emu.data_dir / "ca.pem")
     creds = emu.admin_credentials
     assert set(creds) == {"clientID", "clientName", "tokenURI", "keyID", "privateKey",

@@ -276,6 +276,14 @@ class PulumiProject:
             "config", "set", key, "--secret" if secret else "--plaintext", stdin=value, check=check
         )
 
+    def set_config_objects(self, values: Mapping[str, Any]) -> None:
+        """Write structured config (lists, maps) into the stack's config file, as a user would
+        (``config set`` takes strings only); keys as written, e.g. ``project:services``."""
+        path = self.dir / f"Pulumi.{self.stack}.yaml"
+        doc = (yaml.safe_load(path.read_text()) if path.exists() else None) or {}
+        doc.setdefault("config", {}).update(values)
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
     def up(self, check: bool = True, **flags: Any) -> Result:
         flags.setdefault("skip_preview", True)
         return self.run("up", "--yes", *self._flags(flags), check=check)

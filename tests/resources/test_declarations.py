@@ -118,6 +118,7 @@ def test_schema_provider_config_matches_settings() -> None:
     variables = _schema()["config"]["variables"]
     expected = ["accountId", "managementUrl", "credentials", "credentialsFile", "apiKey",
                 "bearerToken", "caBundle", "vaultId", "keyDriftReport", "adoptOwnOrphans",
+                "oidcTokenSource", "oidcServiceAccountId", "oidcAudience", "sharedIssuers",
                 "ownerTag"]
     assert list(variables) == expected
     assert {k for k, v in variables.items() if v.get("secret")} == {"credentials", "apiKey",
@@ -132,7 +133,8 @@ def test_schema_provider_config_matches_settings() -> None:
 
 RANK = {"http": 0, "auth": 1, "api": 2, "recovery": 3, "resources": 4}
 RESOURCE_MODULES = {"service_account", "api_key", "service_account_key", "role", "system_role",
-                    "policy", "role_assignment", "policy_assignment"}
+                    "policy", "role_assignment", "policy_assignment", "sts_config", "vault",
+                    "user"}
 ALLOWED_RESOURCE_IMPORTS = {("role", "system_role")}  # role.py re-exports SystemRole (old pickles)
 
 

@@ -105,3 +105,33 @@ def test_assignment_read_falls_back_when_member_roles_is_refused(make, fake) -> 
     assert ra.read(res.id, res.outs).id == res.id
     assert fake.calls[-1] == "list_role_members"
 
+
+
+BASE = {"role_id": "r1", "service_account_id": "sa1"}
+
+
+@pytest.mark.parametrize("condition", [
+    "request.context.repository == 'o/r' && request.context.ref == 'refs/heads/main'",
+    "request.time < timestamp('2100-01-01T00:00:00Z')",
+    "request.originIP in ['10.0.0.1'] || size(request.context) > 0",
+])
+def test_valid_cel_conditions_pass_check(condition: str) -> None:
+    result = RoleAssignmentProvider().check({}, {**BASE, "condition": condition})
+    assert result.failures == []
+
+
+@pytest.mark.parametrize("condition, says", [
+    ("user.id == 1", "undeclared reference to 'user.id'"),
+    ("request.headers.x == 'y'", "undeclared reference to 'request.headers.x'"),
+    ("request.context.role ==", "Syntax error"),
+    ("request.originIP + 1 == 2", "no matching overload"),
+    ("'admin'", "of type string, not bool"),
+    ("request.context.allowed", "of type dyn, not bool"),
+])
+def test_bad_cel_conditions_are_refused_at_check(condition: str, says: str) -> None:
+    """Parsed and type-checked by CEL itself, before any API call (no client is made)."""
+    p = RoleAssignmentProvider()
+    result = p.check({}, {**BASE, "condition": condition})
+    assert [f.property for f in result.failures] == ["condition"]
+    assert says in result.failures[0].reason and "condition" in result.failures[0].reason
+    assert p._client is None

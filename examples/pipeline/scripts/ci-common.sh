@@ -14,7 +14,9 @@ if [ "${PULUMI_SECRETS_PROVIDER:-passphrase}" = passphrase ] \
    && [ -z "${PULUMI_CONFIG_PASSPHRASE:-}${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
   ci_fail "PULUMI_CONFIG_PASSPHRASE is empty: add the secret (pull requests from forks get no secrets)"
 fi
-if [ -z "${SKYFLOW_CREDENTIALS:-}${SKYFLOW_CREDENTIALS_FILE:-}${SKYFLOW_API_KEY:-}${SKYFLOW_BEARER_TOKEN:-}" ]; then
+if [ -n "${SKYFLOW_OIDC_TOKEN_SOURCE:-}" ]; then
+  echo "ci: keyless: the job's OIDC token ($SKYFLOW_OIDC_TOKEN_SOURCE) is exchanged at Skyflow's STS"
+elif [ -z "${SKYFLOW_CREDENTIALS:-}${SKYFLOW_CREDENTIALS_FILE:-}${SKYFLOW_API_KEY:-}${SKYFLOW_BEARER_TOKEN:-}" ]; then
   echo "ci: no SKYFLOW_CREDENTIALS in the environment; the stack config must hold" \
        "skyflow:credentials (pulumi config set --secret skyflow:credentials < credentials.json)"
 fi

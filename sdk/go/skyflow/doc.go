@@ -1,2 +1,2 @@
-// Skyflow service accounts, keys, roles and policies.
+// Skyflow vaults, users, service accounts, keys, roles and policies.
 package skyflow

@@ -35,8 +35,14 @@ func (m *module) Construct(ctx *pulumi.Context, name, typ, urn string) (r pulumi
 		r = &ServiceAccount{}
 	case "skyflow:index:ServiceAccountKey":
 		r = &ServiceAccountKey{}
+	case "skyflow:index:StsConfig":
+		r = &StsConfig{}
 	case "skyflow:index:SystemRole":
 		r = &SystemRole{}
+	case "skyflow:index:User":
+		r = &User{}
+	case "skyflow:index:Vault":
+		r = &Vault{}
 	default:
 		return nil, fmt.Errorf("unknown resource type: %s", typ)
 	}

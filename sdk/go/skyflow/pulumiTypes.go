@@ -368,13 +368,509 @@ func (o PolicyRuleArrayOutput) Index(i pulumi.IntInput) PolicyRuleOutput {
 	}).(PolicyRuleOutput)
 }
 
+// One column of a vault table (Skyflow's field).
+type VaultColumn struct {
+	// Skyflow's data type (the spec's v1DataType): DT_STRING, DT_INT32, DT_INT64, DT_FLOAT64, DT_BOOL, DT_DATE, DT_DATETIME, ... Changing it is a destructive schema change.
+	Datatype *string `pulumi:"datatype"`
+	// Free text shown in Studio.
+	Description *string `pulumi:"description"`
+	// The column holds a list of values. Changing it is a destructive schema change.
+	IsArray *bool `pulumi:"isArray"`
+	// Lowercase letters, digits, '_' and '-', starting with a letter; unique in its table. Not skyflow_id: Skyflow adds that column to every table.
+	Name string `pulumi:"name"`
+	// Skyflow column settings, tag name -> values: tokenization (skyflow.options.default_token_policy), redaction (skyflow.options.default_dlp_policy), validation (skyflow.validation.*), ...
+	Tags map[string][]string `pulumi:"tags"`
+}
+
+// Defaults sets the appropriate defaults for VaultColumn
+func (val *VaultColumn) Defaults() *VaultColumn {
+	if val == nil {
+		return nil
+	}
+	tmp := *val
+	if tmp.Datatype == nil {
+		datatype_ := "DT_STRING"
+		tmp.Datatype = &datatype_
+	}
+	if tmp.Description == nil {
+		description_ := ""
+		tmp.Description = &description_
+	}
+	if tmp.IsArray == nil {
+		isArray_ := false
+		tmp.IsArray = &isArray_
+	}
+	return &tmp
+}
+
+// VaultColumnInput is an input type that accepts VaultColumnArgs and VaultColumnOutput values.
+// You can construct a concrete instance of `VaultColumnInput` via:
+//
+//	VaultColumnArgs{...}
+type VaultColumnInput interface {
+	pulumi.Input
+
+	ToVaultColumnOutput() VaultColumnOutput
+	ToVaultColumnOutputWithContext(context.Context) VaultColumnOutput
+}
+
+// One column of a vault table (Skyflow's field).
+type VaultColumnArgs struct {
+	// Skyflow's data type (the spec's v1DataType): DT_STRING, DT_INT32, DT_INT64, DT_FLOAT64, DT_BOOL, DT_DATE, DT_DATETIME, ... Changing it is a destructive schema change.
+	Datatype pulumi.StringPtrInput `pulumi:"datatype"`
+	// Free text shown in Studio.
+	Description pulumi.StringPtrInput `pulumi:"description"`
+	// The column holds a list of values. Changing it is a destructive schema change.
+	IsArray pulumi.BoolPtrInput `pulumi:"isArray"`
+	// Lowercase letters, digits, '_' and '-', starting with a letter; unique in its table. Not skyflow_id: Skyflow adds that column to every table.
+	Name pulumi.StringInput `pulumi:"name"`
+	// Skyflow column settings, tag name -> values: tokenization (skyflow.options.default_token_policy), redaction (skyflow.options.default_dlp_policy), validation (skyflow.validation.*), ...
+	Tags pulumi.StringArrayMapInput `pulumi:"tags"`
+}
+
+// Defaults sets the appropriate defaults for VaultColumnArgs
+func (val *VaultColumnArgs) Defaults() *VaultColumnArgs {
+	if val == nil {
+		return nil
+	}
+	tmp := *val
+	if tmp.Datatype == nil {
+		tmp.Datatype = pulumi.StringPtr("DT_STRING")
+	}
+	if tmp.Description == nil {
+		tmp.Description = pulumi.StringPtr("")
+	}
+	if tmp.IsArray == nil {
+		tmp.IsArray = pulumi.BoolPtr(false)
+	}
+	return &tmp
+}
+func (VaultColumnArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*VaultColumn)(nil)).Elem()
+}
+
+func (i VaultColumnArgs) ToVaultColumnOutput() VaultColumnOutput {
+	return i.ToVaultColumnOutputWithContext(context.Background())
+}
+
+func (i VaultColumnArgs) ToVaultColumnOutputWithContext(ctx context.Context) VaultColumnOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(VaultColumnOutput)
+}
+
+// VaultColumnArrayInput is an input type that accepts VaultColumnArray and VaultColumnArrayOutput values.
+// You can construct a concrete instance of `VaultColumnArrayInput` via:
+//
+//	VaultColumnArray{ VaultColumnArgs{...} }
+type VaultColumnArrayInput interface {
+	pulumi.Input
+
+	ToVaultColumnArrayOutput() VaultColumnArrayOutput
+	ToVaultColumnArrayOutputWithContext(context.Context) VaultColumnArrayOutput
+}
+
+type VaultColumnArray []VaultColumnInput
+
+func (VaultColumnArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]VaultColumn)(nil)).Elem()
+}
+
+func (i VaultColumnArray) ToVaultColumnArrayOutput() VaultColumnArrayOutput {
+	return i.ToVaultColumnArrayOutputWithContext(context.Background())
+}
+
+func (i VaultColumnArray) ToVaultColumnArrayOutputWithContext(ctx context.Context) VaultColumnArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(VaultColumnArrayOutput)
+}
+
+// One column of a vault table (Skyflow's field).
+type VaultColumnOutput struct{ *pulumi.OutputState }
+
+func (VaultColumnOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*VaultColumn)(nil)).Elem()
+}
+
+func (o VaultColumnOutput) ToVaultColumnOutput() VaultColumnOutput {
+	return o
+}
+
+func (o VaultColumnOutput) ToVaultColumnOutputWithContext(ctx context.Context) VaultColumnOutput {
+	return o
+}
+
+// Skyflow's data type (the spec's v1DataType): DT_STRING, DT_INT32, DT_INT64, DT_FLOAT64, DT_BOOL, DT_DATE, DT_DATETIME, ... Changing it is a destructive schema change.
+func (o VaultColumnOutput) Datatype() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v VaultColumn) *string { return v.Datatype }).(pulumi.StringPtrOutput)
+}
+
+// Free text shown in Studio.
+func (o VaultColumnOutput) Description() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v VaultColumn) *string { return v.Description }).(pulumi.StringPtrOutput)
+}
+
+// The column holds a list of values. Changing it is a destructive schema change.
+func (o VaultColumnOutput) IsArray() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v VaultColumn) *bool { return v.IsArray }).(pulumi.BoolPtrOutput)
+}
+
+// Lowercase letters, digits, '_' and '-', starting with a letter; unique in its table. Not skyflow_id: Skyflow adds that column to every table.
+func (o VaultColumnOutput) Name() pulumi.StringOutput {
+	return o.ApplyT(func(v VaultColumn) string { return v.Name }).(pulumi.StringOutput)
+}
+
+// Skyflow column settings, tag name -> values: tokenization (skyflow.options.default_token_policy), redaction (skyflow.options.default_dlp_policy), validation (skyflow.validation.*), ...
+func (o VaultColumnOutput) Tags() pulumi.StringArrayMapOutput {
+	return o.ApplyT(func(v VaultColumn) map[string][]string { return v.Tags }).(pulumi.StringArrayMapOutput)
+}
+
+type VaultColumnArrayOutput struct{ *pulumi.OutputState }
+
+func (VaultColumnArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]VaultColumn)(nil)).Elem()
+}
+
+func (o VaultColumnArrayOutput) ToVaultColumnArrayOutput() VaultColumnArrayOutput {
+	return o
+}
+
+func (o VaultColumnArrayOutput) ToVaultColumnArrayOutputWithContext(ctx context.Context) VaultColumnArrayOutput {
+	return o
+}
+
+func (o VaultColumnArrayOutput) Index(i pulumi.IntInput) VaultColumnOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) VaultColumn {
+		return vs[0].([]VaultColumn)[vs[1].(int)]
+	}).(VaultColumnOutput)
+}
+
+// A vault's tables and vault-level settings. Adding a table or a column updates the vault in place; removing or retyping one is destructive (allow_destructive_schema_changes).
+type VaultSchema struct {
+	// At least one table, names unique.
+	Tables []VaultTable `pulumi:"tables"`
+	// Vault-level Skyflow settings, tag name -> values.
+	Tags map[string][]string `pulumi:"tags"`
+}
+
+// VaultSchemaInput is an input type that accepts VaultSchemaArgs and VaultSchemaOutput values.
+// You can construct a concrete instance of `VaultSchemaInput` via:
+//
+//	VaultSchemaArgs{...}
+type VaultSchemaInput interface {
+	pulumi.Input
+
+	ToVaultSchemaOutput() VaultSchemaOutput
+	ToVaultSchemaOutputWithContext(context.Context) VaultSchemaOutput
+}
+
+// A vault's tables and vault-level settings. Adding a table or a column updates the vault in place; removing or retyping one is destructive (allow_destructive_schema_changes).
+type VaultSchemaArgs struct {
+	// At least one table, names unique.
+	Tables VaultTableArrayInput `pulumi:"tables"`
+	// Vault-level Skyflow settings, tag name -> values.
+	Tags pulumi.StringArrayMapInput `pulumi:"tags"`
+}
+
+func (VaultSchemaArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*VaultSchema)(nil)).Elem()
+}
+
+func (i VaultSchemaArgs) ToVaultSchemaOutput() VaultSchemaOutput {
+	return i.ToVaultSchemaOutputWithContext(context.Background())
+}
+
+func (i VaultSchemaArgs) ToVaultSchemaOutputWithContext(ctx context.Context) VaultSchemaOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(VaultSchemaOutput)
+}
+
+func (i VaultSchemaArgs) ToVaultSchemaPtrOutput() VaultSchemaPtrOutput {
+	return i.ToVaultSchemaPtrOutputWithContext(context.Background())
+}
+
+func (i VaultSchemaArgs) ToVaultSchemaPtrOutputWithContext(ctx context.Context) VaultSchemaPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(VaultSchemaOutput).ToVaultSchemaPtrOutputWithContext(ctx)
+}
+
+// VaultSchemaPtrInput is an input type that accepts VaultSchemaArgs, VaultSchemaPtr and VaultSchemaPtrOutput values.
+// You can construct a concrete instance of `VaultSchemaPtrInput` via:
+//
+//	        VaultSchemaArgs{...}
+//
+//	or:
+//
+//	        nil
+type VaultSchemaPtrInput interface {
+	pulumi.Input
+
+	ToVaultSchemaPtrOutput() VaultSchemaPtrOutput
+	ToVaultSchemaPtrOutputWithContext(context.Context) VaultSchemaPtrOutput
+}
+
+type vaultSchemaPtrType VaultSchemaArgs
+
+func VaultSchemaPtr(v *VaultSchemaArgs) VaultSchemaPtrInput {
+	return (*vaultSchemaPtrType)(v)
+}
+
+func (*vaultSchemaPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**VaultSchema)(nil)).Elem()
+}
+
+func (i *vaultSchemaPtrType) ToVaultSchemaPtrOutput() VaultSchemaPtrOutput {
+	return i.ToVaultSchemaPtrOutputWithContext(context.Background())
+}
+
+func (i *vaultSchemaPtrType) ToVaultSchemaPtrOutputWithContext(ctx context.Context) VaultSchemaPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(VaultSchemaPtrOutput)
+}
+
+// A vault's tables and vault-level settings. Adding a table or a column updates the vault in place; removing or retyping one is destructive (allow_destructive_schema_changes).
+type VaultSchemaOutput struct{ *pulumi.OutputState }
+
+func (VaultSchemaOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*VaultSchema)(nil)).Elem()
+}
+
+func (o VaultSchemaOutput) ToVaultSchemaOutput() VaultSchemaOutput {
+	return o
+}
+
+func (o VaultSchemaOutput) ToVaultSchemaOutputWithContext(ctx context.Context) VaultSchemaOutput {
+	return o
+}
+
+func (o VaultSchemaOutput) ToVaultSchemaPtrOutput() VaultSchemaPtrOutput {
+	return o.ToVaultSchemaPtrOutputWithContext(context.Background())
+}
+
+func (o VaultSchemaOutput) ToVaultSchemaPtrOutputWithContext(ctx context.Context) VaultSchemaPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v VaultSchema) *VaultSchema {
+		return &v
+	}).(VaultSchemaPtrOutput)
+}
+
+// At least one table, names unique.
+func (o VaultSchemaOutput) Tables() VaultTableArrayOutput {
+	return o.ApplyT(func(v VaultSchema) []VaultTable { return v.Tables }).(VaultTableArrayOutput)
+}
+
+// Vault-level Skyflow settings, tag name -> values.
+func (o VaultSchemaOutput) Tags() pulumi.StringArrayMapOutput {
+	return o.ApplyT(func(v VaultSchema) map[string][]string { return v.Tags }).(pulumi.StringArrayMapOutput)
+}
+
+type VaultSchemaPtrOutput struct{ *pulumi.OutputState }
+
+func (VaultSchemaPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**VaultSchema)(nil)).Elem()
+}
+
+func (o VaultSchemaPtrOutput) ToVaultSchemaPtrOutput() VaultSchemaPtrOutput {
+	return o
+}
+
+func (o VaultSchemaPtrOutput) ToVaultSchemaPtrOutputWithContext(ctx context.Context) VaultSchemaPtrOutput {
+	return o
+}
+
+func (o VaultSchemaPtrOutput) Elem() VaultSchemaOutput {
+	return o.ApplyT(func(v *VaultSchema) VaultSchema {
+		if v != nil {
+			return *v
+		}
+		var ret VaultSchema
+		return ret
+	}).(VaultSchemaOutput)
+}
+
+// At least one table, names unique.
+func (o VaultSchemaPtrOutput) Tables() VaultTableArrayOutput {
+	return o.ApplyT(func(v *VaultSchema) []VaultTable {
+		if v == nil {
+			return nil
+		}
+		return v.Tables
+	}).(VaultTableArrayOutput)
+}
+
+// Vault-level Skyflow settings, tag name -> values.
+func (o VaultSchemaPtrOutput) Tags() pulumi.StringArrayMapOutput {
+	return o.ApplyT(func(v *VaultSchema) map[string][]string {
+		if v == nil {
+			return nil
+		}
+		return v.Tags
+	}).(pulumi.StringArrayMapOutput)
+}
+
+// One table of a vault (Skyflow's schema). Every table also has Skyflow's skyflow_id column.
+type VaultTable struct {
+	// At least one column, names unique.
+	Columns []VaultColumn `pulumi:"columns"`
+	// Free text shown in Studio.
+	Description *string `pulumi:"description"`
+	// Lowercase letters, digits, '_' and '-', starting with a letter; unique in the vault.
+	Name string `pulumi:"name"`
+	// Table-level Skyflow settings (schemaTags), tag name -> values.
+	Tags map[string][]string `pulumi:"tags"`
+}
+
+// Defaults sets the appropriate defaults for VaultTable
+func (val *VaultTable) Defaults() *VaultTable {
+	if val == nil {
+		return nil
+	}
+	tmp := *val
+	if tmp.Description == nil {
+		description_ := ""
+		tmp.Description = &description_
+	}
+	return &tmp
+}
+
+// VaultTableInput is an input type that accepts VaultTableArgs and VaultTableOutput values.
+// You can construct a concrete instance of `VaultTableInput` via:
+//
+//	VaultTableArgs{...}
+type VaultTableInput interface {
+	pulumi.Input
+
+	ToVaultTableOutput() VaultTableOutput
+	ToVaultTableOutputWithContext(context.Context) VaultTableOutput
+}
+
+// One table of a vault (Skyflow's schema). Every table also has Skyflow's skyflow_id column.
+type VaultTableArgs struct {
+	// At least one column, names unique.
+	Columns VaultColumnArrayInput `pulumi:"columns"`
+	// Free text shown in Studio.
+	Description pulumi.StringPtrInput `pulumi:"description"`
+	// Lowercase letters, digits, '_' and '-', starting with a letter; unique in the vault.
+	Name pulumi.StringInput `pulumi:"name"`
+	// Table-level Skyflow settings (schemaTags), tag name -> values.
+	Tags pulumi.StringArrayMapInput `pulumi:"tags"`
+}
+
+// Defaults sets the appropriate defaults for VaultTableArgs
+func (val *VaultTableArgs) Defaults() *VaultTableArgs {
+	if val == nil {
+		return nil
+	}
+	tmp := *val
+	if tmp.Description == nil {
+		tmp.Description = pulumi.StringPtr("")
+	}
+	return &tmp
+}
+func (VaultTableArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*VaultTable)(nil)).Elem()
+}
+
+func (i VaultTableArgs) ToVaultTableOutput() VaultTableOutput {
+	return i.ToVaultTableOutputWithContext(context.Background())
+}
+
+func (i VaultTableArgs) ToVaultTableOutputWithContext(ctx context.Context) VaultTableOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(VaultTableOutput)
+}
+
+// VaultTableArrayInput is an input type that accepts VaultTableArray and VaultTableArrayOutput values.
+// You can construct a concrete instance of `VaultTableArrayInput` via:
+//
+//	VaultTableArray{ VaultTableArgs{...} }
+type VaultTableArrayInput interface {
+	pulumi.Input
+
+	ToVaultTableArrayOutput() VaultTableArrayOutput
+	ToVaultTableArrayOutputWithContext(context.Context) VaultTableArrayOutput
+}
+
+type VaultTableArray []VaultTableInput
+
+func (VaultTableArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]VaultTable)(nil)).Elem()
+}
+
+func (i VaultTableArray) ToVaultTableArrayOutput() VaultTableArrayOutput {
+	return i.ToVaultTableArrayOutputWithContext(context.Background())
+}
+
+func (i VaultTableArray) ToVaultTableArrayOutputWithContext(ctx context.Context) VaultTableArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(VaultTableArrayOutput)
+}
+
+// One table of a vault (Skyflow's schema). Every table also has Skyflow's skyflow_id column.
+type VaultTableOutput struct{ *pulumi.OutputState }
+
+func (VaultTableOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*VaultTable)(nil)).Elem()
+}
+
+func (o VaultTableOutput) ToVaultTableOutput() VaultTableOutput {
+	return o
+}
+
+func (o VaultTableOutput) ToVaultTableOutputWithContext(ctx context.Context) VaultTableOutput {
+	return o
+}
+
+// At least one column, names unique.
+func (o VaultTableOutput) Columns() VaultColumnArrayOutput {
+	return o.ApplyT(func(v VaultTable) []VaultColumn { return v.Columns }).(VaultColumnArrayOutput)
+}
+
+// Free text shown in Studio.
+func (o VaultTableOutput) Description() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v VaultTable) *string { return v.Description }).(pulumi.StringPtrOutput)
+}
+
+// Lowercase letters, digits, '_' and '-', starting with a letter; unique in the vault.
+func (o VaultTableOutput) Name() pulumi.StringOutput {
+	return o.ApplyT(func(v VaultTable) string { return v.Name }).(pulumi.StringOutput)
+}
+
+// Table-level Skyflow settings (schemaTags), tag name -> values.
+func (o VaultTableOutput) Tags() pulumi.StringArrayMapOutput {
+	return o.ApplyT(func(v VaultTable) map[string][]string { return v.Tags }).(pulumi.StringArrayMapOutput)
+}
+
+type VaultTableArrayOutput struct{ *pulumi.OutputState }
+
+func (VaultTableArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]VaultTable)(nil)).Elem()
+}
+
+func (o VaultTableArrayOutput) ToVaultTableArrayOutput() VaultTableArrayOutput {
+	return o
+}
+
+func (o VaultTableArrayOutput) ToVaultTableArrayOutputWithContext(ctx context.Context) VaultTableArrayOutput {
+	return o
+}
+
+func (o VaultTableArrayOutput) Index(i pulumi.IntInput) VaultTableOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) VaultTable {
+		return vs[0].([]VaultTable)[vs[1].(int)]
+	}).(VaultTableOutput)
+}
+
 func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*IpAllowlistInput)(nil)).Elem(), IpAllowlistArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*IpAllowlistPtrInput)(nil)).Elem(), IpAllowlistArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*PolicyRuleInput)(nil)).Elem(), PolicyRuleArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*PolicyRuleArrayInput)(nil)).Elem(), PolicyRuleArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*VaultColumnInput)(nil)).Elem(), VaultColumnArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*VaultColumnArrayInput)(nil)).Elem(), VaultColumnArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*VaultSchemaInput)(nil)).Elem(), VaultSchemaArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*VaultSchemaPtrInput)(nil)).Elem(), VaultSchemaArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*VaultTableInput)(nil)).Elem(), VaultTableArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*VaultTableArrayInput)(nil)).Elem(), VaultTableArray{})
 	pulumi.RegisterOutputType(IpAllowlistOutput{})
 	pulumi.RegisterOutputType(IpAllowlistPtrOutput{})
 	pulumi.RegisterOutputType(PolicyRuleOutput{})
 	pulumi.RegisterOutputType(PolicyRuleArrayOutput{})
+	pulumi.RegisterOutputType(VaultColumnOutput{})
+	pulumi.RegisterOutputType(VaultColumnArrayOutput{})
+	pulumi.RegisterOutputType(VaultSchemaOutput{})
+	pulumi.RegisterOutputType(VaultSchemaPtrOutput{})
+	pulumi.RegisterOutputType(VaultTableOutput{})
+	pulumi.RegisterOutputType(VaultTableArrayOutput{})
 }

@@ -46,6 +46,8 @@ type ServiceAccount struct {
 	KeyCreatedAt pulumi.StringPtrOutput `pulumi:"keyCreatedAt"`
 	// The current key pair's id (jwt accounts).
 	KeyId pulumi.StringPtrOutput `pulumi:"keyId"`
+	// A jwt account with no key at all, reached only through Skyflow's STS (an StsConfig listing it): the key Skyflow makes with every new account is deleted at once, so there is nothing to store, rotate or leak. Changing it replaces the account.
+	Keyless pulumi.BoolOutput `pulumi:"keyless"`
 	// Unique name; changing it replaces the account (Skyflow cannot rename).
 	Name pulumi.StringOutput `pulumi:"name"`
 	// Skyflow's namespace of the object.
@@ -107,6 +109,9 @@ func NewServiceAccount(ctx *pulumi.Context,
 	if args.IpAllowlist != nil {
 		args.IpAllowlist = args.IpAllowlist.ToIpAllowlistPtrOutput().ApplyT(func(v *IpAllowlist) *IpAllowlist { return v.Defaults() }).(IpAllowlistPtrOutput)
 	}
+	if args.Keyless == nil {
+		args.Keyless = pulumi.BoolPtr(false)
+	}
 	secrets := pulumi.AdditionalSecretOutputs([]string{
 		"apiKey",
 		"credentials",
@@ -118,6 +123,7 @@ func NewServiceAccount(ctx *pulumi.Context,
 	opts = append(opts, secrets)
 	replaceOnChanges := pulumi.ReplaceOnChanges([]string{
 		"authType",
+		"keyless",
 		"name",
 	})
 	opts = append(opts, replaceOnChanges)
@@ -176,6 +182,8 @@ type serviceAccountArgs struct {
 	ExclusiveKeys *bool `pulumi:"exclusiveKeys"`
 	// IP allowlist (status and CIDR blocks). Updates in place.
 	IpAllowlist *IpAllowlist `pulumi:"ipAllowlist"`
+	// A jwt account with no key at all, reached only through Skyflow's STS (an StsConfig listing it): the key Skyflow makes with every new account is deleted at once, so there is nothing to store, rotate or leak. Changing it replaces the account.
+	Keyless *bool `pulumi:"keyless"`
 	// Unique name; changing it replaces the account (Skyflow cannot rename).
 	Name string `pulumi:"name"`
 	// How long the previous key stays valid after a rotation (default 24, at most 8784). 0 uses Skyflow's rotate endpoint: the old secret is refused at once.
@@ -204,6 +212,8 @@ type ServiceAccountArgs struct {
 	ExclusiveKeys pulumi.BoolPtrInput
 	// IP allowlist (status and CIDR blocks). Updates in place.
 	IpAllowlist IpAllowlistPtrInput
+	// A jwt account with no key at all, reached only through Skyflow's STS (an StsConfig listing it): the key Skyflow makes with every new account is deleted at once, so there is nothing to store, rotate or leak. Changing it replaces the account.
+	Keyless pulumi.BoolPtrInput
 	// Unique name; changing it replaces the account (Skyflow cannot rename).
 	Name pulumi.StringInput
 	// How long the previous key stays valid after a rotation (default 24, at most 8784). 0 uses Skyflow's rotate endpoint: the old secret is refused at once.
@@ -324,6 +334,11 @@ func (o ServiceAccountOutput) KeyCreatedAt() pulumi.StringPtrOutput {
 // The current key pair's id (jwt accounts).
 func (o ServiceAccountOutput) KeyId() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *ServiceAccount) pulumi.StringPtrOutput { return v.KeyId }).(pulumi.StringPtrOutput)
+}
+
+// A jwt account with no key at all, reached only through Skyflow's STS (an StsConfig listing it): the key Skyflow makes with every new account is deleted at once, so there is nothing to store, rotate or leak. Changing it replaces the account.
+func (o ServiceAccountOutput) Keyless() pulumi.BoolOutput {
+	return o.ApplyT(func(v *ServiceAccount) pulumi.BoolOutput { return v.Keyless }).(pulumi.BoolOutput)
 }
 
 // Unique name; changing it replaces the account (Skyflow cannot rename).

@@ -107,12 +107,56 @@ Object.defineProperty(exports, "managementUrl", {
 });
 
 /**
+ * Keyless, github-actions: the audience of the requested GitHub ID token (env SKYFLOW_OIDC_AUDIENCE; default GitHub's).
+ */
+export declare const oidcAudience: string | undefined;
+Object.defineProperty(exports, "oidcAudience", {
+    get() {
+        return __config.get("oidcAudience");
+    },
+    enumerable: true,
+});
+
+/**
+ * Keyless: the keyless service account the STS config lists, whose token is asked for (env SKYFLOW_OIDC_SERVICE_ACCOUNT_ID).
+ */
+export declare const oidcServiceAccountId: string | undefined;
+Object.defineProperty(exports, "oidcServiceAccountId", {
+    get() {
+        return __config.get("oidcServiceAccountId");
+    },
+    enumerable: true,
+});
+
+/**
+ * Keyless: where the workload's OIDC token comes from, exchanged at Skyflow's STS instead of any credential: github-actions, file:PATH (re-read each time, e.g. a Kubernetes projected token), env:VARIABLE (GitLab id_tokens) or command:COMMAND (env SKYFLOW_OIDC_TOKEN_SOURCE).
+ */
+export declare const oidcTokenSource: string | undefined;
+Object.defineProperty(exports, "oidcTokenSource", {
+    get() {
+        return __config.get("oidcTokenSource");
+    },
+    enumerable: true,
+});
+
+/**
  * The context identifier (ctx) of the provider's own token, which names this stack in Skyflow's audit log: automatic recovery deletes or takes over only what a token with this tag created (env SKYFLOW_OWNER_TAG; default pulumi:<project>/<stack>; set it when stacks of the same project and stack name in different backends share one Skyflow account and identity; docs/reliability.md).
  */
 export declare const ownerTag: string | undefined;
 Object.defineProperty(exports, "ownerTag", {
     get() {
         return __config.get("ownerTag");
+    },
+    enumerable: true,
+});
+
+/**
+ * More OIDC issuers shared by many tenants, comma-separated: an StsConfig trusting one must carry sub in context_claims (env SKYFLOW_SHARED_ISSUERS; GitHub Actions, GitLab.com, Bitbucket Pipelines, CircleCI and Terraform Cloud are always checked).
+ */
+export declare const sharedIssuers: string | undefined;
+Object.defineProperty(exports, "sharedIssuers", {
+    get() {
+        return __config.get("sharedIssuers");
     },
     enumerable: true,
 });

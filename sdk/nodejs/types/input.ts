@@ -71,3 +71,85 @@ export interface PolicyRuleArgs {
      */
     table?: pulumi.Input<string | undefined>;
 }
+
+/**
+ * One column of a vault table (Skyflow's field).
+ */
+export interface VaultColumnArgs {
+    /**
+     * Skyflow's data type (the spec's v1DataType): DT_STRING, DT_INT32, DT_INT64, DT_FLOAT64, DT_BOOL, DT_DATE, DT_DATETIME, ... Changing it is a destructive schema change.
+     */
+    datatype?: pulumi.Input<string | undefined>;
+    /**
+     * Free text shown in Studio.
+     */
+    description?: pulumi.Input<string | undefined>;
+    /**
+     * The column holds a list of values. Changing it is a destructive schema change.
+     */
+    isArray?: pulumi.Input<boolean | undefined>;
+    /**
+     * Lowercase letters, digits, '_' and '-', starting with a letter; unique in its table. Not skyflow_id: Skyflow adds that column to every table.
+     */
+    name: pulumi.Input<string>;
+    /**
+     * Skyflow column settings, tag name -> values: tokenization (skyflow.options.default_token_policy), redaction (skyflow.options.default_dlp_policy), validation (skyflow.validation.*), ...
+     */
+    tags?: pulumi.Input<{[key: string]: pulumi.Input<pulumi.Input<string>[]>} | undefined>;
+}
+/**
+ * vaultColumnArgsProvideDefaults sets the appropriate defaults for VaultColumnArgs
+ */
+export function vaultColumnArgsProvideDefaults(val: VaultColumnArgs): VaultColumnArgs {
+    return {
+        ...val,
+        datatype: (val.datatype) ?? "DT_STRING",
+        description: (val.description) ?? "",
+        isArray: (val.isArray) ?? false,
+    };
+}
+
+/**
+ * A vault's tables and vault-level settings. Adding a table or a column updates the vault in place; removing or retyping one is destructive (allow_destructive_schema_changes).
+ */
+export interface VaultSchemaArgs {
+    /**
+     * At least one table, names unique.
+     */
+    tables: pulumi.Input<pulumi.Input<inputs.VaultTableArgs>[]>;
+    /**
+     * Vault-level Skyflow settings, tag name -> values.
+     */
+    tags?: pulumi.Input<{[key: string]: pulumi.Input<pulumi.Input<string>[]>} | undefined>;
+}
+
+/**
+ * One table of a vault (Skyflow's schema). Every table also has Skyflow's skyflow_id column.
+ */
+export interface VaultTableArgs {
+    /**
+     * At least one column, names unique.
+     */
+    columns: pulumi.Input<pulumi.Input<inputs.VaultColumnArgs>[]>;
+    /**
+     * Free text shown in Studio.
+     */
+    description?: pulumi.Input<string | undefined>;
+    /**
+     * Lowercase letters, digits, '_' and '-', starting with a letter; unique in the vault.
+     */
+    name: pulumi.Input<string>;
+    /**
+     * Table-level Skyflow settings (schemaTags), tag name -> values.
+     */
+    tags?: pulumi.Input<{[key: string]: pulumi.Input<pulumi.Input<string>[]>} | undefined>;
+}
+/**
+ * vaultTableArgsProvideDefaults sets the appropriate defaults for VaultTableArgs
+ */
+export function vaultTableArgsProvideDefaults(val: VaultTableArgs): VaultTableArgs {
+    return {
+        ...val,
+        description: (val.description) ?? "",
+    };
+}

@@ -72,3 +72,85 @@ export interface PolicyRule {
     table?: string;
 }
 
+/**
+ * One column of a vault table (Skyflow's field).
+ */
+export interface VaultColumn {
+    /**
+     * Skyflow's data type (the spec's v1DataType): DT_STRING, DT_INT32, DT_INT64, DT_FLOAT64, DT_BOOL, DT_DATE, DT_DATETIME, ... Changing it is a destructive schema change.
+     */
+    datatype?: string;
+    /**
+     * Free text shown in Studio.
+     */
+    description?: string;
+    /**
+     * The column holds a list of values. Changing it is a destructive schema change.
+     */
+    isArray?: boolean;
+    /**
+     * Lowercase letters, digits, '_' and '-', starting with a letter; unique in its table. Not skyflow_id: Skyflow adds that column to every table.
+     */
+    name: string;
+    /**
+     * Skyflow column settings, tag name -> values: tokenization (skyflow.options.default_token_policy), redaction (skyflow.options.default_dlp_policy), validation (skyflow.validation.*), ...
+     */
+    tags?: {[key: string]: string[]};
+}
+/**
+ * vaultColumnProvideDefaults sets the appropriate defaults for VaultColumn
+ */
+export function vaultColumnProvideDefaults(val: VaultColumn): VaultColumn {
+    return {
+        ...val,
+        datatype: (val.datatype) ?? "DT_STRING",
+        description: (val.description) ?? "",
+        isArray: (val.isArray) ?? false,
+    };
+}
+
+/**
+ * A vault's tables and vault-level settings. Adding a table or a column updates the vault in place; removing or retyping one is destructive (allow_destructive_schema_changes).
+ */
+export interface VaultSchema {
+    /**
+     * At least one table, names unique.
+     */
+    tables: outputs.VaultTable[];
+    /**
+     * Vault-level Skyflow settings, tag name -> values.
+     */
+    tags?: {[key: string]: string[]};
+}
+
+/**
+ * One table of a vault (Skyflow's schema). Every table also has Skyflow's skyflow_id column.
+ */
+export interface VaultTable {
+    /**
+     * At least one column, names unique.
+     */
+    columns: outputs.VaultColumn[];
+    /**
+     * Free text shown in Studio.
+     */
+    description?: string;
+    /**
+     * Lowercase letters, digits, '_' and '-', starting with a letter; unique in the vault.
+     */
+    name: string;
+    /**
+     * Table-level Skyflow settings (schemaTags), tag name -> values.
+     */
+    tags?: {[key: string]: string[]};
+}
+/**
+ * vaultTableProvideDefaults sets the appropriate defaults for VaultTable
+ */
+export function vaultTableProvideDefaults(val: VaultTable): VaultTable {
+    return {
+        ...val,
+        description: (val.description) ?? "",
+    };
+}
+

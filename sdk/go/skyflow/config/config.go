@@ -56,9 +56,29 @@ func GetManagementUrl(ctx *pulumi.Context) string {
 	return config.Get(ctx, "skyflow:managementUrl")
 }
 
+// Keyless, github-actions: the audience of the requested GitHub ID token (env SKYFLOW_OIDC_AUDIENCE; default GitHub's).
+func GetOidcAudience(ctx *pulumi.Context) string {
+	return config.Get(ctx, "skyflow:oidcAudience")
+}
+
+// Keyless: the keyless service account the STS config lists, whose token is asked for (env SKYFLOW_OIDC_SERVICE_ACCOUNT_ID).
+func GetOidcServiceAccountId(ctx *pulumi.Context) string {
+	return config.Get(ctx, "skyflow:oidcServiceAccountId")
+}
+
+// Keyless: where the workload's OIDC token comes from, exchanged at Skyflow's STS instead of any credential: github-actions, file:PATH (re-read each time, e.g. a Kubernetes projected token), env:VARIABLE (GitLab id_tokens) or command:COMMAND (env SKYFLOW_OIDC_TOKEN_SOURCE).
+func GetOidcTokenSource(ctx *pulumi.Context) string {
+	return config.Get(ctx, "skyflow:oidcTokenSource")
+}
+
 // The context identifier (ctx) of the provider's own token, which names this stack in Skyflow's audit log: automatic recovery deletes or takes over only what a token with this tag created (env SKYFLOW_OWNER_TAG; default pulumi:<project>/<stack>; set it when stacks of the same project and stack name in different backends share one Skyflow account and identity; docs/reliability.md).
 func GetOwnerTag(ctx *pulumi.Context) string {
 	return config.Get(ctx, "skyflow:ownerTag")
+}
+
+// More OIDC issuers shared by many tenants, comma-separated: an StsConfig trusting one must carry sub in context_claims (env SKYFLOW_SHARED_ISSUERS; GitHub Actions, GitLab.com, Bitbucket Pipelines, CircleCI and Terraform Cloud are always checked).
+func GetSharedIssuers(ctx *pulumi.Context) string {
+	return config.Get(ctx, "skyflow:sharedIssuers")
 }
 
 // Default vault id for programs that read it (env SKYFLOW_VAULT_ID).

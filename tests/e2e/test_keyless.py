@@ -1,0 +1,248 @@
+"""Keyless end to end: a real OIDC issuer (tests/helpers/oidc_issuer.py, HTTPS, GitHub's token
+endpoint and claims), the real emulator trusting it, the real Pulumi CLI.
+
+A bootstrap stack (admin credentials) declares the pipeline's GitHubActionsIdentity; a second
+stack then runs ``up``, ``refresh`` and ``destroy`` with no credential at all: the provider asks
+the issuer's ``ACTIONS_ID_TOKEN_REQUEST_URL`` for a token and exchanges it at the emulator's STS.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+
+from skyflow_provider.auth.oidc import (
+    FileTokenSource,
+    StaticTokenSource,
+    generate_bearer_token_from_oidc,
+)
+from skyflow_provider.auth.tokens import TokenProvider
+from skyflow_provider.http.errors import SkyflowError
+from tests.e2e.conftest import PROGRAMS, provider_env
+from tests.helpers.emulator_proc import EmulatorProcess
+from tests.helpers.oidc_issuer import OidcIssuer
+from tests.helpers.pulumi_cli import PulumiProject, require_pulumi
+from tests.helpers.secrets_scan import scan
+
+pytestmark = pytest.mark.e2e
+REPO, REF = "acme/identities", "refs/heads/main"
+
+
+@pytest.fixture(scope="module")
+def idp() -> Iterator[OidcIssuer]:
+    with OidcIssuer() as issuer:
+        yield issuer
+
+
+@pytest.fixture(scope="module")
+def emu(idp: OidcIssuer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess]:
+    with EmulatorProcess(tmp_path_factory.mktemp("emu"),
+                         extra_args=["--trust-ca", str(idp.ca_path)]) as e:
+        yield e
+
+
+@pytest.fixture(scope="module")
+def trust(emu: EmulatorProcess, idp: OidcIssuer, tmp_path_factory: pytest.TempPathFactory
+          ) -> str:
+    """One CA bundle for the provider: the emulator's CA and the issuer's (GitHub's token
+    endpoint is on the issuer in this test)."""
+    path = tmp_path_factory.mktemp("trust") / "ca.pem"
+    assert emu.ca_bundle
+    path.write_text(Path(emu.ca_bundle).read_text() + Path(idp.ca_path).read_text())
+    return str(path)
+
+
+def _admin_role(emu: EmulatorProcess) -> str:
+    r = emu.session().get(f"{emu.url}/v1/roles", headers=emu.headers(), timeout=30, params={
+        "resource.ID": emu.account_id, "resource.type": "ACCOUNT", "name": "ACCOUNT_ADMIN"})
+    r.raise_for_status()
+    return str(r.json()["roles"][0]["ID"])
+
+
+@pytest.fixture(scope="module")
+def bootstrap(emu: EmulatorProcess, idp: OidcIssuer, tmp_path_factory: pytest.TempPathFactory
+              ) -> Iterator[dict[str, Any]]:
+    require_pulumi()
+    proj = PulumiProject(PROGRAMS / "keyless_bootstrap", tmp_path_factory.mktemp("boot"),
+                         env=provider_env(emu))
+    proj.stack_init("bootstrap")
+    for key, value in (("repository", REPO), ("ref", REF), ("adminRoleId", _admin_role(emu)),
+                       ("accountName", "pipeline-keyless"), ("issuer", idp.url),
+                       ("jwksUri", idp.jwks_uri)):
+        proj.config_set(key, value)
+    proj.up()
+    outs = proj.outputs()
+    yield {"proj": proj, **outs}
+    proj.destroy()
+
+
+def _keyless_env(emu: EmulatorProcess, idp: OidcIssuer, trust: str, sa_id: str
+                 ) -> dict[str, str]:
+    env = provider_env(emu, with_credentials_file=False)
+    env.update(idp.github_env(), SKYFLOW_CA_BUNDLE=trust,
+               SKYFLOW_OIDC_TOKEN_SOURCE="github-actions", SKYFLOW_OIDC_AUDIENCE="skyflow",
+               SKYFLOW_OIDC_SERVICE_ACCOUNT_ID=sa_id)
+    return env
+
+
+def test_bootstrap_made_a_keyless_account(emu: EmulatorProcess,
+                                          bootstrap: dict[str, Any]) -> None:
+    sa_id = bootstrap["service_account_id"]
+    r = emu.session().get(f"{emu.url}/v1/serviceAccounts/{sa_id}/keys", headers=emu.headers(),
+                          params={"keyTypes": "USER_MANAGED"}, timeout=30)
+    assert r.status_code == 200 and r.json().get("keys", []) == []  # no key at all
+    assert bootstrap["condition"] == (f"request.context.repository == '{REPO}' && "
+                                      f"request.context.ref == '{REF}'")
+    state = bootstrap["proj"].export()
+    for res in state["deployment"]["resources"]:
+        if res["type"].endswith("ServiceAccount"):
+            assert res["outputs"].get("private_key") is None
+
+
+def test_pipeline_stack_up_refresh_destroy_keyless(
+        emu: EmulatorProcess, idp: OidcIssuer, trust: str, bootstrap: dict[str, Any],
+        tmp_path: Path) -> None:
+    started = time.monotonic()
+    sa_id = bootstrap["service_account_id"]
+    proj = PulumiProject(PROGRAMS / "keyless_pipeline", tmp_path / "pipe",
+                         env=_keyless_env(emu, idp, trust, sa_id))
+    proj.stack_init("prod")
+    proj.config_set("name", "made-keyless")
+    since = len(emu.read_request_log())
+    proj.up()
+    made = proj.outputs()["client_id"]
+    log = emu.read_request_log()[since:]
+    creates = [e for e in log if e["operation"] == "ServiceAccountService_CreateServiceAccount"]
+    assert [e["subject"] for e in creates] == [sa_id]  # made by the keyless account
+    exchanges = [e for e in log if e["operation"] == "AuthenticationService_GetSTSToken"]
+    assert exchanges and all(e["status"] == 200 and e["subject"] == sa_id for e in exchanges)
+    assert not [e for e in log if e["operation"] == "AuthenticationService_GetAuthToken"]
+    got = emu.session().get(f"{emu.url}/v1/serviceAccounts/{made}", headers=emu.headers(),
+                            timeout=30).json()["serviceAccount"]
+    assert got["BasicAudit"]["CreatedBy"] == sa_id
+    proj.refresh(expect_no_changes=True)
+    # A token of another branch: the exchange succeeds, the condition denies every call.
+    idp.github["ref"] = "refs/heads/feature"
+    try:
+        failed = proj.refresh(check=False)
+    finally:
+        idp.github["ref"] = REF
+    assert failed.returncode != 0 and "403" in failed.output
+    assert "missing permission serviceAccount.read" in failed.output
+    proj.destroy()
+    assert emu.session().get(f"{emu.url}/v1/serviceAccounts/{made}", headers=emu.headers(),
+                             timeout=30).status_code == 404
+    # no credential in the config, env, state, backups or any CLI output
+    env = proj.environment()
+    assert not {k for k in env if k in ("SKYFLOW_CREDENTIALS", "SKYFLOW_CREDENTIALS_FILE",
+                                        "SKYFLOW_API_KEY", "SKYFLOW_BEARER_TOKEN")}
+    admin = emu.admin_credentials
+    secrets = {"admin private key": admin["privateKey"],
+               "GitHub request token": idp.request_token,
+               "an OIDC token": idp.mint(), "a Skyflow STS token": _sts_token(emu, idp, sa_id)}
+    hits = scan(secrets, [proj.dir, proj.backend_dir, proj.home_dir],
+                texts=proj.captured_texts())
+    assert hits == [], hits
+    print(f"keyless up/refresh/destroy: {time.monotonic() - started:.1f}s")
+
+
+def _sts_token(emu: EmulatorProcess, idp: OidcIssuer, sa_id: str) -> str:
+    token, _ = generate_bearer_token_from_oidc(StaticTokenSource(idp.mint()), sa_id, emu.url,
+                                               ca_bundle=emu.ca_bundle)
+    return token
+
+
+def test_refusals_are_clear_and_secret_free(emu: EmulatorProcess, idp: OidcIssuer,
+                                            bootstrap: dict[str, Any]) -> None:
+    sa_id = bootstrap["service_account_id"]
+    rogue = idp.add_key("rogue-e2e", published=False)
+    now = int(time.time())
+    cases = [
+        (idp.mint(exp=now - 120), sa_id, "expired"),
+        (idp.mint(nbf_in=900), sa_id, "not valid yet"),
+        (idp.mint(kid=rogue.kid), sa_id, "not in the issuer's JWKS"),
+        (idp.mint(iss="https://token.actions.githubusercontent.com"), sa_id,
+         "No STS config trusts the issuer"),
+        (idp.mint(), emu.admin_credentials["clientID"], "not listed in an STS config"),
+    ]
+    for subject, account, says in cases:
+        with pytest.raises(SkyflowError) as info:
+            generate_bearer_token_from_oidc(StaticTokenSource(subject), account, emu.url,
+                                            ca_bundle=emu.ca_bundle)
+        text = str(info.value)
+        assert says in text and "STS token exchange" in text
+        assert scan({"subject token": subject}, texts={"error": text}) == []
+
+
+def test_rotating_token_file_is_read_on_every_refresh(
+        emu: EmulatorProcess, idp: OidcIssuer, bootstrap: dict[str, Any],
+        tmp_path: Path) -> None:
+    """A Kubernetes-style projected token: the file changes between two refreshes of one
+    long-lived TokenProvider, and the second exchange uses the new token."""
+    sa_id = bootstrap["service_account_id"]
+    path = tmp_path / "token"
+    path.write_text(idp.mint(run_id="first"))
+    clock = [time.time()]
+    tp = TokenProvider(oidc_source=FileTokenSource(str(path)), service_account_id=sa_id,
+                       management_url=emu.url, ca_bundle=emu.ca_bundle,
+                       clock=lambda: clock[0])
+    first = tp.get_token()
+    assert tp.get_token() == first and tp.exchanges == 1  # cached
+    path.write_text(idp.mint(ref="refs/heads/release"))  # the kubelet rewrote the file
+    clock[0] += 3600  # past the refresh point
+    second = tp.get_token()
+    assert tp.exchanges == 2 and second != first
+    ctx = jwt.decode(second, options={"verify_signature": False})["context_identifier"]
+    assert ctx["ref"] == "refs/heads/release"
+
+
+@pytest.mark.parametrize("case, field, says", [
+    ("http-issuer", "issuer", "https"),
+    ("http-jwks", "public_key_jwk_uri", "only https"),
+    ("no-accounts", "service_account_ids", "at least 1"),
+    ("github-without-repository", "context_claims", "every GitHub Actions repository"),
+    ("gitlab-without-project", "context_claims", "every GitLab.com project"),
+])
+def test_unsafe_sts_configs_refused_at_preview_with_no_api_call(
+        emu: EmulatorProcess, idp: OidcIssuer, trust: str, bootstrap: dict[str, Any],
+        tmp_path: Path, case: str, field: str, says: str) -> None:
+    proj = PulumiProject(PROGRAMS / "keyless_pipeline", tmp_path / "unsafe",
+                         env=_keyless_env(emu, idp, trust, bootstrap["service_account_id"]))
+    proj.stack_init("unsafe")
+    proj.config_set("unsafe", case)
+    before, token_requests = len(emu.read_request_log()), idp.requests.count("/token")
+    result = proj.preview(check=False)
+    assert result.returncode != 0
+    assert field in result.output and says in result.output, result.output
+    assert len(emu.read_request_log()) == before  # 0 API calls
+    assert idp.requests.count("/token") == token_requests  # not even an OIDC token
+
+
+def test_skyflow_token_cli_keyless(emu: EmulatorProcess, idp: OidcIssuer,
+                                   bootstrap: dict[str, Any], tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    sa_id = bootstrap["service_account_id"]
+    path = tmp_path / "token"
+    path.write_text(idp.mint())
+    argv = [sys.executable, "-m", "skyflow_provider.cli.token", "--oidc-token-source",
+            f"file:{path}", "--service-account-id", sa_id, "--management-url", emu.url,
+            "--ca-bundle", str(emu.ca_bundle), "--json"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    import json
+
+    token = json.loads(done.stdout)["token"]
+    assert jwt.decode(token, options={"verify_signature": False})["sub"] == sa_id
+    expired = idp.mint(exp=int(time.time()) - 120)
+    path.write_text(expired)
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "subject_token has expired" in done.stderr
+    assert scan({"subject token": expired}, texts={"stderr": done.stderr,
+                                                   "stdout": done.stdout}) == []
