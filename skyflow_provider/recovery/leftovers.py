@@ -71,24 +71,58 @@ class Leftovers:
         with lock:
             if m in self._swept:
                 return []
-            held = self._checkpoint.held()
-            mine = {i for made in ledger.made() for i in made.ids} | idempotency.made_here(client)
-            unheld = [k for k in list_ids() if k not in held and k not in mine]
+            unheld = self._unheld(client, list_ids)
             gone: list[str] = []
             if unheld:
                 gone = self._sort(client, m, unheld, delete, warn)
             self._swept.add(m)
             return gone
 
-    def _sort(self, client: Any, m: Creating, unheld: list[str], delete: Callable[[str], Any],
-              warn: Callable[[str], None]) -> list[str]:
-        api_keys = m.kind == "API key"
+    def _unheld(self, client: Any, list_ids: Callable[[], Iterable[str]]) -> list[str]:
+        held = self._checkpoint.held()
+        mine = {i for made in ledger.made() for i in made.ids} | idempotency.made_here(client)
+        return [k for k in list_ids() if k not in held and k not in mine]
+
+    @staticmethod
+    def _prove(client: Any, m: Creating) -> tuple[set[str], str]:
+        """The keys of the account a token of this stack minted, and what to say of the rest."""
         try:
             who = audit.Who.stack(client)
-            proved = audit.keys_created(client, m.scope, who, api_keys)
-            why = f"no token of this stack ({who.ctx}) minted it"
+            proved = audit.keys_created(client, m.scope, who, m.kind == "API key")
+            return proved, f"no token of this stack ({who.ctx}) minted it"
         except audit.ProofUnavailable as err:
-            proved, why = set(), f"this stack cannot prove it minted it: {err}"
+            return set(), f"this stack cannot prove it minted it: {err}"
+
+    def _report(self, client: Any, m: Creating, left: list[str], why: str,
+                warn: Callable[[str], None]) -> None:
+        account = str(getattr(getattr(client, "settings", None), "account_id", "") or "")
+        makers = audit.makers(client, [f"KEY/{k}" for k in left])
+        for key_id in left:
+            warn(report(m.kind, key_id, m.scope, account, why, makers.get(f"KEY/{key_id}")))
+
+    def preview(self, client: Callable[[], Any], m: Creating,
+                list_ids: Callable[[Any], Iterable[str]], warn: Callable[[str], None]) -> None:
+        """At check (so at ``preview`` too): which keys the first mint on the account will
+        delete and which it leaves, as warnings; nothing changes. No call unless a killed run
+        was minting on the account."""
+        if m in self._swept or not self._checkpoint.killed(m):
+            return
+        try:
+            the_client = client()
+            unheld = self._unheld(the_client, lambda: list_ids(the_client))
+            proved, why = self._prove(the_client, m) if unheld else (set(), "")
+            for key_id in unheld:
+                if key_id in proved:
+                    warn(f"`pulumi up` deletes {m.kind} {key_id} of service account {m.scope}: "
+                         "a killed run of this stack minted it and no state holds it")
+            self._report(the_client, m, [k for k in unheld if k not in proved], why, warn)
+        except Exception as err:  # noqa: BLE001 - a preview note must never fail the check
+            warn(f"a killed run of this stack was minting {m.describe()}; what it left could "
+                 f"not be looked up now ({type(err).__name__}); `pulumi up` will")
+
+    def _sort(self, client: Any, m: Creating, unheld: list[str], delete: Callable[[str], Any],
+              warn: Callable[[str], None]) -> list[str]:
+        proved, why = self._prove(client, m)
         gone = [k for k in unheld if k in proved]
         for key_id in gone:
             delete(key_id)
@@ -96,10 +130,7 @@ class Leftovers:
                  f"{m.scope} and no state holds it: deleted")
         left = [k for k in unheld if k not in proved]
         if left:
-            account = str(getattr(getattr(client, "settings", None), "account_id", "") or "")
-            makers = audit.makers(client, [f"KEY/{k}" for k in left])
-            for key_id in left:
-                warn(report(m.kind, key_id, m.scope, account, why, makers.get(f"KEY/{key_id}")))
+            self._report(client, m, left, why, warn)
             with self._lock:
                 self.reported.setdefault(m.scope, []).extend(left)
         return gone

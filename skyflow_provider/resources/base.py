@@ -223,8 +223,8 @@ class SkyflowProvider(ResourceProvider):
     replace_keys: tuple[str, ...] = ()
     #: replace by deleting first (e.g. unique names, or ids derived from inputs)
     delete_before_replace: bool = False
-    #: a killed run's create of this type can leave an object or key behind (recovery/)
-    recovers_creates: bool = False
+    #: a killed run's create of this type can leave an object or key behind (recovery/): warn
+    preview_recovery: Callable[[dict[str, Any]], None] | None = None  # at check what happens
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Derive the key tuples from ``spec`` (declared once, never restated)."""
@@ -374,8 +374,9 @@ class SkyflowProvider(ResourceProvider):
             # Malformed credentials or config are knowable without an API call: say so at
             # preview, naming the config key, rather than at the first create.
             self._load_settings()
-        if not strip_provider(_olds) and self.recovers_creates:  # what a killed run left pending,
-            checkpoint.CHECKPOINT.ensure()  # read before this run's first create (once)
+        if not strip_provider(_olds) and self.preview_recovery is not None:
+            checkpoint.CHECKPOINT.ensure()  # what a killed run left pending, before any create
+            self.preview_recovery(inputs)
         return CheckResult(inputs, failures)
 
     def changed_keys(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:

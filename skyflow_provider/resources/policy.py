@@ -221,7 +221,16 @@ class PolicyProvider(SkyflowProvider):
     """CRUD for /v1/policies; status via /v1/policies/{ID}/status."""
 
     spec = POLICY
-    recovers_creates = True
+
+    def preview_recovery(self, inputs: dict[str, Any]) -> None:
+        """At check: what this create will do about a killed run's leftover (recovery/; an
+        unknown name matches no pending create, so it costs nothing)."""
+        name = inputs.get("name")
+        vault = str(inputs.get("vault_id") or "")
+        if isinstance(name, str) and name:
+            takeover.preview(lambda: self.client, Creating("Policy", vault, name),
+                             lambda c: idempotency.policy_listing(c, vault, name),
+                             f"create policy {name!r}")
 
     def apply_defaults(self, news: dict[str, Any]) -> dict[str, Any]:
         """Declared defaults, and every rule in its normal form (deterministic state)."""

@@ -38,7 +38,16 @@ class RoleProvider(SkyflowProvider):
     """CRUD for /v1/roles (custom roles only)."""
 
     spec = ROLE
-    recovers_creates = True
+
+    def preview_recovery(self, inputs: dict[str, Any]) -> None:
+        """At check: what this create will do about a killed run's leftover (recovery/; an
+        unknown name matches no pending create, so it costs nothing)."""
+        name = inputs.get("name")
+        vault = str(inputs.get("vault_id") or "")
+        if isinstance(name, str) and name:
+            takeover.preview(lambda: self.client, Creating("Role", vault, name),
+                             lambda c: idempotency.role_listing(c, vault, name),
+                             f"create role {name!r}")
 
     def validate(self, news: dict[str, Any]) -> list[CheckFailure]:
         f = v.check_unknown_keys(news, self.input_keys)

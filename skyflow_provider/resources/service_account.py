@@ -87,7 +87,15 @@ class ServiceAccountProvider(AccountKeys):
     """CRUD for /v1/serviceAccounts."""
 
     spec = SERVICE_ACCOUNT
-    recovers_creates = True
+
+    def preview_recovery(self, inputs: dict[str, Any]) -> None:
+        """At check: what this create will do about a killed run's leftover (recovery/; an
+        unknown name matches no pending create, so it costs nothing)."""
+        name = inputs.get("name")
+        if isinstance(name, str) and name:
+            takeover.preview(lambda: self.client, Creating("ServiceAccount", "", name),
+                             lambda c: idempotency.sa_listing(c, name),
+                             f"create service account {name!r}")
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """A rename creates the new account first (no credential gap); an auth-type change with

@@ -107,7 +107,15 @@ class StsConfigProvider(SkyflowProvider):
     """CRUD for /v1/sts/config; update in place is ``POST /v1/sts/config/{ID}``."""
 
     spec = STS_CONFIG
-    recovers_creates = True
+
+    def preview_recovery(self, inputs: dict[str, Any]) -> None:
+        """At check: what this create will do about a killed run's leftover (recovery/; an
+        unknown name matches no pending create, so it costs nothing)."""
+        name = inputs.get("name")
+        if isinstance(name, str) and name:
+            takeover.preview(lambda: self.client, Creating("StsConfig", "", name),
+                             lambda c: sts_listing(c, name),
+                             f"create STS config {name!r}")
 
     def _shared_extra(self) -> str | None:
         settings = self._settings

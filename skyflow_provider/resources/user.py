@@ -37,7 +37,15 @@ class UserProvider(SkyflowProvider):
     """CRUD for /v1/users."""
 
     spec = USER
-    recovers_creates = True
+
+    def preview_recovery(self, inputs: dict[str, Any]) -> None:
+        """At check: what this create will do about a killed run's leftover (recovery/; an
+        unknown name matches no pending create, so it costs nothing)."""
+        name = str(inputs.get("email") or "").lower()
+        if isinstance(name, str) and name:
+            takeover.preview(lambda: self.client, Creating("User", "", name),
+                             lambda c: vault_creates.user_listing(c, name),
+                             f"create user {name!r}")
 
     def validate(self, news: dict[str, Any]) -> list[CheckFailure]:
         f = v.check_unknown_keys(news, self.input_keys)

@@ -60,7 +60,16 @@ class VaultProvider(SkyflowProvider):
     """CRUD for /v1/vaults."""
 
     spec = VAULT
-    recovers_creates = True
+
+    def preview_recovery(self, inputs: dict[str, Any]) -> None:
+        """At check: what this create will do about a killed run's leftover (recovery/; an
+        unknown name matches no pending create, so it costs nothing)."""
+        name = inputs.get("name")
+        if isinstance(name, str) and name:
+            takeover.preview(lambda: self.client, Creating("Vault", "", name),
+                             lambda c: vault_creates.vault_listing(
+                                 c, str(self._workspace(inputs.get("workspace_id"))["ID"]), name),
+                             f"create vault {name!r}")
 
     # ----- check / diff --------------------------------------------------------------------------
     def apply_defaults(self, news: dict[str, Any]) -> dict[str, Any]:

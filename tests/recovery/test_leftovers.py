@@ -173,3 +173,21 @@ def test_a_late_read_tells_this_runs_own_pending_create_apart(killed: Killed) ->
     left = Leftovers(cp)
     left.arrive(Minting("key", acct.id))
     assert acct.sweep(left) == [] and by_hand in acct.ids()
+
+
+def test_preview_says_which_keys_the_up_deletes_and_deletes_none(killed: Killed) -> None:
+    fake = FakeClient()
+    acct = Account(fake)
+    theirs = as_another_stack(fake)
+    other = acct.mint()
+    fake.owner_tag, fake.tokens = theirs
+    ours_killed = acct.mint()
+    cp = killed(op("creating", SA, service_account_id=acct.id),
+                resources=state_holding(acct.first, account=acct.id))
+    left = Leftovers(cp)
+    left.preview(lambda: fake, Minting("key", acct.id), lambda c: acct.ids(),
+                 acct.warnings.append)
+    assert sorted(acct.ids()) == sorted([acct.first, other, ours_killed])  # nothing deleted
+    assert any(f"`pulumi up` deletes key {ours_killed}" in w for w in acct.warnings)
+    assert any(f"key {other} " in w and "left alone" in w for w in acct.warnings)
+    assert acct.sweep(left) == [ours_killed]  # the up then does what the preview said

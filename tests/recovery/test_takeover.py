@@ -173,3 +173,31 @@ def test_a_role_name_taken_by_another_stack_names_its_holder(make, fake) -> None
     text = str(err.value)
     assert theirs in text and "them" in text and f"adopt_id={theirs!r}" in text
     assert "never taken over" in text
+
+
+def test_check_says_at_preview_what_the_up_will_do_and_changes_nothing(
+        make, fake, capsys, killed: Killed) -> None:
+    as_identity(fake)
+    ours, _ = left_by(fake, "dev-svc")
+    theirs, _ = left_by(fake, "dev-svc", tag="pulumi:team-a/prod")
+    killed(pending_account("dev-svc"))
+    p = make(ServiceAccountProvider)
+    inputs = checked(p, {"name": "dev-svc"})  # preview runs check, and nothing else
+    err = capsys.readouterr().err
+    assert f"`pulumi up` takes over {ours}" in err and theirs in err and "left alone" in err
+    assert set(fake.sas) == {ours, theirs} and not idempotency.adopted_this_run(fake, ours)
+    listings = fake.calls.count("list_audit_events")
+    assert p.create(inputs).id == ours  # the up acts on what the check found: no second query
+    assert fake.calls.count("list_audit_events") == listings
+
+
+def test_check_without_proof_warns_that_the_up_will_stop(make, fake, capsys,
+                                                         killed: Killed) -> None:
+    as_identity(fake)
+    sa_id, _ = left_by(fake, "dev-svc")
+    fake.audit_denied = True
+    killed(pending_account("dev-svc"))
+    p = make(ServiceAccountProvider)
+    checked(p, {"name": "dev-svc"})
+    err = capsys.readouterr().err
+    assert sa_id in err and "cannot prove" in err and "`pulumi up` will stop here" in err
