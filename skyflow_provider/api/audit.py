@@ -22,6 +22,7 @@ over nothing.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,9 +31,13 @@ from ..http.errors import (
     InvalidArgumentError,
     NotFoundError,
     PermissionDeniedError,
+    ServerError,
     SkyflowError,
+    TransportError,
 )
 
+READ_ATTEMPTS = 3
+READ_BACKOFF_S = 1.0
 #: the collection a create is POSTed to, per kind of object
 SERVICE_ACCOUNTS = "/v1/serviceAccounts"
 ROLES = "/v1/roles"
@@ -64,17 +69,27 @@ class Maker:
 
 
 def _events(client: Any, filters: Mapping[str, str]) -> list[Mapping[str, Any]]:
-    try:
-        events = client.list_audit_events(dict(filters))
-    except PermissionDeniedError as err:
-        raise ProofUnavailable(
-            "this provider's identity may not read Skyflow's audit log (grant it the "
-            f"permission to read audit events, e.g. ACCOUNT_ADMIN): {err.summary}") from None
-    except (NotFoundError, InvalidArgumentError) as err:
-        raise ProofUnavailable(f"Skyflow's audit log could not be read: {err.summary}") from None
-    except SkyflowError as err:
-        raise ProofUnavailable(f"reading Skyflow's audit log failed: {err.summary}") from None
-    return [e for e in events if isinstance(e, Mapping)]
+    """The events matching ``filters``; a transient failure is retried (it is a read)."""
+    for attempt in range(READ_ATTEMPTS):
+        try:
+            events = client.list_audit_events(dict(filters))
+            return [e for e in events if isinstance(e, Mapping)]
+        except PermissionDeniedError as err:
+            raise ProofUnavailable(
+                "this provider's identity may not read Skyflow's audit log (grant it the "
+                f"permission to read audit events, e.g. ACCOUNT_ADMIN): {err.summary}") from None
+        except (NotFoundError, InvalidArgumentError) as err:
+            raise ProofUnavailable(f"Skyflow's audit log could not be read: {err.summary}") \
+                from None
+        except (ServerError, TransportError) as err:
+            if attempt == READ_ATTEMPTS - 1:
+                raise ProofUnavailable(f"reading Skyflow's audit log failed: {err.summary}") \
+                    from None
+            time.sleep(READ_BACKOFF_S * 2 ** attempt)
+        except SkyflowError as err:
+            raise ProofUnavailable(f"reading Skyflow's audit log failed: {err.summary}") \
+                from None
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _ok(event: Mapping[str, Any]) -> bool:

@@ -216,7 +216,8 @@ def _created(client: Any, kind: str, scope: str, sample: Callable[[], Iterable[A
     reads it)."""
     made(client, obj_id)
     if obj_id and not resp.get("namespace"):
-        derived = snapshots.namespace_for(client, kind, scope, sample, obj_id)
+        derived = snapshots.namespace_for(client, kind, scope,
+                                         lambda: _read(sample, time.sleep), obj_id)
         if derived:
             resp = {**resp, "namespace": derived}
     return resp

@@ -19,7 +19,7 @@ import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ..http.errors import PermissionDeniedError
+from ..http.errors import PermissionDeniedError, SkyflowError
 
 Listing = Callable[[], Iterable[Any]]
 
@@ -74,6 +74,10 @@ class Sample:
                     items = list(self._listing())
                 except PermissionDeniedError:
                     items = []  # no read permission: namespaces come with the next refresh
+                except SkyflowError:
+                    # The object was created already: a failed sample must not fail its create
+                    # (and leave it unrecorded); its namespace comes with the next refresh.
+                    return None
                 for item in items:
                     obj = object_of(item)
                     ns = obj.get("namespace")

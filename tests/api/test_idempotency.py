@@ -165,6 +165,19 @@ def test_a_lost_key_create_without_the_audit_log_deletes_no_key(caplog) -> None:
     assert "none is deleted" in caplog.text
 
 
+def test_a_failed_namespace_sample_never_fails_the_create_it_follows() -> None:
+    """The object exists once the create answered: a 500 on the small listing that derives its
+    namespace must not fail the create (the object would be left unrecorded)."""
+    client = FakeClient()
+
+    def broken(*_a: Any, **_kw: Any) -> list[Any]:
+        raise ServerError("list roles failed", status=500)
+
+    client.list_roles = broken  # type: ignore[method-assign]
+    role = provider(RoleProvider, client).create({"vault_id": "v1", "name": "dev-reader"})
+    assert role.id in client.roles and role.outs["namespace"] == ""
+
+
 def test_lost_assignments_are_recognised() -> None:
     client = LossyClient(assign_role=1, assign_policy=1)
     sa = client.create_service_account({"serviceAccount": {"name": "a"}})

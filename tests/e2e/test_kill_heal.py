@@ -99,7 +99,8 @@ def held_state(proj: PulumiProject) -> tuple[set[str], set[str], list[dict[str, 
 def start_and_kill(emulator: EmulatorProcess, proj: PulumiProject, kill_after: int,
                    command: str = "up",
                    counter: Callable[[list[dict[str, Any]]], Counter[str]] = acknowledged_creates,
-                   group: bool = False) -> tuple[int, list[str], float]:
+                   group: bool = False, extra: tuple[str, ...] = ()
+                   ) -> tuple[int, list[str], float]:
     """``pulumi <command>`` in the background, SIGKILLed after ``kill_after`` acknowledged
     writes of the kind ``counter`` counts; returns what was left of it (after waiting for the
     provider process to go) and how long the provider took to exit.
@@ -108,7 +109,7 @@ def start_and_kill(emulator: EmulatorProcess, proj: PulumiProject, kill_after: i
     the job's process tree): nothing of the killed run can clean up after it; the next up must."""
     mark = len(api_requests(emulator))
     emulator.set_faults(latency_ms=150)
-    bg = Background(proj, command, "--yes", "--skip-preview")
+    bg = Background(proj, command, "--yes", "--skip-preview", *extra)
     wait_for(lambda: sum(counter(api_requests(emulator, mark)).values())
              >= kill_after, what=f"{kill_after} acknowledged writes")
     if group:
@@ -366,7 +367,9 @@ def test_killed_deletes_of_an_up_heal(
 
     def attempt() -> tuple[bool, int]:
         proj.config_set("count", str(COUNT // 2))
-        start_and_kill(emulator, proj, 5, counter=acknowledged_deletes)
+        # two at a time, so the kill after 5 lands mid-way (10 in parallel end together)
+        start_and_kill(emulator, proj, 5, counter=acknowledged_deletes,
+                       extra=("--parallel", "2"))
         time.sleep(0.5)
         lost = proj.repair_after_kill()
         proj.run("cancel", "--yes", check=False)
