@@ -1,5 +1,5 @@
 # The two commands of the README. Each sets everything up first (fast when warm).
-.PHONY: up test setup lint bench bench-1000 emulator clean generate
+.PHONY: up test setup lint bench bench-1000 emulator clean generate dist
 
 up: setup
 	@bash scripts/up.sh
@@ -18,7 +18,14 @@ lint: setup
 # Outputs, sdk/schema.json, docs/resources.md tables, the benchmark floor's shape).
 generate: setup
 	venv/bin/python tools/generate.py
-	bash tools/sdkgen.sh  # sdk/nodejs and sdk/go from sdk/schema.json (Pulumi codegen)
+	bash tools/sdkgen.sh  # sdk/nodejs, sdk/go and sdk/python from sdk/schema.json (Pulumi codegen)
+
+# Every release artifact into dist/: the Python package (wheel, sdist), the Python SDK of the
+# plugin, the plugin archive (PLUGIN_PLATFORMS="linux-amd64 darwin-arm64 ..." for more than the
+# host's), the npm tarball and the Go SDK module (tools/dist.py, docs/install.md).
+DIST ?= dist
+dist: setup
+	venv/bin/python tools/dist.py --out $(DIST)
 
 bench: setup
 	@bash scripts/bench.sh

@@ -8,7 +8,8 @@
 # 2. Otherwise it builds, from Go modules served by the Go module proxy:
 #      pulumi                  github.com/pulumi/pulumi/pkg/v3/cmd/pulumi  (tools/pulumi-cli)
 #      pulumi-language-python  our own host on sdk/v3                     (tools/pulumi-language-python)
-#      pulumi-language-yaml    github.com/pulumi/pulumi-yaml v1.25.0      (tools/pulumi-language-yaml)
+#      pulumi-language-yaml    our main around github.com/pulumi/pulumi-yaml v1.25.0's host
+#                              (tools/pulumi-language-yaml: keeps property values out of -v=9 logs)
 #    and copies the SDK's pulumi-language-python-exec and pulumi-resource-pulumi-python next to
 #    them, into ${XDG_CACHE_HOME:-$HOME/.cache}/skyflow-pulumi/pulumi-v<version>-<hash>/bin, where
 #    <hash> covers tools/ and this script. A warm run only hashes a few files.
@@ -145,19 +146,20 @@ if [[ ! -x "$CLI_BUILD/out/pulumi" ]]; then
   log "pulumi built in $((SECONDS - start))s"
 fi
 
-# The YAML language host (Pulumi YAML programs, examples/yaml) is built once per its wrapper
-# module's go.mod/go.sum, like the CLI. Cold: ~1 min on 2 cores with the CLI's modules cached.
+# The YAML language host (Pulumi YAML programs, examples/yaml): our main (tools/pulumi-language-yaml,
+# a log filter) around pulumi-yaml's host, built once per its module's sources, like the CLI.
+# Cold: ~1 min on 2 cores with the CLI's modules cached.
 YAML_SRC="$ROOT/tools/pulumi-language-yaml"
-yaml_key="$(cat "$YAML_SRC/go.mod" "$YAML_SRC/go.sum" "$YAML_SRC/tools.go" | sha256sum | cut -c1-12)"
+yaml_key="$(cat "$YAML_SRC/go.mod" "$YAML_SRC/go.sum" "$YAML_SRC"/*.go | sha256sum | cut -c1-12)"
 YAML_BUILD="$BUILD_DIR/language-yaml-$yaml_key"
 if [[ ! -x "$YAML_BUILD/out/pulumi-language-yaml" ]]; then
-  log "building pulumi-language-yaml from github.com/pulumi/pulumi-yaml (tools/pulumi-language-yaml)"
+  log "building pulumi-language-yaml (tools/pulumi-language-yaml on github.com/pulumi/pulumi-yaml)"
   rm -rf "$YAML_BUILD"
   mkdir -p "$YAML_BUILD/src"
-  cp "$YAML_SRC/go.mod" "$YAML_SRC/go.sum" "$YAML_SRC/tools.go" "$YAML_BUILD/src/"
+  cp "$YAML_SRC/go.mod" "$YAML_SRC/go.sum" "$YAML_SRC"/*.go "$YAML_BUILD/src/"
   start=$SECONDS
   (cd "$YAML_BUILD/src" && go build -trimpath -tags "$BUILD_TAGS" -ldflags "-s -w" \
-    -o "$YAML_BUILD/out/pulumi-language-yaml.tmp" github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml) ||
+    -o "$YAML_BUILD/out/pulumi-language-yaml.tmp" .) ||
     die "building the YAML language host failed (see the go output above)"
   mv "$YAML_BUILD/out/pulumi-language-yaml.tmp" "$YAML_BUILD/out/pulumi-language-yaml"
   log "pulumi-language-yaml built in $((SECONDS - start))s"

@@ -17,8 +17,21 @@ fi
 if [ "$(cat "$STAMP" 2>/dev/null || true)" != "$want" ]; then
   echo "setup: installing skyflow-pulumi and its dependencies into $VENV" >&2
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[dev,sdk]'
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[dev,sdk,emulator,serve,dist]'
   echo "$want" > "$STAMP"
+fi
+
+# The plugin as this repository's tests run it (on PATH through scripts/env.sh): a launcher of the
+# editable package in venv/bin. The package itself ships no such script; users install the
+# plugin archive of `make dist` (docs/install.md).
+PLUGIN_LAUNCHER="$VENV/bin/pulumi-resource-skyflow"
+launcher="#!$PWD/$VENV/bin/python
+import sys
+from skyflow_provider.native.server import main
+sys.exit(main())"
+if [ "$(cat "$PLUGIN_LAUNCHER" 2>/dev/null || true)" != "$launcher" ]; then
+  printf '%s\n' "$launcher" > "$PLUGIN_LAUNCHER.tmp" && chmod 755 "$PLUGIN_LAUNCHER.tmp"
+  mv "$PLUGIN_LAUNCHER.tmp" "$PLUGIN_LAUNCHER"
 fi
 
 bash scripts/build-pulumi.sh >/dev/null

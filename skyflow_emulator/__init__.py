@@ -4,5 +4,10 @@ Independent of ``skyflow_provider``: it has its own JWT handling, models and sto
 provider's tests meet a second implementation of the published spec, not a mirror of itself.
 """
 
+from importlib.metadata import PackageNotFoundError, version
+
 __all__ = ["__version__"]
-__version__ = "0.1.0"
+try:  # the distribution's version (skyflow_provider/_version.py), without importing the provider
+    __version__ = version("skyflow-pulumi")
+except PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0+unknown"

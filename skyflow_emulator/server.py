@@ -42,8 +42,10 @@ def is_loopback(host: str) -> bool:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="skyflow-emulator",
-                                description="Local emulator of Skyflow's Management API")
+    p = argparse.ArgumentParser(
+        prog="skyflow-emulator", description="Local emulator of Skyflow's Management API",
+        epilog="`skyflow-emulator env --data-dir DIR` prints the SKYFLOW_* variables of the "
+               "running emulator's account: eval \"$(skyflow-emulator env --data-dir DIR)\"")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0 picks a free port")
     p.add_argument("--data-dir", default=os.environ.get("SKYFLOW_EMULATOR_DATA_DIR",

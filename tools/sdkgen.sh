@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Generate sdk/nodejs and sdk/go from sdk/schema.json with tools/sdkgen (Pulumi's own code
+# Generate sdk/nodejs, sdk/go and sdk/python from sdk/schema.json with tools/sdkgen (Pulumi's own code
 # generators, from the Go module cache the CLI build filled). `make generate` runs it after
 # tools/generate.py; tests/native/test_sdk_fresh.py runs it into a temporary dir to find a stale sdk/.
 #
@@ -14,8 +14,8 @@ if [[ ! -x "$BIN" ]]; then
   echo "sdkgen: building tools/sdkgen (pkg/v3 codegen)" >&2
   mkdir -p "$(dirname "$BIN")"
   (cd "$ROOT/tools/sdkgen" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOTOOLCHAIN=local \
-    go build -trimpath -o "$BIN.tmp" .)
-  mv "$BIN.tmp" "$BIN"
+    go build -trimpath -o "$BIN.tmp.$$" .)
+  mv "$BIN.tmp.$$" "$BIN"  # a per-process temp name: concurrent builds never share one file
 fi
 mkdir -p "$OUT"
 "$BIN" "$SCHEMA" "$OUT"

@@ -5,6 +5,8 @@
 //
 // Environment: WORK_DIR, STACK (default dev), SKYFLOW_VAULT_ID and the provider's SKYFLOW_*
 // settings; PULUMI_BACKEND_URL and PULUMI_CONFIG_PASSPHRASE as for any CLI run.
+// LOG_VERBOSITY=9 runs the CLI with --debug -v=9 --logtostderr --logflow and copies its stderr
+// here: the most verbose logs there are, and still no secret in them (docs/security.md).
 package main
 
 import (
@@ -12,8 +14,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strconv"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/debug"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
@@ -32,7 +36,7 @@ func program(ctx *pulumi.Context) error {
 		return err
 	}
 	editor := skyflow.LookupSystemRoleOutput(ctx, skyflow.LookupSystemRoleOutputArgs{
-		VaultId: pulumi.String(vaultID), Name: pulumi.String("VAULT_EDITOR"),
+		VaultId: pulumi.String(vaultID), Name: skyflow.SystemRoleNameVaultEditor,
 	})
 	if _, err := skyflow.NewRoleAssignment(ctx, "payments-editor", &skyflow.RoleAssignmentArgs{
 		RoleId:           editor.RoleId(),
@@ -61,22 +65,32 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
+	upOpts := []optup.Option{optup.ProgressStreams(os.Stdout)}
+	refreshOpts := []optrefresh.Option{optrefresh.ProgressStreams(os.Stdout)}
+	destroyOpts := []optdestroy.Option{optdestroy.ProgressStreams(os.Stdout)}
+	if logging, ok := debugLogging(); ok {
+		upOpts = append(upOpts, optup.DebugLogging(logging), optup.ErrorProgressStreams(os.Stderr))
+		refreshOpts = append(refreshOpts, optrefresh.DebugLogging(logging),
+			optrefresh.ErrorProgressStreams(os.Stderr))
+		destroyOpts = append(destroyOpts, optdestroy.DebugLogging(logging),
+			optdestroy.ErrorProgressStreams(os.Stderr))
+	}
 	var changes *map[string]int
 	switch action {
 	case "up":
-		res, err := stack.Up(ctx, optup.ProgressStreams(os.Stdout))
+		res, err := stack.Up(ctx, upOpts...)
 		if err != nil {
 			fail(err)
 		}
 		changes = res.Summary.ResourceChanges
 	case "refresh":
-		res, err := stack.Refresh(ctx, optrefresh.ProgressStreams(os.Stdout))
+		res, err := stack.Refresh(ctx, refreshOpts...)
 		if err != nil {
 			fail(err)
 		}
 		changes = res.Summary.ResourceChanges
 	case "destroy":
-		res, err := stack.Destroy(ctx, optdestroy.ProgressStreams(os.Stdout))
+		res, err := stack.Destroy(ctx, destroyOpts...)
 		if err != nil {
 			fail(err)
 		}
@@ -86,6 +100,17 @@ func main() {
 	}
 	out, _ := json.Marshal(changes)
 	fmt.Printf("\nSUMMARY %s\n", out)
+}
+
+// debugLogging reads LOG_VERBOSITY: a level >= 1 turns on --debug -v=<level> --logtostderr
+// --logflow (the plugins log at that level too).
+func debugLogging() (debug.LoggingOptions, bool) {
+	level, err := strconv.ParseUint(os.Getenv("LOG_VERBOSITY"), 10, 32)
+	if err != nil || level == 0 {
+		return debug.LoggingOptions{}, false
+	}
+	v := uint(level)
+	return debug.LoggingOptions{LogLevel: &v, LogToStdErr: true, FlowToPlugins: true, Debug: true}, true
 }
 
 func fail(err error) {

@@ -1,5 +1,5 @@
 module github.com/skyflow-pulumi/skyflow-pulumi/sdk/go
 
-go 1.26.6
+go 1.22
 
-require github.com/pulumi/pulumi/sdk/v3 v3.274.1
+require github.com/pulumi/pulumi/sdk/v3 v3.150.0

@@ -2,6 +2,9 @@
 // *** Do not edit by hand unless you're certain you know what you are doing! ***
 
 import * as pulumi from "@pulumi/pulumi";
+import * as inputs from "./types/input";
+import * as outputs from "./types/output";
+import * as enums from "./types/enums";
 import * as utilities from "./utilities";
 
 /**
@@ -19,7 +22,7 @@ export interface GetSystemRoleArgs {
     /**
      * A system role name: VAULT_OWNER, VAULT_EDITOR, VAULT_VIEWER, PIPELINE_MANAGER, CONNECTION_MANAGER.
      */
-    name: string;
+    name: enums.SystemRoleName;
     /**
      * The vault whose built-in role to find.
      */
@@ -30,7 +33,7 @@ export interface GetSystemRoleResult {
     /**
      * A system role name: VAULT_OWNER, VAULT_EDITOR, VAULT_VIEWER, PIPELINE_MANAGER, CONNECTION_MANAGER.
      */
-    readonly name: string;
+    readonly name: enums.SystemRoleName;
     /**
      * The role's id in that vault.
      */
@@ -55,7 +58,7 @@ export interface GetSystemRoleOutputArgs {
     /**
      * A system role name: VAULT_OWNER, VAULT_EDITOR, VAULT_VIEWER, PIPELINE_MANAGER, CONNECTION_MANAGER.
      */
-    name: pulumi.Input<string>;
+    name: pulumi.Input<enums.SystemRoleName>;
     /**
      * The vault whose built-in role to find.
      */

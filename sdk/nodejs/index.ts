@@ -76,6 +76,9 @@ export const Vault: typeof import("./vault").Vault = null as any;
 utilities.lazyLoad(exports, ["Vault"], () => require("./vault"));
 
 
+// Export enums:
+export * from "./types/enums";
+
 // Export sub-modules:
 import * as config from "./config";
 import * as types from "./types";

@@ -2,6 +2,9 @@
 // *** Do not edit by hand unless you're certain you know what you are doing! ***
 
 import * as pulumi from "@pulumi/pulumi";
+import * as inputs from "./types/input";
+import * as outputs from "./types/output";
+import * as enums from "./types/enums";
 import * as utilities from "./utilities";
 
 /**
@@ -55,7 +58,7 @@ export class RoleAssignment extends pulumi.CustomResource {
     /**
      * SERVICE_ACCOUNT or USER. Changing it replaces.
      */
-    declare public readonly memberType: pulumi.Output<string>;
+    declare public readonly memberType: pulumi.Output<enums.MemberType>;
     /**
      * The member id actually assigned.
      */
@@ -134,7 +137,7 @@ export interface RoleAssignmentArgs {
     /**
      * SERVICE_ACCOUNT or USER. Changing it replaces.
      */
-    memberType?: pulumi.Input<string | undefined>;
+    memberType?: pulumi.Input<enums.MemberType | undefined>;
     /**
      * The role (a Role's or SystemRole's id). Changing it replaces.
      */

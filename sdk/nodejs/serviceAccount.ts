@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as inputs from "./types/input";
 import * as outputs from "./types/output";
+import * as enums from "./types/enums";
 import * as utilities from "./utilities";
 
 /**
@@ -61,7 +62,7 @@ export class ServiceAccount extends pulumi.CustomResource {
     /**
      * jwt (key pair and credentials.json) or api_key. Changing it replaces the account (deleted first, so the name is free).
      */
-    declare public readonly authType: pulumi.Output<string>;
+    declare public readonly authType: pulumi.Output<enums.AuthType>;
     /**
      * Skyflow's clientID (= the resource id).
      */
@@ -281,7 +282,7 @@ export interface ServiceAccountArgs {
     /**
      * jwt (key pair and credentials.json) or api_key. Changing it replaces the account (deleted first, so the name is free).
      */
-    authType?: pulumi.Input<string | undefined>;
+    authType?: pulumi.Input<enums.AuthType | undefined>;
     /**
      * Free text (at most 1024 characters). Updates in place.
      */

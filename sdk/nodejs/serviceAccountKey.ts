@@ -2,6 +2,9 @@
 // *** Do not edit by hand unless you're certain you know what you are doing! ***
 
 import * as pulumi from "@pulumi/pulumi";
+import * as inputs from "./types/input";
+import * as outputs from "./types/output";
+import * as enums from "./types/enums";
 import * as utilities from "./utilities";
 
 /**
@@ -103,7 +106,7 @@ export class ServiceAccountKey extends pulumi.CustomResource {
     /**
      * Optional hint (jwt or api_key), filled from service_account when given; never causes a diff.
      */
-    declare public readonly serviceAccountAuthType: pulumi.Output<string | undefined>;
+    declare public readonly serviceAccountAuthType: pulumi.Output<enums.AuthType | undefined>;
     /**
      * The JWT service account (its id). Changing it replaces the key.
      */
@@ -198,7 +201,7 @@ export interface ServiceAccountKeyArgs {
     /**
      * Optional hint (jwt or api_key), filled from service_account when given; never causes a diff.
      */
-    serviceAccountAuthType?: pulumi.Input<string | undefined>;
+    serviceAccountAuthType?: pulumi.Input<enums.AuthType | undefined>;
     /**
      * The JWT service account (its id). Changing it replaces the key.
      */

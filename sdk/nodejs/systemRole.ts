@@ -2,6 +2,9 @@
 // *** Do not edit by hand unless you're certain you know what you are doing! ***
 
 import * as pulumi from "@pulumi/pulumi";
+import * as inputs from "./types/input";
+import * as outputs from "./types/output";
+import * as enums from "./types/enums";
 import * as utilities from "./utilities";
 
 /**
@@ -47,7 +50,7 @@ export class SystemRole extends pulumi.CustomResource {
     /**
      * A system role name: VAULT_OWNER, VAULT_EDITOR, VAULT_VIEWER, PIPELINE_MANAGER, CONNECTION_MANAGER.
      */
-    declare public readonly name: pulumi.Output<string>;
+    declare public readonly name: pulumi.Output<enums.SystemRoleName>;
     /**
      * The role's id in that vault.
      */
@@ -96,7 +99,7 @@ export interface SystemRoleArgs {
     /**
      * A system role name: VAULT_OWNER, VAULT_EDITOR, VAULT_VIEWER, PIPELINE_MANAGER, CONNECTION_MANAGER.
      */
-    name: pulumi.Input<string>;
+    name: pulumi.Input<enums.SystemRoleName>;
     /**
      * The vault whose built-in role to find.
      */

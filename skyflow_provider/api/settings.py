@@ -197,7 +197,8 @@ def settings_from_config(get: Getter, env: Mapping[str, str] | None = None) -> P
             hint="Set one of skyflow:credentials (secret, credentials.json text), "
             "skyflow:credentialsFile, skyflow:apiKey (secret), skyflow:bearerToken (secret) or, "
             "keyless, skyflow:oidcTokenSource with skyflow:oidcServiceAccountId "
-            "(docs/keyless.md) with `pulumi config set [--secret]`, or the env vars "
+            "(https://github.com/skyflow-pulumi/skyflow-pulumi/blob/main/docs/keyless.md) with "
+            "`pulumi config set [--secret]`, or the env vars "
             "SKYFLOW_CREDENTIALS, SKYFLOW_CREDENTIALS_FILE, SKYFLOW_API_KEY, "
             "SKYFLOW_BEARER_TOKEN or SKYFLOW_OIDC_TOKEN_SOURCE.",
         )

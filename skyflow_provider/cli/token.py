@@ -39,9 +39,8 @@ examples:
   SKYFLOW_CREDENTIALS="$(cat credentials.json)" skyflow-token --json
   skyflow-token --credentials - --json < credentials.json
 
-  # the local emulator's private CA
-  skyflow-token --credentials .state/emulator/admin-credentials.json \\
-      --ca-bundle .state/emulator/ca.pem
+  # the local emulator's private CA (skyflow-emulator --data-dir DIR)
+  skyflow-token --credentials DIR/admin-credentials.json --ca-bundle DIR/ca.pem
 
   # keyless: a GitHub Actions job's OIDC token exchanged at Skyflow's STS (no credentials)
   skyflow-token --oidc-token-source github-actions --service-account-id $SA_ID \
@@ -93,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--token-uri", metavar="URL", help="override the credentials' tokenURI")
     p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
                    help="connect/read timeout (default 30)")
-    k = p.add_argument_group("keyless (Skyflow's STS; docs/keyless.md)")
+    k = p.add_argument_group("keyless (Skyflow's STS; https://github.com/skyflow-pulumi/"
+                             "skyflow-pulumi/blob/main/docs/keyless.md)")
     k.add_argument("--oidc-token-source", metavar="SOURCE",
                    help="exchange an OIDC token instead of credentials: github-actions, "
                    "file:PATH, env:VARIABLE or command:COMMAND (default: "
@@ -178,8 +178,13 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``skyflow-token`` console script; returns the exit code."""
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["serve"]:  # the token-vending backend (skyflow_provider.cli.serve)
-        from skyflow_provider.cli.serve import main as serve_main
-
+        try:
+            from skyflow_provider.cli.serve import main as serve_main
+        except ModuleNotFoundError as exc:
+            if exc.name != "waitress":
+                raise
+            return _fail(EXIT_BAD_INPUT, "`skyflow-token serve` needs the [serve] extra: "
+                         "pip install 'skyflow-pulumi[serve]'")
         return serve_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.check is not None:

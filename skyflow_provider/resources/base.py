@@ -24,7 +24,7 @@ from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
 from ..http.errors import ConflictError, NotFoundError, SkyflowError
-from ..recovery import checkpoint, ledger, lifeline, owner, takeover
+from ..recovery import ledger, lifeline, owner
 from .fields import ResourceSpec
 
 PROVIDER_KEY = "__provider"
@@ -223,8 +223,6 @@ class SkyflowProvider(ResourceProvider):
     replace_keys: tuple[str, ...] = ()
     #: replace by deleting first (e.g. unique names, or ids derived from inputs)
     delete_before_replace: bool = False
-    #: a killed run's create of this type can leave an object or key behind (recovery/): warn
-    preview_recovery: Callable[[dict[str, Any]], None] | None = None  # at check what happens
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Derive the key tuples from ``spec`` (declared once, never restated)."""
@@ -309,14 +307,11 @@ class SkyflowProvider(ResourceProvider):
         fn: Callable[..., Any],
         *args: Any,
         missing_ok: bool = False,
-        taken: tuple[str, Callable[[], Any]] | None = None,
         **kwargs: Any,
     ) -> Any:
         """Run one client call, turning SkyflowError into a clean provider error.
 
-        With ``missing_ok`` a 404 returns None (read: gone; delete: already deleted). With
-        ``taken`` (the name, its listing) a create Skyflow refuses because the name is taken (a
-        role, vault, user or STS config) names its holder and ``adopt_id`` (one look-up).
+        With ``missing_ok`` a 404 returns None (read: gone; delete: already deleted).
         """
         try:
             return fn(*args, **kwargs)
@@ -324,9 +319,6 @@ class SkyflowProvider(ResourceProvider):
             if missing_ok and isinstance(err, NotFoundError):
                 return None
             hint = CONFLICT_HINT if isinstance(err, ConflictError) else None
-            message = hint and taken and takeover.conflict_message(self.client, action, *taken)
-            if message:
-                raise SkyflowProviderError(f"Skyflow: {message}") from None
             raise_clean(err, action, hint)
 
     @contextlib.contextmanager
@@ -374,13 +366,17 @@ class SkyflowProvider(ResourceProvider):
             # Malformed credentials or config are knowable without an API call: say so at
             # preview, naming the config key, rather than at the first create.
             self._load_settings()
-        if not strip_provider(_olds) and self.preview_recovery is not None:
-            checkpoint.CHECKPOINT.ensure()  # what a killed run left pending, before any create
-            self.preview_recovery(inputs)
         return CheckResult(inputs, failures)
+
+    def stated_inputs(self, olds: Mapping[str, Any]) -> dict[str, Any]:
+        """Inputs with an absent input read as its declared default: a state written before a
+        field existed (or imported) must not show that field as changed, nor must the unchecked
+        inputs the engine passes to Diff at refresh."""
+        return self.spec.fill_defaults(olds) if self.spec is not None else dict(olds)
 
     def changed_keys(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
         """Compared input keys whose value differs between state (olds) and checked inputs."""
+        olds, news = self.stated_inputs(olds), self.stated_inputs(news)
         return [k for k in self.compared_keys if not same_value(olds.get(k), news.get(k))]
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:

@@ -16,19 +16,37 @@ from .declarations_vaults import (
     WORKSPACE,
 )
 from .field_groups import (
+    AUTH_TYPE,
     DESCRIPTION,
     DISPLAY_NAME,
+    IP_ALLOWLIST_STATUS,
+    MEMBER_TYPE,
     NAMESPACE,
+    POLICY_ACTION,
+    POLICY_EFFECT,
+    REDACTION,
     ROTATION_INPUTS,
     ROTATION_OUTPUTS,
+    SYSTEM_ROLE_NAME,
     adopt_field,
     key_target,
 )
-from .fields import BOOL, STRING, Field, ObjectSpec, ResourceSpec, list_of, map_of, object_of
+from .fields import (
+    BOOL,
+    STRING,
+    Field,
+    ObjectSpec,
+    ResourceSpec,
+    enum_of,
+    list_of,
+    map_of,
+    object_of,
+)
 
 # ----- ServiceAccount ----------------------------------------------------------------------------
 IP_ALLOWLIST = ObjectSpec("IpAllowlist", "Where the service account may be used from.", (
-    Field("status", STRING, "INACTIVE (not enforced), ACTIVE_ALL (every call) or "
+    Field("status", enum_of(IP_ALLOWLIST_STATUS),
+          "INACTIVE (not enforced), ACTIVE_ALL (every call) or "
           "ACTIVE_AUTH_ONLY (token minting only).", default="INACTIVE"),
     Field("cidr_blocks", list_of(STRING), "Up to 10 IPv4/IPv6 CIDR blocks.", default=[]),
 ))
@@ -42,7 +60,8 @@ SERVICE_ACCOUNT = ResourceSpec(
               "rename).", required=True, replaces=True),
         DISPLAY_NAME,
         DESCRIPTION,
-        Field("auth_type", STRING, "jwt (key pair and credentials.json) or api_key. Changing it "
+        Field("auth_type", enum_of(AUTH_TYPE),
+              "jwt (key pair and credentials.json) or api_key. Changing it "
               "replaces the account (deleted first, so the name is free).", default="jwt",
               replaces=True),
         Field("enforce_context_id", BOOL, "Require a ctx claim in every JWT assertion. Updates "
@@ -162,7 +181,8 @@ SYSTEM_ROLE = ResourceSpec(
     (
         Field("vault_id", STRING, "The vault whose built-in role to find.", required=True,
               replaces=True),
-        Field("name", STRING, "A system role name: VAULT_OWNER, VAULT_EDITOR, VAULT_VIEWER, "
+        Field("name", enum_of(SYSTEM_ROLE_NAME),
+              "A system role name: VAULT_OWNER, VAULT_EDITOR, VAULT_VIEWER, "
               "PIPELINE_MANAGER, CONNECTION_MANAGER.", required=True, replaces=True),
         Field("role_id", STRING, "The role's id in that vault.", kind="output", required=True),
     ),
@@ -176,14 +196,16 @@ POLICY_RULE = ObjectSpec(
     (
         Field("name", STRING, "Unique within the policy; letters and digits only.",
               required=True),
-        Field("effect", STRING, "ALLOW (default) or DENY."),
-        Field("actions", list_of(STRING), "READ, CREATE, UPDATE, DELETE, TOKENIZATION, "
+        Field("effect", enum_of(POLICY_EFFECT), "ALLOW (default) or DENY."),
+        Field("actions", list_of(enum_of(POLICY_ACTION)),
+              "READ, CREATE, UPDATE, DELETE, TOKENIZATION, "
               "DETOKENIZATION or ALL."),
         Field("columns", list_of(STRING), "Column rule: table.column names (table.* for all "
               "columns)."),
         Field("table", STRING, "Table rule: the table name."),
         Field("column_groups", list_of(STRING), "Column-group rule: group names."),
-        Field("redaction", STRING, "DEFAULT, REDACTED, MASKED or PLAIN_TEXT (column and "
+        Field("redaction", enum_of(REDACTION),
+              "DEFAULT, REDACTED, MASKED or PLAIN_TEXT (column and "
               "column-group rules)."),
         Field("row_filter", STRING, "SQL expression filtering rows."),
         Field("rule_expression", STRING, "Skyflow's rule text; used instead of the structured "
@@ -229,7 +251,7 @@ ROLE_ASSIGNMENT = ResourceSpec(
               "Changing it replaces.", replaces=True),
         Field("member_id", STRING, "The member's id, for users (with member_type USER). "
               "Changing it replaces.", replaces=True),
-        Field("member_type", STRING, "SERVICE_ACCOUNT or USER. Changing it replaces.",
+        Field("member_type", enum_of(MEMBER_TYPE), "SERVICE_ACCOUNT or USER. Changing it replaces.",
               default="SERVICE_ACCOUNT", replaces=True),
         Field("condition", STRING, "Optional CEL condition (request.context, request.time, "
               "request.originIP). Updates in place (unassign, then assign)."),
@@ -318,8 +340,8 @@ PROVIDER_CONFIG: tuple[Field, ...] = (
           "SKYFLOW_KEY_DRIFT_REPORT; default true)."),
     Field("adopt_own_orphans", BOOL, "A create that repeats a killed `pulumi up`'s takes over "
           "the object of its name that a run of this stack created (Skyflow's audit log proves "
-          "it) and no state holds (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; "
-          "docs/reliability.md)."),
+          "it) and no state holds (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; false: such a "
+          "create fails naming the object; docs/reliability.md)."),
     # keyless (docs/keyless.md)
     Field("oidc_token_source", STRING, "Keyless: where the workload's OIDC token comes from, "
           "exchanged at Skyflow's STS instead of any credential: github-actions, file:PATH "

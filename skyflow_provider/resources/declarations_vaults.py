@@ -4,8 +4,18 @@
 
 from __future__ import annotations
 
-from .field_groups import DESCRIPTION, NAMESPACE, adopt_field
-from .fields import BOOL, STRING, Field, ObjectSpec, ResourceSpec, list_of, map_of, object_of
+from .field_groups import DATA_TYPE, DESCRIPTION, NAMESPACE, adopt_field
+from .fields import (
+    BOOL,
+    STRING,
+    Field,
+    ObjectSpec,
+    ResourceSpec,
+    enum_of,
+    list_of,
+    map_of,
+    object_of,
+)
 
 SETTINGS_TAGS = map_of(list_of(STRING))
 
@@ -16,9 +26,10 @@ VAULT_COLUMN = ObjectSpec(
         Field("name", STRING, "Lowercase letters, digits, '_' and '-', starting with a letter; "
               "unique in its table. Not skyflow_id: Skyflow adds that column to every table.",
               required=True),
-        Field("datatype", STRING, "Skyflow's data type (the spec's v1DataType): DT_STRING, "
-              "DT_INT32, DT_INT64, DT_FLOAT64, DT_BOOL, DT_DATE, DT_DATETIME, ... Changing it "
-              "is a destructive schema change.", default="DT_STRING"),
+        Field("datatype", enum_of(DATA_TYPE),
+              "Skyflow's data type (the spec's v1DataType): DT_STRING, DT_INT32, DT_INT64, "
+              "DT_FLOAT64, DT_BOOL, DT_DATE, DT_DATETIME, ... Changing it is a destructive "
+              "schema change.", default="DT_STRING"),
         Field("is_array", BOOL, "The column holds a list of values. Changing it is a "
               "destructive schema change.", default=False),
         Field("description", STRING, "Free text shown in Studio.", default=""),

@@ -19,9 +19,10 @@ from . import checks as v
 from . import rotation
 from .base import carry
 from .keys import RotatingProvider, check_key_target, guarded_mint, list_key_ids
+from .recovered import RecoversCreates
 
 
-class ExtraKeyProvider(RotatingProvider):
+class ExtraKeyProvider(RecoversCreates, RotatingProvider):
     """CRUD of one extra key of a service account, with in-place rotation (rotation.py)."""
 
     #: what messages call the key ("key", "API key")

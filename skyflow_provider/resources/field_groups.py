@@ -7,7 +7,27 @@ use these groups, so that their descriptions cannot drift apart.
 
 from __future__ import annotations
 
-from .fields import ANY, NUMBER, STRING, Field, map_of
+from .fields import ANY, NUMBER, STRING, EnumSpec, Field, enum_of, map_of
+
+# ----- closed sets of values (check refuses others; enum types in the schema and SDKs) ---------
+AUTH_TYPE = EnumSpec("AuthType", "How a service account authenticates.", ("jwt", "api_key"))
+IP_ALLOWLIST_STATUS = EnumSpec("IpAllowlistStatus", "Whether and where an IP allowlist is "
+                               "enforced.", ("INACTIVE", "ACTIVE_ALL", "ACTIVE_AUTH_ONLY"))
+SYSTEM_ROLE_NAME = EnumSpec("SystemRoleName", "A vault's built-in roles.", (
+    "VAULT_OWNER", "VAULT_EDITOR", "VAULT_VIEWER", "PIPELINE_MANAGER", "CONNECTION_MANAGER"))
+POLICY_EFFECT = EnumSpec("PolicyEffect", "Whether a policy rule allows or denies.",
+                         ("ALLOW", "DENY"))
+POLICY_ACTION = EnumSpec("PolicyAction", "What a policy rule applies to.", (
+    "ALL", "CREATE", "READ", "UPDATE", "DELETE", "TOKENIZATION", "DETOKENIZATION"))
+REDACTION = EnumSpec("Redaction", "How a policy rule returns the data it allows.",
+                     ("DEFAULT", "REDACTED", "MASKED", "PLAIN_TEXT"))
+MEMBER_TYPE = EnumSpec("MemberType", "What kind of member a role is assigned to.",
+                       ("SERVICE_ACCOUNT", "USER"))
+#: The spec's v1DataType, without its DT_INVALID placeholder.
+DATA_TYPE = EnumSpec("DataType", "A vault column's data type (Skyflow's v1DataType).", (
+    "DT_STRING", "DT_INT8", "DT_INT16", "DT_INT32", "DT_INT64", "DT_UINT8", "DT_UINT16",
+    "DT_UINT32", "DT_UINT64", "DT_FLOAT32", "DT_FLOAT64", "DT_BOOL", "DT_BYTES", "DT_DATETIME",
+    "DT_DATE", "DT_TIME", "DT_EMBEDDED", "DT_REFERENCED"), strip_prefix="DT_")
 
 ROTATION_INPUTS = (
     Field("rotation_trigger", ANY, "Any value; changing it rotates the key in place: the new key "
@@ -40,8 +60,9 @@ def key_target(kind_of_account: str) -> tuple[Field, ...]:
         Field("service_account", ANY, "Alternative to service_account_id: the ServiceAccount "
               "resource itself, which also lets preview refuse an account of the wrong auth "
               "type before any API call.", kind="arg"),
-        Field("service_account_auth_type", STRING, "Optional hint (jwt or api_key), filled from "
-              "service_account when given; never causes a diff.", compared=False),
+        Field("service_account_auth_type", enum_of(AUTH_TYPE), "Optional hint (jwt or "
+              "api_key), filled from service_account when given; never causes a diff.",
+              compared=False),
         Field("keepers", map_of(STRING), "Legacy (GCP-style): changing a value replaces the key, "
               "so the old one stops working in the same up. Prefer rotation_trigger.",
               replaces=True),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -34,15 +34,41 @@ NO_DEFAULT: Any = _NoDefault()
 
 
 @dataclass(frozen=True)
+class EnumSpec:
+    """A closed set of string values Skyflow accepts (``authType``, member types, ...).
+
+    Why declared: ``check`` refuses anything else, and the package schema turns it into an enum
+    type, so TypeScript and Go programs get the values checked by their compilers.
+    """
+
+    name: str
+    description: str
+    values: tuple[str, ...]
+    #: left out of the constant names (``DT_`` of the data types: ``DataType.String``)
+    strip_prefix: str = ""
+
+    def member_name(self, value: str) -> str:
+        """The SDKs' constant name of a value: ``api_key`` -> ``ApiKey``, ``ACTIVE_ALL`` ->
+        ``ActiveAll``."""
+        value = value.removeprefix(self.strip_prefix)
+        return "".join(part[:1].upper() + part[1:].lower()
+                       for part in re.split(r"[^A-Za-z0-9]+", value) if part)
+
+
+@dataclass(frozen=True)
 class Type:
-    """A field's type: a scalar, ``array`` of ``items``, ``map`` of ``items``, or an object."""
+    """A field's type: a scalar, ``array`` of ``items``, ``map`` of ``items``, or an object;
+    a ``string`` may be restricted to an enum."""
 
     name: str  # one of SCALARS, "array", "map", "object"
     items: Type | None = None
     object: ObjectSpec | None = None
+    enum: EnumSpec | None = None
 
     def describe(self) -> str:
-        """Short human form for docs: ``list of string``, ``IpAllowlist``."""
+        r"""Short human form for docs: ``list of string``, ``IpAllowlist``, ``jwt \| api_key``."""
+        if self.enum is not None:
+            return " | ".join(self.enum.values)
         if self.name == "array":
             assert self.items is not None
             return f"list of {self.items.describe()}"
@@ -71,6 +97,10 @@ def map_of(items: Type) -> Type:
 
 def object_of(spec: ObjectSpec) -> Type:
     return Type("object", object=spec)
+
+
+def enum_of(spec: EnumSpec) -> Type:
+    return Type("string", enum=spec)
 
 
 @dataclass(frozen=True)
@@ -221,20 +251,32 @@ def snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-def objects_of(specs: Iterable[ResourceSpec]) -> list[ObjectSpec]:
-    """Every nested object type the resources use, once each, in declaration order."""
-    seen: dict[str, ObjectSpec] = {}
+def types_of(specs: Iterable[ResourceSpec]) -> Iterator[Type]:
+    """Every type the resources use, in declaration order: their fields', list and map items',
+    and each nested object's fields' (every object visited once)."""
+    objects: set[str] = set()
 
-    def visit(t: Type | None) -> None:
+    def visit(t: Type | None) -> Iterator[Type]:
         if t is None:
             return
-        if t.name == "object" and t.object is not None and t.object.name not in seen:
-            seen[t.object.name] = t.object
+        yield t
+        if t.object is not None and t.object.name not in objects:
+            objects.add(t.object.name)
             for f in t.object.fields:
-                visit(f.type)
-        visit(t.items)
+                yield from visit(f.type)
+        yield from visit(t.items)
 
     for spec in specs:
         for f in spec.fields:
-            visit(f.type)
-    return list(seen.values())
+            yield from visit(f.type)
+
+
+def enums_of(specs: Iterable[ResourceSpec]) -> list[EnumSpec]:
+    """Every enum the resources use, once each, in declaration order."""
+    return list({t.enum.name: t.enum for t in types_of(specs) if t.enum is not None}.values())
+
+
+def objects_of(specs: Iterable[ResourceSpec]) -> list[ObjectSpec]:
+    """Every nested object type the resources use, once each, in declaration order."""
+    return list({t.object.name: t.object for t in types_of(specs)
+                 if t.name == "object" and t.object is not None}.values())

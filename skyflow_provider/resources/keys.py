@@ -150,6 +150,7 @@ class RotatingProvider(SkyflowProvider):
         return False
 
     def changed_keys(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
+        olds, news = self.stated_inputs(olds), self.stated_inputs(news)
         return [k for k in self.compared_keys if rotation.input_changed(k, olds, news)]
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:

@@ -22,17 +22,18 @@ from pulumi.dynamic import (
 )
 
 from ..api import idempotency
-from ..recovery import takeover
-from ..recovery.checkpoint import Creating
+from ..api.idempotency import Named
 from . import checks as v
 from .args import PolicyArgs, PolicyRuleArgs
 from .base import SkyflowProvider, SkyflowProviderError, carry, declare, is_unknown
 from .declarations import POLICY, POLICY_RULE
+from .field_groups import POLICY_ACTION, POLICY_EFFECT, REDACTION
 from .outputs import PolicyOutputs
+from .recovered import NamedRecovery
 
-ACTIONS = ("ALL", "CREATE", "READ", "UPDATE", "DELETE", "TOKENIZATION", "DETOKENIZATION")
-EFFECTS = ("ALLOW", "DENY")
-REDACTIONS = ("DEFAULT", "REDACTED", "MASKED", "PLAIN_TEXT")
+ACTIONS = POLICY_ACTION.values
+EFFECTS = POLICY_EFFECT.values
+REDACTIONS = REDACTION.values
 RULE_KEYS = POLICY_RULE.keys
 TARGET_KEYS = ("columns", "table", "column_groups")
 MAX_RULES = 100
@@ -217,20 +218,17 @@ def _rule_from_remote(remote: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-class PolicyProvider(SkyflowProvider):
+class PolicyProvider(NamedRecovery, SkyflowProvider):
     """CRUD for /v1/policies; status via /v1/policies/{ID}/status."""
 
     spec = POLICY
+    recovery_kind, recovery_what = "Policy", "policy"
 
-    def preview_recovery(self, inputs: dict[str, Any]) -> None:
-        """At check: what this create will do about a killed run's leftover (recovery/; an
-        unknown name matches no pending create, so it costs nothing)."""
-        name = inputs.get("name")
-        vault = str(inputs.get("vault_id") or "")
-        if isinstance(name, str) and name:
-            takeover.preview(lambda: self.client, Creating("Policy", vault, name),
-                             lambda c: idempotency.policy_listing(c, vault, name),
-                             f"create policy {name!r}")
+    def recovery_scope(self, props: Mapping[str, Any]) -> str:
+        return str(props.get("vault_id") or "")
+
+    def recovery_listing(self, client: Any, props: Mapping[str, Any]) -> Named:
+        return idempotency.policy_listing(client, self.recovery_scope(props), str(props["name"]))
 
     def apply_defaults(self, news: dict[str, Any]) -> dict[str, Any]:
         """Declared defaults, and every rule in its normal form (deterministic state)."""
@@ -290,10 +288,7 @@ class PolicyProvider(SkyflowProvider):
         if props.get("adopt_id"):
             return self._adopt(props)
         what = f"create policy {props['name']!r}"
-        orphan = self.call(what, takeover.find_leftover, self.client,
-                           Creating("Policy", props["vault_id"], props["name"]),
-                           idempotency.policy_listing(self.client, props["vault_id"],
-                                                      props["name"]), what)
+        orphan = self.leftover(props, what)
         if orphan is not None:  # left by a killed run (issue 16): take it over
             return self._adopt(props, str(orphan["ID"]))
         body = {

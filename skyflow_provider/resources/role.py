@@ -13,8 +13,7 @@ import pulumi
 from pulumi.dynamic import CheckFailure, CreateResult, ReadResult, Resource, UpdateResult
 
 from ..api import idempotency
-from ..recovery import takeover
-from ..recovery.checkpoint import Creating
+from ..api.idempotency import Named
 from . import checks as v
 from .args import RoleArgs
 from .base import (
@@ -25,6 +24,7 @@ from .base import (
 )
 from .declarations import ROLE
 from .outputs import RoleOutputs
+from .recovered import NamedRecovery
 from .role_lookup import SYSTEM_ROLES
 
 # SystemRole lived in this module before; stacks pickled ``SystemRoleProvider`` under this path.
@@ -34,20 +34,17 @@ PERMISSION_HINT = "permissions look like 'resource.verb[:qualifier]', e.g. 'vaul
 LEVEL_HINT = "levels are upper-case words such as 'VAULT'"
 
 
-class RoleProvider(SkyflowProvider):
+class RoleProvider(NamedRecovery, SkyflowProvider):
     """CRUD for /v1/roles (custom roles only)."""
 
     spec = ROLE
+    recovery_kind, recovery_what = "Role", "role"
 
-    def preview_recovery(self, inputs: dict[str, Any]) -> None:
-        """At check: what this create will do about a killed run's leftover (recovery/; an
-        unknown name matches no pending create, so it costs nothing)."""
-        name = inputs.get("name")
-        vault = str(inputs.get("vault_id") or "")
-        if isinstance(name, str) and name:
-            takeover.preview(lambda: self.client, Creating("Role", vault, name),
-                             lambda c: idempotency.role_listing(c, vault, name),
-                             f"create role {name!r}")
+    def recovery_scope(self, props: Mapping[str, Any]) -> str:
+        return str(props.get("vault_id") or "")
+
+    def recovery_listing(self, client: Any, props: Mapping[str, Any]) -> Named:
+        return idempotency.role_listing(client, self.recovery_scope(props), str(props["name"]))
 
     def validate(self, news: dict[str, Any]) -> list[CheckFailure]:
         f = v.check_unknown_keys(news, self.input_keys)
@@ -103,17 +100,14 @@ class RoleProvider(SkyflowProvider):
         if props.get("adopt_id"):
             return self._adopt(props)
         what = f"create role {props['name']!r}"
-        listing = idempotency.role_listing(self.client, props["vault_id"], props["name"])
-        orphan = self.call(what, takeover.find_leftover, self.client,
-                           Creating("Role", props["vault_id"], props["name"]), listing, what)
+        orphan = self.leftover(props, what)
         if orphan is not None:  # left by a killed run (issue 16): take it over
             return self._adopt(props, str(orphan["ID"]))
         body = {
             "roleDefinition": self._definition(props),
             "resource": {"ID": props["vault_id"], "type": "VAULT"},
         }
-        resp = self.call(what, idempotency.create_role, self.client, body,
-                         taken=(props["name"], listing))
+        resp = self.create_unique(what, props, idempotency.create_role, self.client, body)
         role_id = resp.get("ID") or ""
         if not role_id:
             raise SkyflowProviderError("Skyflow: create role returned no ID")

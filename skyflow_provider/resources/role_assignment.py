@@ -28,10 +28,11 @@ from .base import (
 )
 from .conditions import check_condition
 from .declarations import ROLE_ASSIGNMENT
+from .field_groups import MEMBER_TYPE
 from .outputs import RoleAssignmentOutputs
 from .role_lookup import SYSTEM_ROLES, find_role_id, forget_role_id
 
-MEMBER_TYPES = ("SERVICE_ACCOUNT", "USER")
+MEMBER_TYPES = MEMBER_TYPE.values
 def _member(props: Mapping[str, Any]) -> tuple[str, str]:
     member_id = props.get("service_account_id") or props.get("member_id") or ""
     member_type = props.get("member_type") or "SERVICE_ACCOUNT"

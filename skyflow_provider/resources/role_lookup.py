@@ -9,8 +9,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-SYSTEM_ROLES = ("VAULT_OWNER", "VAULT_EDITOR", "VAULT_VIEWER", "PIPELINE_MANAGER",
-                "CONNECTION_MANAGER")
+from .field_groups import SYSTEM_ROLE_NAME
+
+SYSTEM_ROLES = SYSTEM_ROLE_NAME.values
 
 # System-role ids per process: (settings identity, vault id, name) -> id. System roles cannot be
 # deleted or renamed, so N assignments of VAULT_VIEWER list the vault's roles once, not N times.

@@ -9,15 +9,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._version import __version__ as VERSION
 from .declarations import FUNCTIONS, PROVIDER_CONFIG, RESOURCES
-from .fields import Field, ResourceSpec, Type, objects_of
+from .fields import EnumSpec, Field, ResourceSpec, Type, enums_of, objects_of
 
 PACKAGE = "skyflow"
-VERSION = "0.1.0"
+#: Where the plugin archives WILL be published (GitHub releases of the project, tag
+#: v<version>, assets pulumi-resource-skyflow-v<version>-<os>-<arch>.tar.gz): the CLI and every
+#: SDK fetch the plugin from here once it is published (docs/install.md).
+PLUGIN_DOWNLOAD_URL = "github://api.github.com/skyflow-pulumi/skyflow-pulumi"
+#: The Go SDK's module (nested module sdk/go of the project's repository, tags sdk/go/v<version>).
+GO_MODULE = "github.com/skyflow-pulumi/skyflow-pulumi/sdk/go"
 
 
 def type_ref(t: Type) -> dict[str, Any]:
     """A schema type spec for a field type."""
+    if t.enum is not None:
+        return {"$ref": f"#/types/{PACKAGE}:index:{t.enum.name}"}
     if t.name == "array":
         assert t.items is not None
         return {"type": "array", "items": type_ref(t.items)}
@@ -88,6 +96,15 @@ def function_schema(spec: ResourceSpec, description: str) -> dict[str, Any]:
     }
 
 
+def enum_type(spec: EnumSpec) -> dict[str, Any]:
+    """An enum type: its values with the constant names the SDKs give them."""
+    return {
+        "type": "string",
+        "description": spec.description,
+        "enum": [{"name": spec.member_name(v), "value": v} for v in spec.values],
+    }
+
+
 def package_schema() -> dict[str, Any]:
     """The whole package schema as a dict (JSON-ready, deterministic order)."""
     config = _properties(list(PROVIDER_CONFIG), for_input=True)
@@ -100,6 +117,7 @@ def package_schema() -> dict[str, Any]:
         }
         for obj in objects_of(RESOURCES)
     }
+    types.update({f"{PACKAGE}:index:{e.name}": enum_type(e) for e in enums_of(RESOURCES)})
     return {
         "name": PACKAGE,
         "displayName": "Skyflow",
@@ -107,6 +125,9 @@ def package_schema() -> dict[str, Any]:
         "description": "Skyflow vaults, users, service accounts, keys, roles and policies.",
         "keywords": ["pulumi", "skyflow", "category/security"],
         "license": "Apache-2.0",
+        "homepage": "https://github.com/skyflow-pulumi/skyflow-pulumi",
+        "repository": "https://github.com/skyflow-pulumi/skyflow-pulumi",
+        "pluginDownloadURL": PLUGIN_DOWNLOAD_URL,
         "meta": {"moduleFormat": "(.*)"},
         "config": {"variables": config},
         "provider": {
@@ -118,9 +139,10 @@ def package_schema() -> dict[str, Any]:
         "functions": {f"{PACKAGE}:index:{name}": function_schema(spec, description)
                       for name, (spec, description) in FUNCTIONS.items()},
         "language": {
-            "python": {"packageName": "pulumi_skyflow"},
+            # pulumi>=3.269 (the generator's floor: the SDK calls runtime.exists_resource)
+            "python": {"packageName": "pulumi_skyflow", "respectSchemaVersion": True,
+                       "pyproject": {"enabled": True}},
             "nodejs": {"packageName": "@skyflow-pulumi/skyflow", "respectSchemaVersion": True},
-            "go": {"importBasePath": "github.com/skyflow-pulumi/skyflow-pulumi/sdk/go/skyflow",
-                   "respectSchemaVersion": True},
+            "go": {"importBasePath": f"{GO_MODULE}/{PACKAGE}", "respectSchemaVersion": True},
         },
     }

@@ -24,19 +24,20 @@ from pulumi.dynamic import (
 )
 
 from ..api import idempotency
-from ..recovery import takeover
-from ..recovery.checkpoint import Creating
+from ..api.idempotency import Named
 from . import checks as v
 from . import rotation
 from .account_keys import AccountKeys, key_field, slots_for
 from .args import IpAllowlistArgs, ServiceAccountArgs
 from .base import SkyflowProvider, SkyflowProviderError, carry, declare
 from .declarations import SERVICE_ACCOUNT
+from .field_groups import AUTH_TYPE, IP_ALLOWLIST_STATUS
 from .keys import credentials_json
 from .outputs import ServiceAccountOutputs
+from .recovered import NamedRecovery
 
-AUTH_TYPES = ("jwt", "api_key")
-ALLOWLIST_STATUSES = ("INACTIVE", "ACTIVE_ALL", "ACTIVE_AUTH_ONLY")
+AUTH_TYPES = AUTH_TYPE.values
+ALLOWLIST_STATUSES = IP_ALLOWLIST_STATUS.values
 #: what a PATCH of the account sends (the rest cannot change in place)
 SETTINGS_KEYS = (
     "display_name",
@@ -83,19 +84,14 @@ def _keyless_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
     return f
 
 
-class ServiceAccountProvider(AccountKeys):
+class ServiceAccountProvider(NamedRecovery, AccountKeys):
     """CRUD for /v1/serviceAccounts."""
 
     spec = SERVICE_ACCOUNT
+    recovery_kind, recovery_what = "ServiceAccount", "service account"
 
-    def preview_recovery(self, inputs: dict[str, Any]) -> None:
-        """At check: what this create will do about a killed run's leftover (recovery/; an
-        unknown name matches no pending create, so it costs nothing)."""
-        name = inputs.get("name")
-        if isinstance(name, str) and name:
-            takeover.preview(lambda: self.client, Creating("ServiceAccount", "", name),
-                             lambda c: idempotency.sa_listing(c, name),
-                             f"create service account {name!r}")
+    def recovery_listing(self, client: Any, props: Mapping[str, Any]) -> Named:
+        return idempotency.sa_listing(client, str(props.get("name")))
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """A rename creates the new account first (no credential gap); an auth-type change with
@@ -182,9 +178,7 @@ class ServiceAccountProvider(AccountKeys):
         if props.get("adopt_id"):
             return self._adopt(props)
         what = f"create service account {props['name']!r}"
-        orphan = self.call(what, takeover.find_leftover, self.client,
-                           Creating("ServiceAccount", "", props["name"]),
-                           idempotency.sa_listing(self.client, props["name"]), what)
+        orphan = self.leftover(props, what)
         if orphan is not None:  # left by a killed run (issue 16): take it over, keys replaced
             return self._adopt(props, str(orphan["ID"]), orphan=True)
         sa, cc = self._bodies(props)
@@ -336,8 +330,11 @@ class ServiceAccountProvider(AccountKeys):
             client_name=sa.get("name", props.get("client_name")),
             namespace=sa.get("namespace") or props.get("namespace") or "",
         )
-        # auth_type cannot be read back from Skyflow: keep what we created.
+        # auth_type and keyless cannot be read back from Skyflow: keep what we created (an import
+        # has nothing to keep: jwt, not keyless, the declared defaults, so the next up replaces
+        # nothing).
         outs["auth_type"] = props.get("auth_type") or ("api_key" if props.get("api_key") else "jwt")
+        outs["keyless"] = props.get("keyless") is True
         if getattr(getattr(self.client, "settings", None), "key_drift_report", True):
             self._read_keys(id_, outs)  # one more GET: optional (skyflow:keyDriftReport)
         return ReadResult(id_, outs, self._inputs(outs))

@@ -21,8 +21,6 @@ from pulumi.dynamic import CheckFailure, CreateResult, ReadResult, Resource, Upd
 from ..api import audit, idempotency
 from ..auth.credentials import check_url
 from ..http.errors import SkyflowError
-from ..recovery import takeover
-from ..recovery.checkpoint import Creating
 from . import checks as v
 from .args import StsConfigArgs
 from .base import (
@@ -35,6 +33,7 @@ from .base import (
 )
 from .declarations import STS_CONFIG
 from .outputs import StsConfigOutputs
+from .recovered import NamedRecovery
 
 #: Issuers shared by many tenants (prefix match), the claims any one of which tells a tenant
 #: apart, and who the tenants are. ``skyflow:sharedIssuers`` adds more (``sub`` required).
@@ -103,19 +102,14 @@ def create_sts_config(client: Any, body: Mapping[str, Any]) -> dict[str, Any]:
     return resp
 
 
-class StsConfigProvider(SkyflowProvider):
+class StsConfigProvider(NamedRecovery, SkyflowProvider):
     """CRUD for /v1/sts/config; update in place is ``POST /v1/sts/config/{ID}``."""
 
     spec = STS_CONFIG
+    recovery_kind, recovery_what = "StsConfig", "STS config"
 
-    def preview_recovery(self, inputs: dict[str, Any]) -> None:
-        """At check: what this create will do about a killed run's leftover (recovery/; an
-        unknown name matches no pending create, so it costs nothing)."""
-        name = inputs.get("name")
-        if isinstance(name, str) and name:
-            takeover.preview(lambda: self.client, Creating("StsConfig", "", name),
-                             lambda c: sts_listing(c, name),
-                             f"create STS config {name!r}")
+    def recovery_listing(self, client: Any, props: Mapping[str, Any]) -> idempotency.Named:
+        return sts_listing(client, str(props.get("name")))
 
     def _shared_extra(self) -> str | None:
         settings = self._settings
@@ -169,9 +163,7 @@ class StsConfigProvider(SkyflowProvider):
         what = f"create STS config {props['name']!r}"
         config_id = props.get("adopt_id")
         if not config_id:
-            orphan = self.call(what, takeover.find_leftover, self.client,
-                               Creating("StsConfig", "", props["name"]),
-                               sts_listing(self.client, props["name"]), what)
+            orphan = self.leftover(props, what)
             config_id = (orphan or {}).get("ID")
         if config_id:  # adopt: the declared settings replace the remote ones
             got = self.call(f"adopt STS config {config_id}", self.client.get_sts_config,
@@ -182,8 +174,8 @@ class StsConfigProvider(SkyflowProvider):
             remote = self.call(f"update STS config {config_id}", self.client.update_sts_config,
                                str(config_id), self._body(props))
             return CreateResult(str(config_id), self._outputs(props, remote or got))
-        resp = self.call(what, create_sts_config, self.client, self._body(props),
-                         taken=(props["name"], sts_listing(self.client, props["name"])))
+        resp = self.create_unique(what, props, create_sts_config, self.client,
+                                  self._body(props))
         config_id = str(resp.get("ID") or "")
         if not config_id:
             raise SkyflowProviderError(f"Skyflow: {what} returned no ID")

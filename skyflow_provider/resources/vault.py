@@ -29,14 +29,14 @@ from pulumi.dynamic import (
 )
 
 from ..api import idempotency, vault_creates
-from ..recovery import takeover
-from ..recovery.checkpoint import Creating
+from ..api.idempotency import Named
 from . import checks as v
 from . import vault_schema as vs
 from .args import VaultArgs, VaultColumnArgs, VaultSchemaArgs, VaultTableArgs
 from .base import SkyflowProvider, SkyflowProviderError, carry, declare, same_value, strip_provider
 from .declarations import VAULT
 from .outputs import VaultOutputs
+from .recovered import NamedRecovery
 from .workspace import by_id, cluster_id_of, lookup
 
 #: Skyflow's docs: vault names have no spaces or underscores.
@@ -56,20 +56,17 @@ def _manages_schema(props: Mapping[str, Any]) -> bool:
     return props.get("schema") is not None or not props.get("template_id")
 
 
-class VaultProvider(SkyflowProvider):
+class VaultProvider(NamedRecovery, SkyflowProvider):
     """CRUD for /v1/vaults."""
 
     spec = VAULT
+    recovery_kind, recovery_what = "Vault", "vault"
 
-    def preview_recovery(self, inputs: dict[str, Any]) -> None:
-        """At check: what this create will do about a killed run's leftover (recovery/; an
-        unknown name matches no pending create, so it costs nothing)."""
-        name = inputs.get("name")
-        if isinstance(name, str) and name:
-            takeover.preview(lambda: self.client, Creating("Vault", "", name),
-                             lambda c: vault_creates.vault_listing(
-                                 c, str(self._workspace(inputs.get("workspace_id"))["ID"]), name),
-                             f"create vault {name!r}")
+    def recovery_listing(self, client: Any, props: Mapping[str, Any]) -> Named:
+        """Named in its workspace (resolved only when the listing runs)."""
+        name = str(props.get("name"))
+        return lambda: vault_creates.vault_listing(
+            client, str(self._workspace(props.get("workspace_id"))["ID"]), name)()
 
     # ----- check / diff --------------------------------------------------------------------------
     def apply_defaults(self, news: dict[str, Any]) -> dict[str, Any]:
@@ -198,17 +195,15 @@ class VaultProvider(SkyflowProvider):
         ws = self._workspace(props.get("workspace_id"))
         ws_id = str(ws.get("ID"))
         what = f"create vault {props['name']!r}"
-        orphan = self.call(what, takeover.find_leftover, self.client,
-                           Creating("Vault", "", props["name"]),
-                           vault_creates.vault_listing(self.client, ws_id, props["name"]), what)
+        orphan = self.leftover({**props, "workspace_id": ws_id}, what)
         if orphan is not None:  # left by a killed run (issue 16): take it over
             return self._adopt({**props, "workspace_id": ws_id}, str(orphan["ID"]))
         body = self._body(props)
         body["workspaceID"] = ws_id
         if props.get("template_id") and props.get("schema") is None:
             body["templateID"] = props["template_id"]
-        resp = self.call(what, vault_creates.create_vault, self.client, body, taken=(
-            props["name"], vault_creates.vault_listing(self.client, ws_id, props["name"])))
+        resp = self.create_unique(what, {**props, "workspace_id": ws_id},
+                                  vault_creates.create_vault, self.client, body)
         vault_id = str(resp.get("ID") or "")
         if not vault_id:
             raise SkyflowProviderError("Skyflow: create vault returned no ID")

@@ -30,11 +30,10 @@ from pulumi.dynamic import CheckFailure
 from . import checks as v
 from .base import contains_unknown, is_unknown
 from .declarations_vaults import VAULT_COLUMN, VAULT_SCHEMA, VAULT_TABLE
+from .field_groups import DATA_TYPE
 
 #: The spec's v1DataType, without its DT_INVALID placeholder.
-DATATYPES = ("DT_STRING", "DT_INT8", "DT_INT16", "DT_INT32", "DT_INT64", "DT_UINT8",
-             "DT_UINT16", "DT_UINT32", "DT_UINT64", "DT_FLOAT32", "DT_FLOAT64", "DT_BOOL",
-             "DT_BYTES", "DT_DATETIME", "DT_DATE", "DT_TIME", "DT_EMBEDDED", "DT_REFERENCED")
+DATATYPES = DATA_TYPE.values
 #: Skyflow's docs: table and column names use lowercase letters, digits, '_' and '-'.
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 NAME_HINT = "use lowercase letters, digits, '_' and '-', starting with a letter (at most 64)"

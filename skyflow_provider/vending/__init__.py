@@ -8,16 +8,18 @@ the service account's credentials and hands each signed-in user a token through 
   5 minutes are left, one exchange per key however many callers wait (single-flight);
 * ``VendingApp``: the WSGI app (``POST /v1/token``, ``GET /healthz``) that authenticates the
   caller's session (``JwtSessionVerifier``), applies the role allow-list, CORS and rate limits;
-* ``VendingServer``: the app on waitress (``skyflow-token serve``).
+* ``VendingServer``: the app on waitress (``skyflow-token serve``), imported on first use, so
+  mounting the app in Flask or Django does not need the ``[serve]`` extra.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from .app import DEFAULT_MAX_BODY, HEALTH_PATH, TOKEN_PATH, VendingApp, VendingConfig
 from .cors import CorsPolicy, normalize_origin
 from .ratelimit import Rate, RateLimiter
 from .roles import RoleCatalog, RoleRequestError
-from .server import VendingServer
 from .sessions import (
     Authenticator,
     Caller,
@@ -30,6 +32,16 @@ from .sessions import (
 from .singleflight import SingleFlight
 from .vendor import TokenVendor, TokenVendorError, VendedToken, VendorStats, cache_key
 from .wsgi import call_wsgi
+
+
+def __getattr__(name: str) -> Any:
+    """``VendingServer`` on first use: it needs waitress (the ``[serve]`` extra)."""
+    if name == "VendingServer":
+        from .server import VendingServer
+
+        return VendingServer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_MAX_BODY",

@@ -35,7 +35,8 @@ from skyflow_provider.http.errors import (
 )
 from tests.conftest import TOKEN_TEMPLATE, count_log
 from tests.helpers.emulator_proc import EmulatorProcess
-from tests.helpers.secrets_scan import fragments
+from tests.helpers.prerequisites import INSTALL_SDK, require_module
+from tests.helpers.secrets_scan import assert_no_secret_hits
 
 SA_ITEM = "/v1/serviceAccounts/{ID}"
 SA_LIST = "/v1/serviceAccounts"
@@ -134,7 +135,7 @@ def test_one_exchange_for_many_calls(emu: EmulatorProcess,
 
 def test_sdk_token_accepted_and_sdk_accepts_emulator(emu: EmulatorProcess,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    sdk = pytest.importorskip("skyflow.service_account")
+    sdk = require_module("skyflow.service_account", INSTALL_SDK)
     monkeypatch.setenv("SSL_CERT_FILE", str(emu.ca_bundle))
     sdk_tok, _ = sdk.generate_bearer_token(str(emu.admin_credentials_path), {"ctx": "abc"})
     our_tok, _ = generate_bearer_token(emu.admin_credentials_path, {"ctx": "abc"},
@@ -290,8 +291,9 @@ def test_debug_logs_are_redacted(emu: EmulatorProcess, caplog: pytest.LogCapture
     client.delete_service_account(sa["clientID"])
     text = caplog.text
     assert "POST" in text and "/v1/serviceAccounts" in text and "[REDACTED]" in text
-    for needle in fragments(sa["privateKey"]) + fragments(client.tokens.get_token()):
-        assert needle not in text
+    assert_no_secret_hits({"created key": sa["privateKey"], "token": client.tokens.get_token(),
+                           "admin key": emu.admin_credentials["privateKey"]},
+                          min_secrets=3, texts={"debug log": text})
     assert "BEGIN PRIVATE KEY" not in text
     assert "eyJ" not in text
 

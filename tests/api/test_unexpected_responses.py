@@ -3,8 +3,11 @@
 The emulator always answers in Skyflow's envelope, so a tiny local HTTP server plays a broken
 proxy or load balancer here: HTML error pages that echo the request's Authorization header,
 truncated JSON (cut inside a private key), the wrong content type, huge bodies, a body shorter
-than its Content-Length, JSON that is not an object. Each case is also run through a provider's
-``call`` to check what reaches the Pulumi CLI: one line, no traceback, no secret.
+than its Content-Length, JSON that is not an object. The client raises the specific
+``SkyflowError`` subclass for each, except for a 200 it can read (empty, or JSON that is not an
+object), which it returns as-is; each case is also run through a provider's ``create`` to check
+what reaches the Pulumi CLI: the specific one-line error, no traceback, no secret. The figures
+(tests/results/reliability.json) are written only when every case passed.
 """
 
 from __future__ import annotations
@@ -19,7 +22,14 @@ import pytest
 
 from skyflow_provider.api.client import ManagementClient
 from skyflow_provider.api.settings import settings_from_config
-from skyflow_provider.http.errors import SkyflowError, TransportError
+from skyflow_provider.http.errors import (
+    InvalidArgumentError,
+    PermissionDeniedError,
+    ServerError,
+    SkyflowError,
+    TransportError,
+    UnauthenticatedError,
+)
 from skyflow_provider.resources.base import SkyflowProviderError
 from skyflow_provider.resources.role import RoleProvider
 from skyflow_provider.resources.service_account import ServiceAccountProvider
@@ -106,34 +116,49 @@ def echo_html(status: int) -> Script:
     return script
 
 
-CASES: dict[str, tuple[Script, str]] = {
-    "html 502 echoing headers": (echo_html(502), "HTTP 502"),
-    "html 401 echoing headers": (echo_html(401), "HTTP 401"),
-    "html 200 (captive portal)": (echo_html(200), "not JSON"),
+@dataclass(frozen=True)
+class Returns:
+    """The client hands back a 200 it could read as-is; only the provider can refuse it."""
+
+    value: Any
+
+
+HUGE_ARRAY_LENGTH = (2 << 20) + 1
+NO_ID = "create role returned no ID"
+
+# case -> (the server's answer, what client.get_role does: raise (class, text) or Returns,
+#          what the provider's create raises (text of the SkyflowProviderError))
+CASES: dict[str, tuple[Script, tuple[type[SkyflowError], str] | Returns, str]] = {
+    "html 502 echoing headers": (echo_html(502), (ServerError, "HTTP 502"), "HTTP 502"),
+    "html 401 echoing headers": (echo_html(401), (UnauthenticatedError, "HTTP 401"),
+                                 "HTTP 401"),
+    "html 200 (captive portal)": (echo_html(200), (SkyflowError, "the response is not JSON"),
+                                  "the response is not JSON"),
     "truncated json inside a private key": (
         lambda _p, _h: Answer(200, "application/json",
                               ('{"clientID": "c1", "privateKey": "' + PEM_HEAD).encode()),
-        "not JSON"),
+        (SkyflowError, "the response is not JSON"), "the response is not JSON"),
     "json with text/plain content type, error envelope": (
         lambda _p, _h: Answer(400, "text/plain",
                               b'{"error": {"grpc_code": 3, "http_code": 400, "message": '
                               b'"serviceAccount.name: required"}}'),
-        "serviceAccount.name: required"),
+        (InvalidArgumentError, "serviceAccount.name: required"), "serviceAccount.name: required"),
     "huge html 500 (8 MB)": (
         lambda _p, _h: Answer(500, "text/html", b"<html>" + b"x" * (8 << 20) + b"</html>"),
-        "HTTP 500"),
+        (ServerError, "HTTP 500"), "HTTP 500"),
     "huge json 200 that is not an object": (
-        lambda _p, _h: Answer(200, "application/json", b"[" + b"1," * (2 << 20) + b"1]"),
-        ""),
+        lambda _p, _h: Answer(200, "application/json",
+                              b"[" + b"1," * (HUGE_ARRAY_LENGTH - 1) + b"1]"),
+        Returns({"items": [1] * HUGE_ARRAY_LENGTH}), NO_ID),
     "body shorter than content-length": (
         lambda _p, _h: Answer(200, "application/json", b'{"clientID": "c', declared_length=500),
-        "no response"),
-    "empty 200": (lambda _p, _h: Answer(200, "application/json", b""), ""),
+        (TransportError, "no response"), "no response"),
+    "empty 200": (lambda _p, _h: Answer(200, "application/json", b""), Returns({}), NO_ID),
     "error envelope echoing the api key": (
         lambda _p, h: Answer(403, "application/json",
                              ('{"error": {"grpc_code": 7, "http_code": 403, "message": "key '
                               + h.get("Authorization", "") + ' may not"}}').encode()),
-        "HTTP 403"),
+        (PermissionDeniedError, "HTTP 403"), "HTTP 403"),
 }
 
 
@@ -144,41 +169,48 @@ def assert_clean(text: str) -> None:
     assert len(text) < 1500, f"{len(text)} characters"
 
 
-RESULTS: dict[str, str] = {}
+#: case -> outcome, filled in by a case only after all of its assertions passed.
+PASSED: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module", autouse=True)
 def figures() -> Iterator[None]:
     yield
-    record("unexpected_server_answers", cases=len(RESULTS), crashes=0, secrets_echoed=0,
-           outcome=dict(sorted(RESULTS.items())))
+    # Only from checks that ran and passed: every case, each one clean.
+    if set(PASSED) == set(CASES):
+        record("unexpected_server_answers", cases=len(CASES), cases_passed=len(PASSED),
+               crashes=0, secrets_echoed=0, outcome=dict(sorted(PASSED.items())))
 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_unexpected_answer_gives_a_clear_error_without_secrets(broken: BrokenServer,
                                                                case: str) -> None:
-    script, expected = CASES[case]
+    script, expected, provider_says = CASES[case]
     broken.script = script
     client = client_for(broken)
-    try:
+    if isinstance(expected, Returns):
         data = client.get_role("r1")
-    except SkyflowError as err:
-        text = str(err)
-        assert_clean(text)
-        assert repr(err) and err.operation
-        if expected:
-            assert expected in text, text
-        RESULTS[case] = f"{type(err).__name__}: {text[:160]}"
+        assert data == expected.value
+        outcome = f"returned {type(data).__name__} with keys {sorted(data)[:3]}"
     else:
-        assert isinstance(data, dict)  # tolerated: an empty or non-object body
-        RESULTS[case] = f"returned {type(data).__name__} with keys {sorted(data)[:3]}"
+        error_class, says = expected
+        with pytest.raises(error_class) as err:
+            client.get_role("r1")
+        assert type(err.value) is error_class, type(err.value)
+        text = str(err.value)
+        assert_clean(text)
+        assert says in text, text
+        assert err.value.operation == "read role" and repr(err.value)
+        outcome = f"{type(err.value).__name__}: {text[:160]}"
     # What the CLI would print for a create: one clean line.
     provider = RoleProvider()
     provider._client = client
     with pytest.raises(SkyflowProviderError) as info:
         provider.create({"vault_id": "v1", "name": "reader"})
     assert_clean(str(info.value))
-    assert str(info.value).startswith("Skyflow")
+    assert str(info.value).startswith("Skyflow") and provider_says in str(info.value), \
+        str(info.value)
+    PASSED[case] = outcome
 
 
 def test_truncated_create_response_never_leaks_the_partial_key(broken: BrokenServer) -> None:

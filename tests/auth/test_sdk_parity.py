@@ -19,8 +19,9 @@ import pytest
 
 from skyflow_provider.auth.tokens import generate_bearer_token, generate_bearer_token_from_creds
 from tests.fakes import Recorded, ScriptedServer, creds_dict, issue_token, make_local_ca
+from tests.helpers.prerequisites import INSTALL_SDK, require_module
 
-sdk_sa = pytest.importorskip("skyflow.service_account")
+sdk_sa = require_module("skyflow.service_account", INSTALL_SDK)
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ import pytest
 
 from tests.fakes import creds_dict, issue_token
 from tests.helpers.emulator_proc import EmulatorProcess
-from tests.helpers.secrets_scan import fragments
+from tests.helpers.prerequisites import SETUP, require_file
+from tests.helpers.secrets_scan import assert_no_secret_hits
 
 VENV_SCRIPT = Path(sys.executable).parent / "skyflow-token"
 
@@ -32,10 +33,8 @@ def run(args: list[str], *, env: dict[str, str] | None = None, stdin: str | None
 
 
 def _no_key(out: str, creds: dict[str, Any]) -> None:
-    for needle in fragments(creds["privateKey"]):
-        assert needle not in out
-    for line in creds["privateKey"].strip().splitlines()[1:-1]:
-        assert line not in out
+    assert_no_secret_hits({"private key": creds["privateKey"]}, min_secrets=1,
+                          texts={"skyflow-token output": out})
     assert "PRIVATE KEY" not in out
 
 
@@ -50,8 +49,8 @@ def test_token_printed(emu: EmulatorProcess) -> None:
     _no_key(r.stdout + r.stderr, emu.admin_credentials)
 
 
-@pytest.mark.skipif(not VENV_SCRIPT.exists(), reason="console script not installed")
 def test_console_script_json(emu: EmulatorProcess) -> None:
+    require_file(VENV_SCRIPT, f"{SETUP}: `pip install -e .` creates the skyflow-token script")
     r = run(["--credentials", str(emu.admin_credentials_path), "--json"],
             env={"SKYFLOW_CA_BUNDLE": str(emu.ca_bundle)}, script=True)
     assert r.returncode == 0, r.stderr

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_SPEC = HERE.parents[2] / "shared" / "reference" / "skyflow-management.openapi.json"
+# Skyflow's published spec, committed with its MIT licence (docs/reference/).
+DEFAULT_SPEC = HERE.parents[1] / "docs" / "reference" / "skyflow-management.openapi.json"
 OUT = HERE / "management-contract.json"
 
 PREFIXES = ("/v1/auth/sa/oauth/token", "/v1/serviceAccounts", "/v1/roles", "/v1/roleDefinitions",

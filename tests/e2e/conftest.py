@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import os
+import subprocess
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.helpers.emulator_proc import EmulatorProcess
-from tests.helpers.pulumi_cli import PulumiProject, require_pulumi
+from tests.helpers.prerequisites import INSTALL_GO, INSTALL_NODE, require_tool
+from tests.helpers.pulumi_cli import PulumiProject, Result, require_pulumi
 
 PROGRAMS = Path(__file__).parent / "programs"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -89,3 +93,43 @@ def type_token(name: str, form: str) -> str:
     ``skyflow:index:<Name>``."""
     return f"pulumi-python:dynamic/skyflow:{name}" if form == "dynamic" \
         else f"skyflow:index:{name}"
+
+
+# ----- the Automation API examples (examples/typescript, examples/go) ---------------------------
+
+@pytest.fixture(scope="session")
+def typescript_example() -> list[str]:
+    """``node examples/typescript/bin/index.js``, built (scripts/build-typescript.sh, cached)."""
+    require_tool("node", INSTALL_NODE)
+    require_tool("npm", INSTALL_NODE)
+    subprocess.run(["bash", str(REPO_ROOT / "scripts" / "build-typescript.sh")], check=True,
+                   timeout=900)
+    return ["node", str(REPO_ROOT / "examples" / "typescript" / "bin" / "index.js")]
+
+
+@pytest.fixture(scope="session")
+def go_example(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """examples/go built into a binary (once per session)."""
+    require_tool("go", INSTALL_GO)
+    binary = tmp_path_factory.mktemp("go-example") / "go-example"
+    subprocess.run(["go", "build", "-o", str(binary), "."], cwd=REPO_ROOT / "examples" / "go",
+                   check=True, timeout=900,
+                   env={**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false",
+                        "GOTOOLCHAIN": "local"})
+    return [str(binary)]
+
+
+def run_automation(proj: PulumiProject, program: list[str], action: str,
+                   env: Mapping[str, str] | None = None) -> dict[str, int]:
+    """Run an Automation API example on ``proj``'s stack ``dev``: its SUMMARY (resource changes).
+
+    The output is kept in ``proj.captured`` for the secret scans.
+    """
+    full_env = {**proj.environment(), "WORK_DIR": str(proj.dir), "STACK": "dev", **(env or {})}
+    proc = subprocess.run([*program, action], env=full_env, capture_output=True, text=True,
+                          timeout=600, cwd=proj.dir)
+    proj.captured.append(Result((Path(program[-1]).name, action), proc.stdout, proc.stderr,
+                                proc.returncode))
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-5000:]
+    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("SUMMARY ")][-1]
+    return dict(json.loads(line.removeprefix("SUMMARY ")))

@@ -58,6 +58,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from tests.helpers.emulator_proc import EmulatorProcess
+from tests.helpers.prerequisites import require_file
 
 pytestmark = pytest.mark.e2e
 
@@ -65,7 +66,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 BROWSER_DIR = REPO_ROOT / "tests" / "browser"
 SDK_BUNDLE = "node_modules/skyflow-js/dist/sdkNodeBuild/index.js"
 CHROMIUM = Path(os.environ.get("SKYFLOW_TEST_CHROMIUM", "/usr/bin/chromium"))
-CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 FRAME_HOST = "js.skyflow.com"            # baked into skyflow-js 2.7.4
 FRAME_ORIGIN = f"https://{FRAME_HOST}"
@@ -94,12 +94,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 def _require_browser() -> Any:
     """Playwright's sync API, or a skip (no chromium, not CI) / failure (CI, or broken install)."""
-    if not CHROMIUM.exists():
-        msg = (f"{CHROMIUM} is missing: `bash scripts/setup-browser.sh` installs Debian's "
-               "chromium (make setup runs it)")
-        if CI:
-            pytest.fail(msg + " [CI=true: a missing browser fails the build]")
-        pytest.skip(msg)
+    require_file(CHROMIUM, "`bash scripts/setup-browser.sh` installs Debian's chromium "
+                 "(make setup runs it)")
     if not (BROWSER_DIR / SDK_BUNDLE).exists():
         pytest.fail(f"tests/browser/{SDK_BUNDLE} is missing: run `bash scripts/setup-browser.sh`")
     try:

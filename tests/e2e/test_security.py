@@ -1,6 +1,7 @@
 """Issue 8: security end to end, plus the TLS/http policy of the provider.
 
-* Verbose CLI runs (``--debug``; ``-v=9 --logtostderr``) scanned for every generated secret,
+* Verbose CLI runs (``--debug``; ``--debug -v=9 --logtostderr --logflow``) scanned for every
+  generated secret,
   together with the backend, the stack config files, PULUMI_HOME and the emulator's request
   log; the hit counts are recorded (tests/results/reliability.json).
 * Bad input fails at ``pulumi preview`` naming the property, with no traceback and zero API
@@ -21,12 +22,13 @@ import pytest
 
 from skyflow_provider.api.client import ManagementClient
 from skyflow_provider.api.settings import settings_from_config
-from skyflow_provider.http.errors import ConfigError
+from skyflow_provider.http.errors import ConfigError, TransportError
 from tests.e2e.conftest import PROGRAMS, REPO_ROOT, api_requests, list_service_accounts
 from tests.helpers.emulator_proc import EmulatorProcess
 from tests.helpers.figures import record
 from tests.helpers.pulumi_cli import PulumiProject, Result
-from tests.helpers.secrets_scan import scan
+from tests.helpers.secrets_scan import assert_no_secret_hits
+from tests.helpers.verbose_logs import VERBOSE_FLAGS, check_verbose_and_scan, verbose_env
 
 pytestmark = pytest.mark.e2e
 
@@ -65,37 +67,45 @@ def one_line_error(result: Result) -> str:
 # ----- verbose output -------------------------------------------------------------------------
 
 def test_debug_and_v9_runs_print_no_secret(emulator: EmulatorProcess,
-                                           project_factory: Callable[..., PulumiProject]
-                                           ) -> None:
+                                           project_factory: Callable[..., PulumiProject],
+                                           tmp_path: Path) -> None:
+    """``--debug``, then the most verbose run there is (``--debug -v=9 --logtostderr --logflow``,
+    the provider's loggers at DEBUG; tests/helpers/verbose_logs.py): the dynamic form's part of
+    tests/e2e/test_verbose_logs.py."""
     figures: dict[str, Any] = {}
-    for mode, extra in (("debug", ["--debug"]), ("v9", ["-v=9", "--logtostderr"])):
+    for mode, extra in (("debug", ("--debug",)), ("v9", VERBOSE_FLAGS)):
         # In the -v=9 run the admin credentials are *secret stack config*, which the engine
         # hands to the dynamic provider (and logs as its inputs at -v=7 and up).
-        proj = faults(project_factory, f"verbose-{mode}",
-                      env={"SKYFLOW_CREDENTIALS_FILE": ""} if mode == "v9" else None)
+        work = tmp_path / f"verbose-{mode}-logs"
+        env = {**verbose_env(work), "SKYFLOW_CREDENTIALS_FILE": ""} if mode == "v9" else None
+        proj = faults(project_factory, f"verbose-{mode}", env=env)
         if mode == "v9":
             proj.config_set("skyflow:credentials", json.dumps(emulator.admin_credentials),
                             secret=True)
         result = proj.run("up", "--yes", "--skip-preview", *extra)
         secrets = generated_secrets(proj, emulator)
-        assert len(secrets) == 5  # admin, 2 private keys, 2 API keys
         # Generated in this very run: the creates' responses carried them through the engine.
-        hits = scan(secrets, roots=[proj.work_dir, emulator.data_dir / "requests.jsonl"],
-                    texts=proj.captured_texts())
         figures[mode] = {"output_lines": len(result.output.splitlines()),
-                         "output_bytes": len(result.output), "secrets_scanned": len(secrets),
-                         "secret_hits": len(hits),
-                         "hit_places": sorted({h.where.split(" ")[-1] for h in hits})}
-        if mode == "v9":
-            text = result.stderr
-            figures[mode]["shows"] = {
-                "grpc_provider_calls": len(re.findall(r"Provider\[", text)),
-                "check_or_diff_lines": len(re.findall(r"\.(Check|Diff)\(", text)),
-                "create_lines": len(re.findall(r"\.Create\(", text)),
-                "provider_inputs_logged": len(re.findall(r"Planner decided to create", text)),
-                "secret_config_shown_as_marker": "skyflow:credentials:{[secret]}" in text,
-            }
-        assert hits == [], f"{mode}: {len(hits)} plaintext secret hits: {hits[:5]}"
+                         "output_bytes": len(result.output)}
+        if mode == "debug":
+            report = assert_no_secret_hits(
+                secrets, min_secrets=5,  # admin, 2 private keys, 2 API keys
+                roots=[proj.work_dir, emulator.data_dir / "requests.jsonl"],
+                texts=proj.captured_texts())
+            figures[mode].update(secrets_scanned=report.secrets, secret_hits=0)
+            continue
+        proj.run("destroy", "--yes", "--skip-preview", *extra)
+        assert not [sa for sa in others(emulator) if sa["name"].startswith("verbose-v9")]
+        figures[mode].update(check_verbose_and_scan(proj, emulator, work, secrets, min_secrets=5))
+        text = result.stderr
+        figures[mode]["shows"] = {
+            "grpc_provider_calls": len(re.findall(r"Provider\[", text)),
+            "check_or_diff_lines": len(re.findall(r"\.(Check|Diff)\(", text)),
+            "create_lines": len(re.findall(r"\.Create\(", text)),
+            "provider_inputs_logged": len(re.findall(r"Planner decided to create", text)),
+            "secret_config_shown_as_marker": "skyflow:credentials:{[secret]}" in text,
+        }
+        assert figures[mode]["shows"]["secret_config_shown_as_marker"], text[-3000:]
     record("verbose_cli_output_secret_scan", **figures)
 
 
@@ -177,10 +187,10 @@ def test_malformed_credentials_fail_naming_the_key_and_create_nothing(
         assert fragment in result.output, result.output
     assert "Traceback" not in result.output, result.output
     assert others(emulator) == []
-    hits = scan({"key": json.loads(bad).get("privateKey") or "x" * 40,
-                 "admin": emulator.admin_credentials["privateKey"]},
-                roots=[proj.backend_dir], texts=proj.captured_texts())
-    assert hits == []
+    # Every case carries a private key (the truncated one too: its first 200 characters).
+    assert_no_secret_hits({"key": json.loads(bad)["privateKey"],
+                           "admin": emulator.admin_credentials["privateKey"]},
+                          min_secrets=2, roots=[proj.backend_dir], texts=proj.captured_texts())
     record(f"malformed_credentials_{case}", created=0, traceback=False, secret_hits=0,
            message=one_line_error(result)[:300])
 
@@ -201,8 +211,9 @@ def test_malformed_stack_config_fails_at_preview_naming_the_key(
     assert result.returncode != 0
     assert "services[0].roles" in result.output and "NOT_A_ROLE" in result.output, result.output
     assert api_requests(emulator, mark) == []
-    record("malformed_stack_config_preview", api_calls=0,
-           traceback="Traceback" in result.output, message=one_line_error(result)[:300])
+    assert "Traceback" not in result.output, result.output  # one line: a pulumi.RunError
+    record("malformed_stack_config_preview", api_calls=0, traceback=False,
+           message=one_line_error(result)[:300])
 
 
 # ----- under-privileged credentials -----------------------------------------------------------
@@ -229,9 +240,9 @@ def test_under_privileged_credentials_fail_naming_the_permission_and_create_noth
     assert "serviceAccount.create" in result.output, result.output
     assert "HTTP 403" in result.output and "Traceback" not in result.output
     assert {x["ID"] for x in list_service_accounts(emulator)} == before
-    hits = scan({"viewer key": viewer_creds["privateKey"]}, roots=[proj.backend_dir],
-                texts=proj.captured_texts())
-    assert hits == []
+    assert_no_secret_hits({"viewer key": viewer_creds["privateKey"],
+                           "admin key": emulator.admin_credentials["privateKey"]},
+                          min_secrets=2, roots=[proj.backend_dir], texts=proj.captured_texts())
     record("under_privileged_credentials", created=0, names_permission=True, secret_hits=0,
            message=one_line_error(result)[:300])
 
@@ -264,6 +275,9 @@ def test_tls_verification_failure_is_refused_not_bypassed(emulator: EmulatorProc
     env = {"SKYFLOW_ACCOUNT_ID": emulator.account_id, "SKYFLOW_MANAGEMENT_URL": emulator.url,
            "SKYFLOW_CREDENTIALS_FILE": str(emulator.admin_credentials_path)}
     client = ManagementClient(settings_from_config(lambda _k: None, env), retry_total=0)
-    with pytest.raises(Exception) as info:
+    before = len(emulator.read_request_log())
+    with pytest.raises(TransportError, match="TLS verification failed for the token endpoint") \
+            as info:
         client.list_service_accounts()
-    assert "certificate" in str(info.value).lower() or "tls" in str(info.value).lower()
+    assert "CERTIFICATE_VERIFY_FAILED" in str(info.value) and "SKYFLOW_CA_BUNDLE" in str(info.value)
+    assert emulator.read_request_log()[before:] == []  # refused at the handshake: nothing sent

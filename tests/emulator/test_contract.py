@@ -35,9 +35,7 @@ def test_committed_contract_matches_the_spec() -> None:
     assert spec and spec.loader
     gen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gen)
-    source = Path(gen.DEFAULT_SPEC)
-    if not source.exists():
-        pytest.skip(f"spec not available at {source}")
+    source = Path(gen.DEFAULT_SPEC)  # committed (docs/reference/), so this always runs
     fresh = gen.build(json.loads(source.read_text()))
     assert json.loads(json.dumps(fresh)) == CONTRACT, \
         "run venv/bin/python tests/contract/generate_contract.py"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import jwt
 import pytest
 
 from skyflow_emulator.routes import ADMIN_ROUTES, ALL_ROUTES, DATA_ROUTES, ROUTES
@@ -89,8 +90,16 @@ def test_insert_get_detokenize_round_trip(dapi: Api) -> None:
 def test_editor_may_insert_and_read(dapi: Api) -> None:
     editor = _token(dapi, "data-editor", "VAULT_EDITOR")
     rec = _insert(dapi, editor, {"email": "e@x.test"}, expect=200).json()["records"][0]
-    _get(dapi, editor, [rec["skyflow_id"]], expect=200)
-    _detokenize(dapi, editor, [rec["tokens"]["email"]], expect=200)
+    sid = rec["skyflow_id"]
+    # What the editor inserted is what it reads back, by id and through its token.
+    got = _get(dapi, editor, [sid], redaction="PLAIN_TEXT", expect=200).json()
+    assert got == {"records": [{"fields": {"email": "e@x.test", "skyflow_id": sid}}]}
+    d = _detokenize(dapi, editor, [rec["tokens"]["email"]], expect=200).json()
+    assert d == {"records": [{"token": rec["tokens"]["email"], "value": "e@x.test",
+                              "valueType": "STRING"}]}
+    inserts = [e for e in dapi.emu.read_request_log()
+               if e["template"] == INSERT and e["method"] == "POST" and e["status"] == 200]
+    assert inserts[-1]["subject"] == jwt.decode(editor, options={"verify_signature": False})["sub"]
 
 
 def test_viewer_reads_but_cannot_insert(dapi: Api) -> None:

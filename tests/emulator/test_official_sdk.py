@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 
 import jwt
 import pytest
 
+from tests.fakes import make_local_ca
 from tests.helpers.emulator_proc import EmulatorProcess
+from tests.helpers.prerequisites import INSTALL_SDK, require_module
 
 from .conftest import Api
 
-sdk = pytest.importorskip("skyflow.service_account")
+sdk = require_module("skyflow.service_account", INSTALL_SDK)
+SkyflowError = require_module("skyflow.error", INSTALL_SDK).SkyflowError
 
 
 @pytest.fixture
@@ -61,21 +64,43 @@ def test_sdk_with_ctx_and_role_scope(api: Api, trust_emulator_ca: None, tmp_path
 def test_sdk_sees_emulator_errors(api: Api, trust_emulator_ca: None, tmp_path: Path) -> None:
     creds = api.create_sa("sdk-denied")
     api.call("DELETE", "/v1/serviceAccounts/{ID}", path={"ID": creds["clientID"]}, expect=200)
-    with pytest.raises(Exception) as info:
-        sdk.generate_bearer_token(_write(tmp_path, creds))
     # the SDK maps a 401 (UnauthorizedError) to exactly this message
-    assert "Authorization failed" in str(info.value)
+    with pytest.raises(SkyflowError, match="Authorization failed"):
+        sdk.generate_bearer_token(_write(tmp_path, creds))
 
 
-def test_sdk_refuses_untrusted_emulator(api: Api, tmp_path: Path,
+def _causes(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and cur not in chain:
+        chain.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    return chain
+
+
+def test_sdk_refuses_untrusted_emulator(api: Api, emu: EmulatorProcess, tmp_path: Path,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without the CA the SDK fails: verification is really on."""
-    monkeypatch.setenv("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt")
+    """Trusting another CA, the SDK fails certificate verification before sending anything;
+    trusting the emulator's CA, the same credentials file mints a working token."""
+    creds = api.create_sa("sdk-untrusted")
+    api.assign(api.system_role("ACCOUNT_ADMIN"), creds["clientID"])
+    path = _write(tmp_path, creds)
+    other_ca = make_local_ca(tmp_path / "other-ca")
+    monkeypatch.setenv("SSL_CERT_FILE", str(other_ca.ca_pem))
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
-    if not os.path.exists("/etc/ssl/certs/ca-certificates.crt"):
-        pytest.skip("no system CA bundle")
-    with pytest.raises(Exception):  # noqa: B017 - any TLS failure will do
-        sdk.generate_bearer_token(_write(tmp_path, api.create_sa("sdk-untrusted")))
+    before = len(emu.read_request_log())
+    with pytest.raises(SkyflowError, match="Failed to generate bearer token") as info:
+        sdk.generate_bearer_token(path)
+    verify_errors = [e for e in _causes(info.value) if isinstance(e, ssl.SSLCertVerificationError)]
+    assert verify_errors and "CERTIFICATE_VERIFY_FAILED" in str(verify_errors[0]), \
+        _causes(info.value)
+    assert emu.read_request_log()[before:] == []  # refused at the handshake: no request made
+
+    monkeypatch.setenv("SSL_CERT_FILE", str(emu.ca_bundle))
+    token, _ = sdk.generate_bearer_token(path)
+    api.call("GET", "/v1/serviceAccounts", bearer=token, expect=200)
+    assert [r.get("template") for r in emu.read_request_log()[before:]][:1] == \
+        ["/v1/auth/sa/oauth/token"]
 
 
 def test_sdk_takes_admin_credentials_as_file_and_as_text(emu: EmulatorProcess,

@@ -44,7 +44,12 @@ class EmulatorProcess:
     def __init__(self, data_dir: str | os.PathLike[str] | None = None, *,
                  insecure_http: bool = False, extra_args: list[str] | tuple[str, ...] = (),
                  env: dict[str, str] | None = None, host: str = "127.0.0.1",
-                 startup_timeout: float = 30.0) -> None:
+                 startup_timeout: float = 30.0,
+                 command: list[str] | tuple[str, ...] | None = None,
+                 cwd: str | os.PathLike[str] | None = None) -> None:
+        """``command`` (default ``python -m skyflow_emulator`` from the repo) runs another
+        install of it, e.g. a ``skyflow-emulator`` console script of a built wheel, in ``cwd``
+        (default: the repo root)."""
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if data_dir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="skyflow-emu-")
@@ -55,13 +60,15 @@ class EmulatorProcess:
         self.env = env
         self.host = host
         self.startup_timeout = startup_timeout
+        self.command = list(command) if command else [sys.executable, "-m", "skyflow_emulator"]
+        self.cwd = Path(cwd) if cwd is not None else Path(__file__).resolve().parents[2]
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
         self.port = 0
 
     # -- lifecycle
     def start(self, port: int = 0) -> EmulatorProcess:
-        cmd = [sys.executable, "-m", "skyflow_emulator", "--host", self.host, "--port",
+        cmd = [*self.command, "--host", self.host, "--port",
                str(port), "--data-dir", str(self.data_dir), *self.extra_args]
         if self.insecure_http:
             cmd.append("--insecure-http")
@@ -70,7 +77,7 @@ class EmulatorProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         stderr = (self.data_dir / "emulator.stderr.log").open("a")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, text=True,
-                                     env=env, cwd=str(Path(__file__).resolve().parents[2]))
+                                     env=env, cwd=str(self.cwd))
         stderr.close()
         line = self._read_ready_line()
         self.url = line[len(READY_PREFIX):].strip()

@@ -6,9 +6,9 @@ output is captured and kept in :attr:`PulumiProject.captured`, so secret-scannin
 everything the CLI printed.
 
 The CLI is found through ``PULUMI_BIN_DIR`` (exported by ``scripts/env.sh``) or ``PATH``. Tests
-that need it call :func:`require_pulumi`, which skips only when neither has one; ``make test`` and
-``.ci/run`` always build it first (scripts/setup.sh -> scripts/build-pulumi.sh), so in CI the
-skip never happens. Example::
+that need it call :func:`require_pulumi`, which skips when neither has one, naming the install
+step, and fails instead under ``CI=true`` (tests/helpers/prerequisites.py); ``make test`` and
+``.ci/run`` always build it first (scripts/setup.sh -> scripts/build-pulumi.sh). Example::
 
     proj = PulumiProject(FIXTURE_DIR, tmp_path)
     proj.stack_init("test")
@@ -61,16 +61,11 @@ def find_pulumi() -> str | None:
 
 
 def require_pulumi() -> str:
-    """The CLI path, or skip the calling test when there is none (CI always builds it)."""
-    path = find_pulumi()
-    if path is None:
-        import pytest
+    """The CLI path; without one the calling test skips, or fails under CI=true."""
+    from tests.helpers.prerequisites import INSTALL_PULUMI, missing
 
-        pytest.skip(
-            "no pulumi CLI: set PULUMI_BIN_DIR or run `source scripts/env.sh` "
-            "(make test / .ci/run build it with scripts/build-pulumi.sh)"
-        )
-    return path
+    return find_pulumi() or missing("the pulumi CLI (neither $PULUMI_BIN_DIR nor PATH has it)",
+                                    INSTALL_PULUMI)
 
 
 @dataclass(frozen=True)

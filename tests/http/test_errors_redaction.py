@@ -21,6 +21,7 @@ from skyflow_provider.http.errors import (
 )
 from skyflow_provider.http.redaction import REDACTED, redact_body, redact_headers, redact_text
 from tests.fakes import creds_dict, issue_token
+from tests.helpers.secrets_scan import assert_no_secret_hits
 
 API_KEY = "sky-ab12C-0123456789abcdef0123456789abcdef"
 
@@ -59,6 +60,9 @@ def test_server_echoed_secrets_are_redacted() -> None:
         for text in (str(e), repr(e)):
             assert "MII" not in text and tok not in text and API_KEY not in text
             assert opaque not in text and REDACTED in text
+            assert_no_secret_hits({"key": d["privateKey"], "token": tok, "api key": API_KEY,
+                                   "opaque token": opaque}, min_secrets=4,
+                                  texts={type(e).__name__: text})
 
 
 def test_redact_helpers() -> None:
@@ -67,6 +71,8 @@ def test_redact_helpers() -> None:
             "nested": [{"accessToken": "zzz"}], "note": "Bearer qqq_opaque_token_1234"}
     out = redact_body(json.dumps(body))
     assert "MII" not in out and API_KEY not in out and "zzz" not in out and "qqq" not in out
+    assert_no_secret_hits({"key": d["privateKey"], "api key": API_KEY}, min_secrets=2,
+                          texts={"redact_body": out})
     assert '"clientID": "c"' in out
     hdrs = redact_headers({"Authorization": "Bearer x", "X-Skyflow-Account-ID": "acc",
                            "X-Api-Key": "k"})
@@ -104,8 +110,13 @@ def test_secret_never_survives_redaction(prefix: str, suffix: str, which: int,
                                          as_json: bool) -> None:
     secret = _SECRETS[which]
     text = prefix + (json.dumps({"x": secret}) if as_json else secret) + suffix
-    out = redact_text(text)
-    core = secret.strip().splitlines()[1] if "PRIVATE KEY" in secret else secret
-    assert core not in out
+    outputs = {"redact_text": redact_text(text)}
     if not as_json:
-        assert core not in str(ServerError("failed", skyflow_message=text))
+        outputs["ServerError"] = str(ServerError("failed", skyflow_message=text))
+    # Every line of a key's body (the DER header line too), not just one of them...
+    parts = [ln for ln in secret.strip().splitlines() if not ln.startswith("-----")]
+    for where, out in outputs.items():
+        leaked = [i for i, part in enumerate(parts) if part in out]
+        assert leaked == [], f"{where}: part(s) {leaked} of the secret survived"
+    # ...and the secret in any encoding the scanner knows.
+    assert_no_secret_hits({"secret": secret}, min_secrets=1, texts=outputs)

@@ -1,17 +1,18 @@
-"""sdk/nodejs and sdk/go are what tools/sdkgen.sh makes from sdk/schema.json (make generate)."""
+"""sdk/nodejs, sdk/go and sdk/python are what tools/sdkgen.sh makes from sdk/schema.json (make
+generate)."""
 
 from __future__ import annotations
 
 import filecmp
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from tests.helpers.prerequisites import INSTALL_GO, require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
-#: npm's and Go's own files, not the generator's
-IGNORED = {"node_modules", "bin", "package-lock.json", "go.sum"}
+#: npm's, Go's and the Python builder's own files, not the generator's
+IGNORED = {"node_modules", "bin", "package-lock.json", "go.sum", "build", "dist", "__pycache__",
+           "pulumi_skyflow.egg-info"}
 
 
 def _files(root: Path) -> set[str]:
@@ -20,12 +21,11 @@ def _files(root: Path) -> set[str]:
 
 
 def test_generated_sdks_are_fresh(tmp_path: Path) -> None:
-    if shutil.which("go") is None:
-        pytest.skip("no Go toolchain (scripts/setup.sh needs one to build the CLI anyway)")
+    require_tool("go", INSTALL_GO)
     subprocess.run(["bash", str(ROOT / "tools" / "sdkgen.sh"), str(tmp_path)], check=True,
                    timeout=900)
     stale = []
-    for lang in ("nodejs", "go"):
+    for lang in ("nodejs", "go", "python"):
         want, have = tmp_path / lang, ROOT / "sdk" / lang
         names = _files(want) | _files(have)
         stale += [f"sdk/{lang}/{n}" for n in sorted(names)

@@ -12,6 +12,7 @@ import skyflow_provider.auth.credentials as creds_mod
 from skyflow_provider.auth.credentials import credentials_from_dict
 from skyflow_provider.resources import role_lookup as role_mod
 from skyflow_provider.resources.keys import credentials_json
+from tests.helpers.prerequisites import INSTALL_SDK, require_module
 
 
 @pytest.fixture(autouse=True)
@@ -53,7 +54,7 @@ def test_official_sdk_takes_our_credentials_as_file_and_as_text(emu, make_client
     response), of a ServiceAccountKey (``key_outputs``) and ``Credentials.to_json()`` all mint
     tokens with the SDK's path form and its text form (which turns newlines into ``\\n`` and so
     refuses pretty-printed JSON), against the emulator."""
-    sdk = pytest.importorskip("skyflow.service_account")
+    sdk = require_module("skyflow.service_account", INSTALL_SDK)
     from skyflow_provider.auth.credentials import load_credentials
     from skyflow_provider.resources.keys import key_outputs
 

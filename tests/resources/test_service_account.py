@@ -69,6 +69,18 @@ def test_jwt_service_account_lifecycle(make, fake) -> None:
     p.delete(created.id, updated)  # already gone: fine
 
 
+def test_read_of_an_imported_account_matches_the_declared_defaults(make, fake) -> None:
+    """`pulumi import` reads with no props: what Skyflow cannot say (auth type, keyless) comes
+    back as the declaration's defaults, so the declared account is no change and no replace."""
+    p = make(ServiceAccountProvider)
+    made = p.create(checked(p, {"name": "made-by-hand", "description": "by hand"}))
+    imported = p.read(made.id, {})
+    declared = checked(p, {"name": "made-by-hand", "description": "by hand"})
+    assert imported.inputs["keyless"] is False and imported.inputs["auth_type"] == "jwt"
+    diff = p.diff(made.id, imported.outs, declared)
+    assert not diff.replaces, diff.replaces
+
+
 def test_api_key_service_account(make, fake) -> None:
     p = make(ServiceAccountProvider)
     outs = p.create(checked(p, {"name": "legacy-batch", "auth_type": "api_key"})).outs
@@ -227,3 +239,27 @@ def test_adopt_mints_a_fresh_key_and_can_be_exclusive(make, fake, monkeypatch) -
                                 "exclusive_keys": True})).outs
     assert second["keyID"] not in fake.keys and excl["unmanaged_key_ids"] == []
 
+
+
+def test_state_written_before_a_field_existed_shows_no_change() -> None:
+    """A state (old, or imported) that lacks an input declared later with a default (``keyless``)
+    reads as that default: no update, and above all no replacement."""
+    p = ServiceAccountProvider()
+    old = state(p, SA)
+    assert old["keyless"] is False and old["enforce_context_id"] is False  # defaults filled
+    for later in ("keyless", "enforce_context_id"):
+        del old[later]
+    result = p.diff("x", old, news(p, SA))
+    assert result.changes is False and not result.replaces
+    # ...while declaring the non-default value is still a change (keyless replaces).
+    assert p.diff("x", old, news(p, {**SA, "keyless": True})).replaces == ["keyless"]
+
+
+def test_refresh_diff_of_an_old_state_shows_no_change() -> None:
+    """At refresh the engine diffs the read state against the state's own (unchecked) inputs:
+    neither side has the later field, and neither may show it as changed."""
+    p = ServiceAccountProvider()
+    old = state(p, SA)
+    del old["keyless"]
+    unchecked = {k: v for k, v in old.items() if k != "__provider"}
+    assert p.diff("x", old, unchecked).changes is False

@@ -24,7 +24,7 @@ from skyflow_provider.api.client import ManagementClient
 from skyflow_provider.api.settings import settings_from_config
 from skyflow_provider.vending import TokenVendor
 from tests.helpers.emulator_proc import EmulatorProcess
-from tests.helpers.secrets_scan import scan
+from tests.helpers.secrets_scan import assert_no_secret_hits
 
 from .fakes import CountingMinter, FakeClock, SessionIssuer
 
@@ -164,7 +164,6 @@ def test_serve_from_stack_script(idp: SessionIssuer, emulator: EmulatorProcess,
             proc.wait(10)
     calls = (tmp_path / "calls.log").read_text()
     assert "--show-secrets credentials" in calls and "--show-secrets viewer_role_id" not in calls
-    hits = scan({"privateKey": sa["privateKey"], "token": token, "session": session},
-                texts={"stdout": first[0], "stderr": stderr_path.read_text(),
-                       "pulumi calls": calls})
-    assert hits == []
+    assert_no_secret_hits({"privateKey": sa["privateKey"], "token": token, "session": session},
+                          min_secrets=3, roots=[tmp_path / "calls.log", stderr_path],
+                          texts={"stdout": first[0]})

@@ -185,24 +185,36 @@ def test_singleflight_reuses_nothing_after_completion() -> None:
 
 def test_thread_safety_under_churn() -> None:
     """Many threads, many keys, a moving clock: no error, no token served inside its margin,
-    exchanges counted exactly, the cache stays within its bound."""
+    exchanges counted exactly, the cache stays within its bound.
+
+    Four hot keys stay cached long enough to age into the 5-minute margin and be re-minted
+    (30-minute tokens: the margin applies, not the half-life rule for short-lived ones), while
+    the other keys churn through the 12-entry cache.
+    """
     clock = FakeClock(1_000_000.0)
-    minter = CountingMinter(clock, ttl=900)
+    minter = CountingMinter(clock, ttl=1800)
     v = _vendor(clock, minter, max_entries=12)
     keys = [(f"r{i % 3}", f"user{i}") for i in range(20)]
     errors: list[BaseException] = []
+    margin = 300.0  # the default refresh margin
+    checked: list[int] = []  # per thread: tokens whose margin was checked
 
     def worker(seed: int) -> None:
         rnd = random.Random(seed)
+        count = 0
         for _ in range(400):
-            role, user = rnd.choice(keys)
+            role, user = rnd.choice(keys[:4]) if rnd.random() < 0.8 else rnd.choice(keys)
             try:
+                asked_at = clock()  # the clock only moves forward: served at or after this
                 tok = v.get([role], user)
                 assert tok.role_ids == (role,) and tok.ctx == user
+                assert tok.expires_at - asked_at >= margin, (tok.expires_at, asked_at)
+                count += 1
                 if rnd.random() < 0.05:
-                    clock.advance(7)
+                    clock.advance(15)
             except BaseException as exc:  # noqa: BLE001 - collected and asserted below
                 errors.append(exc)
+        checked.append(count)
 
     threads = [threading.Thread(target=worker, args=(s,)) for s in range(16)]
     for t in threads:
@@ -210,6 +222,10 @@ def test_thread_safety_under_churn() -> None:
     for t in threads:
         t.join()
     assert not errors
+    assert sum(checked) == 16 * 400  # every token served was checked against its margin
+    # Tokens aged into their margin and were re-minted: more mints than first mints plus
+    # re-mints after an eviction can account for.
+    assert minter.count - len(keys) - v.stats.evictions >= 1, (minter.count, v.stats)
     assert v.stats.exchanges == minter.count
     # every call is exactly one of: a cache hit, a mint, a wait on another caller's mint
     assert v.stats.exchanges + v.stats.cache_hits + v.stats.shared_waits == 16 * 400

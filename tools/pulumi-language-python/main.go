@@ -53,7 +53,10 @@ const (
 	userActionableExitCode = 32
 
 	setupHint = "this language host never creates virtualenvs or installs packages " +
-		"(no network access); create it with the project's scripts/setup.sh"
+		"(no network access): create it first, e.g. python3 -m venv venv && " +
+		"venv/bin/pip install -r requirements.txt"
+	// repoSetup is this repository's own setup script, named only when the project is in it.
+	repoSetup = "scripts/setup.sh"
 )
 
 func main() {
@@ -247,9 +250,24 @@ func validated(ctx context.Context, info *pulumirpc.ProgramInfo) (toolchain.Tool
 		return nil, err
 	}
 	if err := tc.ValidateVenv(ctx); err != nil {
-		return nil, fmt.Errorf("%w\n%s", err, setupHint)
+		return nil, fmt.Errorf("%w\n%s", err, hintFor(info))
 	}
 	return tc, nil
+}
+
+// hintFor is setupHint, or the repository's setup script when the program is inside this
+// repository (a user's own project has no such script).
+func hintFor(info *pulumirpc.ProgramInfo) string {
+	for dir := info.GetRootDirectory(); dir != "" && dir != string(filepath.Separator); dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, repoSetup)); err == nil {
+			return "this language host never creates virtualenvs or installs packages " +
+				"(no network access); create it with " + filepath.Join(dir, repoSetup)
+		}
+		if filepath.Dir(dir) == dir {
+			break
+		}
+	}
+	return setupHint
 }
 
 // Handshake records the engine address; the directories arrive again with every request.

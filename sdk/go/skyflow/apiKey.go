@@ -42,7 +42,7 @@ type ApiKey struct {
 	// Any value; changing it rotates the key in place: the new key is minted and published first, the previous one stays valid for overlap_hours.
 	RotationTrigger pulumi.AnyOutput `pulumi:"rotationTrigger"`
 	// Optional hint (jwt or api_key), filled from service_account when given; never causes a diff.
-	ServiceAccountAuthType pulumi.StringPtrOutput `pulumi:"serviceAccountAuthType"`
+	ServiceAccountAuthType AuthTypePtrOutput `pulumi:"serviceAccountAuthType"`
 	// The API-key service account (its id). Changing it replaces the key.
 	ServiceAccountId pulumi.StringPtrOutput `pulumi:"serviceAccountId"`
 }
@@ -96,11 +96,6 @@ func (ApiKeyState) ElementType() reflect.Type {
 	return reflect.TypeOf((*apiKeyState)(nil)).Elem()
 }
 
-// ApiKeyExists checks whether an existing ApiKey resource with the given ID exists.
-func ApiKeyExists(ctx *pulumi.Context,
-	id pulumi.StringInput, state *ApiKeyState, opts ...pulumi.ResourceOption) pulumi.BoolOutput {
-	return ctx.ExistsResource("skyflow:index:ApiKey", id, state, "", opts...)
-}
 
 type apiKeyArgs struct {
 	// Legacy (GCP-style): changing a value replaces the key, so the old one stops working in the same up. Prefer rotation_trigger.
@@ -112,7 +107,7 @@ type apiKeyArgs struct {
 	// Any value; changing it rotates the key in place: the new key is minted and published first, the previous one stays valid for overlap_hours.
 	RotationTrigger interface{} `pulumi:"rotationTrigger"`
 	// Optional hint (jwt or api_key), filled from service_account when given; never causes a diff.
-	ServiceAccountAuthType *string `pulumi:"serviceAccountAuthType"`
+	ServiceAccountAuthType *AuthType `pulumi:"serviceAccountAuthType"`
 	// The API-key service account (its id). Changing it replaces the key.
 	ServiceAccountId *string `pulumi:"serviceAccountId"`
 }
@@ -128,7 +123,7 @@ type ApiKeyArgs struct {
 	// Any value; changing it rotates the key in place: the new key is minted and published first, the previous one stays valid for overlap_hours.
 	RotationTrigger pulumi.Input
 	// Optional hint (jwt or api_key), filled from service_account when given; never causes a diff.
-	ServiceAccountAuthType pulumi.StringPtrInput
+	ServiceAccountAuthType AuthTypePtrInput
 	// The API-key service account (its id). Changing it replaces the key.
 	ServiceAccountId pulumi.StringPtrInput
 }
@@ -236,8 +231,8 @@ func (o ApiKeyOutput) RotationTrigger() pulumi.AnyOutput {
 }
 
 // Optional hint (jwt or api_key), filled from service_account when given; never causes a diff.
-func (o ApiKeyOutput) ServiceAccountAuthType() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v *ApiKey) pulumi.StringPtrOutput { return v.ServiceAccountAuthType }).(pulumi.StringPtrOutput)
+func (o ApiKeyOutput) ServiceAccountAuthType() AuthTypePtrOutput {
+	return o.ApplyT(func(v *ApiKey) AuthTypePtrOutput { return v.ServiceAccountAuthType }).(AuthTypePtrOutput)
 }
 
 // The API-key service account (its id). Changing it replaces the key.

@@ -24,14 +24,14 @@ func LookupSystemRole(ctx *pulumi.Context, args *LookupSystemRoleArgs, opts ...p
 
 type LookupSystemRoleArgs struct {
 	// A system role name: VAULT_OWNER, VAULT_EDITOR, VAULT_VIEWER, PIPELINE_MANAGER, CONNECTION_MANAGER.
-	Name string `pulumi:"name"`
+	Name SystemRoleName `pulumi:"name"`
 	// The vault whose built-in role to find.
 	VaultId string `pulumi:"vaultId"`
 }
 
 type LookupSystemRoleResult struct {
 	// A system role name: VAULT_OWNER, VAULT_EDITOR, VAULT_VIEWER, PIPELINE_MANAGER, CONNECTION_MANAGER.
-	Name string `pulumi:"name"`
+	Name SystemRoleName `pulumi:"name"`
 	// The role's id in that vault.
 	RoleId string `pulumi:"roleId"`
 	// The vault whose built-in role to find.
@@ -45,7 +45,7 @@ func LookupSystemRoleOutput(ctx *pulumi.Context, args LookupSystemRoleOutputArgs
 
 type LookupSystemRoleOutputArgs struct {
 	// A system role name: VAULT_OWNER, VAULT_EDITOR, VAULT_VIEWER, PIPELINE_MANAGER, CONNECTION_MANAGER.
-	Name pulumi.StringInput `pulumi:"name"`
+	Name SystemRoleNameInput `pulumi:"name"`
 	// The vault whose built-in role to find.
 	VaultId pulumi.StringInput `pulumi:"vaultId"`
 }
@@ -69,8 +69,8 @@ func (o LookupSystemRoleResultOutput) ToLookupSystemRoleResultOutputWithContext(
 }
 
 // A system role name: VAULT_OWNER, VAULT_EDITOR, VAULT_VIEWER, PIPELINE_MANAGER, CONNECTION_MANAGER.
-func (o LookupSystemRoleResultOutput) Name() pulumi.StringOutput {
-	return o.ApplyT(func(v LookupSystemRoleResult) string { return v.Name }).(pulumi.StringOutput)
+func (o LookupSystemRoleResultOutput) Name() SystemRoleNameOutput {
+	return o.ApplyT(func(v LookupSystemRoleResult) SystemRoleName { return v.Name }).(SystemRoleNameOutput)
 }
 
 // The role's id in that vault.

@@ -96,11 +96,6 @@ func (PolicyState) ElementType() reflect.Type {
 	return reflect.TypeOf((*policyState)(nil)).Elem()
 }
 
-// PolicyExists checks whether an existing Policy resource with the given ID exists.
-func PolicyExists(ctx *pulumi.Context,
-	id pulumi.StringInput, state *PolicyState, opts ...pulumi.ResourceOption) pulumi.BoolOutput {
-	return ctx.ExistsResource("skyflow:index:Policy", id, state, "", opts...)
-}
 
 type policyArgs struct {
 	// Enforced when true. Toggled in place through the status endpoint.

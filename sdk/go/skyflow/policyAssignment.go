@@ -71,11 +71,6 @@ func (PolicyAssignmentState) ElementType() reflect.Type {
 	return reflect.TypeOf((*policyAssignmentState)(nil)).Elem()
 }
 
-// PolicyAssignmentExists checks whether an existing PolicyAssignment resource with the given ID exists.
-func PolicyAssignmentExists(ctx *pulumi.Context,
-	id pulumi.StringInput, state *PolicyAssignmentState, opts ...pulumi.ResourceOption) pulumi.BoolOutput {
-	return ctx.ExistsResource("skyflow:index:PolicyAssignment", id, state, "", opts...)
-}
 
 type policyAssignmentArgs struct {
 	// The policy (a Policy's id). Changing it replaces the assignment.

@@ -44,7 +44,7 @@ func NewProvider(ctx *pulumi.Context,
 type providerArgs struct {
 	// The Skyflow account id (env SKYFLOW_ACCOUNT_ID).
 	AccountId *string `pulumi:"accountId"`
-	// A create that repeats a killed `pulumi up`'s takes over the object of its name that a run of this stack created (Skyflow's audit log proves it) and no state holds (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; docs/reliability.md).
+	// A create that repeats a killed `pulumi up`'s takes over the object of its name that a run of this stack created (Skyflow's audit log proves it) and no state holds (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; false: such a create fails naming the object; docs/reliability.md).
 	AdoptOwnOrphans *bool `pulumi:"adoptOwnOrphans"`
 	// An API key instead of credentials (env SKYFLOW_API_KEY).
 	ApiKey *string `pulumi:"apiKey"`
@@ -78,7 +78,7 @@ type providerArgs struct {
 type ProviderArgs struct {
 	// The Skyflow account id (env SKYFLOW_ACCOUNT_ID).
 	AccountId pulumi.StringPtrInput
-	// A create that repeats a killed `pulumi up`'s takes over the object of its name that a run of this stack created (Skyflow's audit log proves it) and no state holds (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; docs/reliability.md).
+	// A create that repeats a killed `pulumi up`'s takes over the object of its name that a run of this stack created (Skyflow's audit log proves it) and no state holds (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; false: such a create fails naming the object; docs/reliability.md).
 	AdoptOwnOrphans pulumi.BoolPtrInput
 	// An API key instead of credentials (env SKYFLOW_API_KEY).
 	ApiKey pulumi.StringPtrInput

@@ -18,7 +18,7 @@ type IpAllowlist struct {
 	// Up to 10 IPv4/IPv6 CIDR blocks.
 	CidrBlocks []string `pulumi:"cidrBlocks"`
 	// INACTIVE (not enforced), ACTIVE_ALL (every call) or ACTIVE_AUTH_ONLY (token minting only).
-	Status *string `pulumi:"status"`
+	Status *IpAllowlistStatus `pulumi:"status"`
 }
 
 // Defaults sets the appropriate defaults for IpAllowlist
@@ -28,7 +28,7 @@ func (val *IpAllowlist) Defaults() *IpAllowlist {
 	}
 	tmp := *val
 	if tmp.Status == nil {
-		status_ := "INACTIVE"
+		status_ := IpAllowlistStatus("INACTIVE")
 		tmp.Status = &status_
 	}
 	return &tmp
@@ -50,7 +50,7 @@ type IpAllowlistArgs struct {
 	// Up to 10 IPv4/IPv6 CIDR blocks.
 	CidrBlocks pulumi.StringArrayInput `pulumi:"cidrBlocks"`
 	// INACTIVE (not enforced), ACTIVE_ALL (every call) or ACTIVE_AUTH_ONLY (token minting only).
-	Status pulumi.StringPtrInput `pulumi:"status"`
+	Status IpAllowlistStatusPtrInput `pulumi:"status"`
 }
 
 // Defaults sets the appropriate defaults for IpAllowlistArgs
@@ -60,7 +60,7 @@ func (val *IpAllowlistArgs) Defaults() *IpAllowlistArgs {
 	}
 	tmp := *val
 	if tmp.Status == nil {
-		tmp.Status = pulumi.StringPtr("INACTIVE")
+		tmp.Status = IpAllowlistStatus("INACTIVE")
 	}
 	return &tmp
 }
@@ -148,8 +148,8 @@ func (o IpAllowlistOutput) CidrBlocks() pulumi.StringArrayOutput {
 }
 
 // INACTIVE (not enforced), ACTIVE_ALL (every call) or ACTIVE_AUTH_ONLY (token minting only).
-func (o IpAllowlistOutput) Status() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v IpAllowlist) *string { return v.Status }).(pulumi.StringPtrOutput)
+func (o IpAllowlistOutput) Status() IpAllowlistStatusPtrOutput {
+	return o.ApplyT(func(v IpAllowlist) *IpAllowlistStatus { return v.Status }).(IpAllowlistStatusPtrOutput)
 }
 
 type IpAllowlistPtrOutput struct{ *pulumi.OutputState }
@@ -187,29 +187,29 @@ func (o IpAllowlistPtrOutput) CidrBlocks() pulumi.StringArrayOutput {
 }
 
 // INACTIVE (not enforced), ACTIVE_ALL (every call) or ACTIVE_AUTH_ONLY (token minting only).
-func (o IpAllowlistPtrOutput) Status() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v *IpAllowlist) *string {
+func (o IpAllowlistPtrOutput) Status() IpAllowlistStatusPtrOutput {
+	return o.ApplyT(func(v *IpAllowlist) *IpAllowlistStatus {
 		if v == nil {
 			return nil
 		}
 		return v.Status
-	}).(pulumi.StringPtrOutput)
+	}).(IpAllowlistStatusPtrOutput)
 }
 
 // One rule. Give exactly one target (columns, table or column_groups), or only a rule_expression.
 type PolicyRule struct {
 	// READ, CREATE, UPDATE, DELETE, TOKENIZATION, DETOKENIZATION or ALL.
-	Actions []string `pulumi:"actions"`
+	Actions []PolicyAction `pulumi:"actions"`
 	// Column-group rule: group names.
 	ColumnGroups []string `pulumi:"columnGroups"`
 	// Column rule: table.column names (table.* for all columns).
 	Columns []string `pulumi:"columns"`
 	// ALLOW (default) or DENY.
-	Effect *string `pulumi:"effect"`
+	Effect *PolicyEffect `pulumi:"effect"`
 	// Unique within the policy; letters and digits only.
 	Name string `pulumi:"name"`
 	// DEFAULT, REDACTED, MASKED or PLAIN_TEXT (column and column-group rules).
-	Redaction *string `pulumi:"redaction"`
+	Redaction *Redaction `pulumi:"redaction"`
 	// SQL expression filtering rows.
 	RowFilter *string `pulumi:"rowFilter"`
 	// Skyflow's rule text; used instead of the structured fields.
@@ -232,17 +232,17 @@ type PolicyRuleInput interface {
 // One rule. Give exactly one target (columns, table or column_groups), or only a rule_expression.
 type PolicyRuleArgs struct {
 	// READ, CREATE, UPDATE, DELETE, TOKENIZATION, DETOKENIZATION or ALL.
-	Actions pulumi.StringArrayInput `pulumi:"actions"`
+	Actions PolicyActionArrayInput `pulumi:"actions"`
 	// Column-group rule: group names.
 	ColumnGroups pulumi.StringArrayInput `pulumi:"columnGroups"`
 	// Column rule: table.column names (table.* for all columns).
 	Columns pulumi.StringArrayInput `pulumi:"columns"`
 	// ALLOW (default) or DENY.
-	Effect pulumi.StringPtrInput `pulumi:"effect"`
+	Effect PolicyEffectPtrInput `pulumi:"effect"`
 	// Unique within the policy; letters and digits only.
 	Name pulumi.StringInput `pulumi:"name"`
 	// DEFAULT, REDACTED, MASKED or PLAIN_TEXT (column and column-group rules).
-	Redaction pulumi.StringPtrInput `pulumi:"redaction"`
+	Redaction RedactionPtrInput `pulumi:"redaction"`
 	// SQL expression filtering rows.
 	RowFilter pulumi.StringPtrInput `pulumi:"rowFilter"`
 	// Skyflow's rule text; used instead of the structured fields.
@@ -304,8 +304,8 @@ func (o PolicyRuleOutput) ToPolicyRuleOutputWithContext(ctx context.Context) Pol
 }
 
 // READ, CREATE, UPDATE, DELETE, TOKENIZATION, DETOKENIZATION or ALL.
-func (o PolicyRuleOutput) Actions() pulumi.StringArrayOutput {
-	return o.ApplyT(func(v PolicyRule) []string { return v.Actions }).(pulumi.StringArrayOutput)
+func (o PolicyRuleOutput) Actions() PolicyActionArrayOutput {
+	return o.ApplyT(func(v PolicyRule) []PolicyAction { return v.Actions }).(PolicyActionArrayOutput)
 }
 
 // Column-group rule: group names.
@@ -319,8 +319,8 @@ func (o PolicyRuleOutput) Columns() pulumi.StringArrayOutput {
 }
 
 // ALLOW (default) or DENY.
-func (o PolicyRuleOutput) Effect() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v PolicyRule) *string { return v.Effect }).(pulumi.StringPtrOutput)
+func (o PolicyRuleOutput) Effect() PolicyEffectPtrOutput {
+	return o.ApplyT(func(v PolicyRule) *PolicyEffect { return v.Effect }).(PolicyEffectPtrOutput)
 }
 
 // Unique within the policy; letters and digits only.
@@ -329,8 +329,8 @@ func (o PolicyRuleOutput) Name() pulumi.StringOutput {
 }
 
 // DEFAULT, REDACTED, MASKED or PLAIN_TEXT (column and column-group rules).
-func (o PolicyRuleOutput) Redaction() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v PolicyRule) *string { return v.Redaction }).(pulumi.StringPtrOutput)
+func (o PolicyRuleOutput) Redaction() RedactionPtrOutput {
+	return o.ApplyT(func(v PolicyRule) *Redaction { return v.Redaction }).(RedactionPtrOutput)
 }
 
 // SQL expression filtering rows.
@@ -371,7 +371,7 @@ func (o PolicyRuleArrayOutput) Index(i pulumi.IntInput) PolicyRuleOutput {
 // One column of a vault table (Skyflow's field).
 type VaultColumn struct {
 	// Skyflow's data type (the spec's v1DataType): DT_STRING, DT_INT32, DT_INT64, DT_FLOAT64, DT_BOOL, DT_DATE, DT_DATETIME, ... Changing it is a destructive schema change.
-	Datatype *string `pulumi:"datatype"`
+	Datatype *DataType `pulumi:"datatype"`
 	// Free text shown in Studio.
 	Description *string `pulumi:"description"`
 	// The column holds a list of values. Changing it is a destructive schema change.
@@ -389,7 +389,7 @@ func (val *VaultColumn) Defaults() *VaultColumn {
 	}
 	tmp := *val
 	if tmp.Datatype == nil {
-		datatype_ := "DT_STRING"
+		datatype_ := DataType("DT_STRING")
 		tmp.Datatype = &datatype_
 	}
 	if tmp.Description == nil {
@@ -417,7 +417,7 @@ type VaultColumnInput interface {
 // One column of a vault table (Skyflow's field).
 type VaultColumnArgs struct {
 	// Skyflow's data type (the spec's v1DataType): DT_STRING, DT_INT32, DT_INT64, DT_FLOAT64, DT_BOOL, DT_DATE, DT_DATETIME, ... Changing it is a destructive schema change.
-	Datatype pulumi.StringPtrInput `pulumi:"datatype"`
+	Datatype DataTypePtrInput `pulumi:"datatype"`
 	// Free text shown in Studio.
 	Description pulumi.StringPtrInput `pulumi:"description"`
 	// The column holds a list of values. Changing it is a destructive schema change.
@@ -435,7 +435,7 @@ func (val *VaultColumnArgs) Defaults() *VaultColumnArgs {
 	}
 	tmp := *val
 	if tmp.Datatype == nil {
-		tmp.Datatype = pulumi.StringPtr("DT_STRING")
+		tmp.Datatype = DataType("DT_STRING")
 	}
 	if tmp.Description == nil {
 		tmp.Description = pulumi.StringPtr("")
@@ -498,8 +498,8 @@ func (o VaultColumnOutput) ToVaultColumnOutputWithContext(ctx context.Context) V
 }
 
 // Skyflow's data type (the spec's v1DataType): DT_STRING, DT_INT32, DT_INT64, DT_FLOAT64, DT_BOOL, DT_DATE, DT_DATETIME, ... Changing it is a destructive schema change.
-func (o VaultColumnOutput) Datatype() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v VaultColumn) *string { return v.Datatype }).(pulumi.StringPtrOutput)
+func (o VaultColumnOutput) Datatype() DataTypePtrOutput {
+	return o.ApplyT(func(v VaultColumn) *DataType { return v.Datatype }).(DataTypePtrOutput)
 }
 
 // Free text shown in Studio.

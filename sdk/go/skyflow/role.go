@@ -86,11 +86,6 @@ func (RoleState) ElementType() reflect.Type {
 	return reflect.TypeOf((*roleState)(nil)).Elem()
 }
 
-// RoleExists checks whether an existing Role resource with the given ID exists.
-func RoleExists(ctx *pulumi.Context,
-	id pulumi.StringInput, state *RoleState, opts ...pulumi.ResourceOption) pulumi.BoolOutput {
-	return ctx.ExistsResource("skyflow:index:Role", id, state, "", opts...)
-}
 
 type roleArgs struct {
 	// Bring this existing custom role (its id) under management instead of creating one; its definition is set to the declared one. Only used at creation; another id replaces.

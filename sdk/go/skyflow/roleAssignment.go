@@ -20,7 +20,7 @@ type RoleAssignment struct {
 	// The member's id, for users (with member_type USER). Changing it replaces.
 	MemberId pulumi.StringPtrOutput `pulumi:"memberId"`
 	// SERVICE_ACCOUNT or USER. Changing it replaces.
-	MemberType pulumi.StringOutput `pulumi:"memberType"`
+	MemberType MemberTypeOutput `pulumi:"memberType"`
 	// The member id actually assigned.
 	ResolvedMemberId pulumi.StringOutput `pulumi:"resolvedMemberId"`
 	// The role id actually assigned (also when given by name).
@@ -43,7 +43,7 @@ func NewRoleAssignment(ctx *pulumi.Context,
 	}
 
 	if args.MemberType == nil {
-		args.MemberType = pulumi.StringPtr("SERVICE_ACCOUNT")
+		args.MemberType = MemberType("SERVICE_ACCOUNT")
 	}
 	replaceOnChanges := pulumi.ReplaceOnChanges([]string{
 		"memberId",
@@ -86,11 +86,6 @@ func (RoleAssignmentState) ElementType() reflect.Type {
 	return reflect.TypeOf((*roleAssignmentState)(nil)).Elem()
 }
 
-// RoleAssignmentExists checks whether an existing RoleAssignment resource with the given ID exists.
-func RoleAssignmentExists(ctx *pulumi.Context,
-	id pulumi.StringInput, state *RoleAssignmentState, opts ...pulumi.ResourceOption) pulumi.BoolOutput {
-	return ctx.ExistsResource("skyflow:index:RoleAssignment", id, state, "", opts...)
-}
 
 type roleAssignmentArgs struct {
 	// Optional CEL condition (request.context, request.time, request.originIP). Updates in place (unassign, then assign).
@@ -98,7 +93,7 @@ type roleAssignmentArgs struct {
 	// The member's id, for users (with member_type USER). Changing it replaces.
 	MemberId *string `pulumi:"memberId"`
 	// SERVICE_ACCOUNT or USER. Changing it replaces.
-	MemberType *string `pulumi:"memberType"`
+	MemberType *MemberType `pulumi:"memberType"`
 	// The role (a Role's or SystemRole's id). Changing it replaces.
 	RoleId *string `pulumi:"roleId"`
 	// With vault_id: a role name such as VAULT_EDITOR. Changing it replaces.
@@ -116,7 +111,7 @@ type RoleAssignmentArgs struct {
 	// The member's id, for users (with member_type USER). Changing it replaces.
 	MemberId pulumi.StringPtrInput
 	// SERVICE_ACCOUNT or USER. Changing it replaces.
-	MemberType pulumi.StringPtrInput
+	MemberType MemberTypePtrInput
 	// The role (a Role's or SystemRole's id). Changing it replaces.
 	RoleId pulumi.StringPtrInput
 	// With vault_id: a role name such as VAULT_EDITOR. Changing it replaces.
@@ -175,8 +170,8 @@ func (o RoleAssignmentOutput) MemberId() pulumi.StringPtrOutput {
 }
 
 // SERVICE_ACCOUNT or USER. Changing it replaces.
-func (o RoleAssignmentOutput) MemberType() pulumi.StringOutput {
-	return o.ApplyT(func(v *RoleAssignment) pulumi.StringOutput { return v.MemberType }).(pulumi.StringOutput)
+func (o RoleAssignmentOutput) MemberType() MemberTypeOutput {
+	return o.ApplyT(func(v *RoleAssignment) MemberTypeOutput { return v.MemberType }).(MemberTypeOutput)
 }
 
 // The member id actually assigned.

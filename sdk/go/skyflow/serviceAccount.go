@@ -23,7 +23,7 @@ type ServiceAccount struct {
 	// The current API key's id (api_key accounts).
 	ApiKeyId pulumi.StringPtrOutput `pulumi:"apiKeyId"`
 	// jwt (key pair and credentials.json) or api_key. Changing it replaces the account (deleted first, so the name is free).
-	AuthType pulumi.StringOutput `pulumi:"authType"`
+	AuthType AuthTypeOutput `pulumi:"authType"`
 	// Skyflow's clientID (= the resource id).
 	ClientId pulumi.StringOutput `pulumi:"clientId"`
 	// Skyflow's clientName.
@@ -95,7 +95,7 @@ func NewServiceAccount(ctx *pulumi.Context,
 		return nil, errors.New("invalid value for required argument 'Name'")
 	}
 	if args.AuthType == nil {
-		args.AuthType = pulumi.StringPtr("jwt")
+		args.AuthType = AuthType("jwt")
 	}
 	if args.Description == nil {
 		args.Description = pulumi.StringPtr("")
@@ -159,17 +159,12 @@ func (ServiceAccountState) ElementType() reflect.Type {
 	return reflect.TypeOf((*serviceAccountState)(nil)).Elem()
 }
 
-// ServiceAccountExists checks whether an existing ServiceAccount resource with the given ID exists.
-func ServiceAccountExists(ctx *pulumi.Context,
-	id pulumi.StringInput, state *ServiceAccountState, opts ...pulumi.ResourceOption) pulumi.BoolOutput {
-	return ctx.ExistsResource("skyflow:index:ServiceAccount", id, state, "", opts...)
-}
 
 type serviceAccountArgs struct {
 	// Bring this existing service account (its id) under management instead of creating one; its settings are set to the declared ones and, since Skyflow never returns an existing secret, a fresh key is minted. Only used at creation; another id replaces.
 	AdoptId *string `pulumi:"adoptId"`
 	// jwt (key pair and credentials.json) or api_key. Changing it replaces the account (deleted first, so the name is free).
-	AuthType *string `pulumi:"authType"`
+	AuthType *AuthType `pulumi:"authType"`
 	// Free text (at most 1024 characters). Updates in place.
 	Description *string `pulumi:"description"`
 	// Shown in Studio; defaults to name. Updates in place.
@@ -199,7 +194,7 @@ type ServiceAccountArgs struct {
 	// Bring this existing service account (its id) under management instead of creating one; its settings are set to the declared ones and, since Skyflow never returns an existing secret, a fresh key is minted. Only used at creation; another id replaces.
 	AdoptId pulumi.StringPtrInput
 	// jwt (key pair and credentials.json) or api_key. Changing it replaces the account (deleted first, so the name is free).
-	AuthType pulumi.StringPtrInput
+	AuthType AuthTypePtrInput
 	// Free text (at most 1024 characters). Updates in place.
 	Description pulumi.StringPtrInput
 	// Shown in Studio; defaults to name. Updates in place.
@@ -277,8 +272,8 @@ func (o ServiceAccountOutput) ApiKeyId() pulumi.StringPtrOutput {
 }
 
 // jwt (key pair and credentials.json) or api_key. Changing it replaces the account (deleted first, so the name is free).
-func (o ServiceAccountOutput) AuthType() pulumi.StringOutput {
-	return o.ApplyT(func(v *ServiceAccount) pulumi.StringOutput { return v.AuthType }).(pulumi.StringOutput)
+func (o ServiceAccountOutput) AuthType() AuthTypeOutput {
+	return o.ApplyT(func(v *ServiceAccount) AuthTypeOutput { return v.AuthType }).(AuthTypeOutput)
 }
 
 // Skyflow's clientID (= the resource id).

@@ -44,7 +44,7 @@ type ServiceAccountKey struct {
 	// Any value; changing it rotates the key in place: the new key is minted and published first, the previous one stays valid for overlap_hours.
 	RotationTrigger pulumi.AnyOutput `pulumi:"rotationTrigger"`
 	// Optional hint (jwt or api_key), filled from service_account when given; never causes a diff.
-	ServiceAccountAuthType pulumi.StringPtrOutput `pulumi:"serviceAccountAuthType"`
+	ServiceAccountAuthType AuthTypePtrOutput `pulumi:"serviceAccountAuthType"`
 	// The JWT service account (its id). Changing it replaces the key.
 	ServiceAccountId pulumi.StringPtrOutput `pulumi:"serviceAccountId"`
 	// When the current key became valid.
@@ -104,11 +104,6 @@ func (ServiceAccountKeyState) ElementType() reflect.Type {
 	return reflect.TypeOf((*serviceAccountKeyState)(nil)).Elem()
 }
 
-// ServiceAccountKeyExists checks whether an existing ServiceAccountKey resource with the given ID exists.
-func ServiceAccountKeyExists(ctx *pulumi.Context,
-	id pulumi.StringInput, state *ServiceAccountKeyState, opts ...pulumi.ResourceOption) pulumi.BoolOutput {
-	return ctx.ExistsResource("skyflow:index:ServiceAccountKey", id, state, "", opts...)
-}
 
 type serviceAccountKeyArgs struct {
 	// Legacy (GCP-style): changing a value replaces the key, so the old one stops working in the same up. Prefer rotation_trigger.
@@ -120,7 +115,7 @@ type serviceAccountKeyArgs struct {
 	// Any value; changing it rotates the key in place: the new key is minted and published first, the previous one stays valid for overlap_hours.
 	RotationTrigger interface{} `pulumi:"rotationTrigger"`
 	// Optional hint (jwt or api_key), filled from service_account when given; never causes a diff.
-	ServiceAccountAuthType *string `pulumi:"serviceAccountAuthType"`
+	ServiceAccountAuthType *AuthType `pulumi:"serviceAccountAuthType"`
 	// The JWT service account (its id). Changing it replaces the key.
 	ServiceAccountId *string `pulumi:"serviceAccountId"`
 }
@@ -136,7 +131,7 @@ type ServiceAccountKeyArgs struct {
 	// Any value; changing it rotates the key in place: the new key is minted and published first, the previous one stays valid for overlap_hours.
 	RotationTrigger pulumi.Input
 	// Optional hint (jwt or api_key), filled from service_account when given; never causes a diff.
-	ServiceAccountAuthType pulumi.StringPtrInput
+	ServiceAccountAuthType AuthTypePtrInput
 	// The JWT service account (its id). Changing it replaces the key.
 	ServiceAccountId pulumi.StringPtrInput
 }
@@ -249,8 +244,8 @@ func (o ServiceAccountKeyOutput) RotationTrigger() pulumi.AnyOutput {
 }
 
 // Optional hint (jwt or api_key), filled from service_account when given; never causes a diff.
-func (o ServiceAccountKeyOutput) ServiceAccountAuthType() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v *ServiceAccountKey) pulumi.StringPtrOutput { return v.ServiceAccountAuthType }).(pulumi.StringPtrOutput)
+func (o ServiceAccountKeyOutput) ServiceAccountAuthType() AuthTypePtrOutput {
+	return o.ApplyT(func(v *ServiceAccountKey) AuthTypePtrOutput { return v.ServiceAccountAuthType }).(AuthTypePtrOutput)
 }
 
 // The JWT service account (its id). Changing it replaces the key.

@@ -85,11 +85,6 @@ func (StsConfigState) ElementType() reflect.Type {
 	return reflect.TypeOf((*stsConfigState)(nil)).Elem()
 }
 
-// StsConfigExists checks whether an existing StsConfig resource with the given ID exists.
-func StsConfigExists(ctx *pulumi.Context,
-	id pulumi.StringInput, state *StsConfigState, opts ...pulumi.ResourceOption) pulumi.BoolOutput {
-	return ctx.ExistsResource("skyflow:index:StsConfig", id, state, "", opts...)
-}
 
 type stsConfigArgs struct {
 	// Bring this existing STS config (its id) under management instead of creating one; its settings are set to the declared ones. Only used at creation; another id replaces.

@@ -17,7 +17,7 @@ type SystemRole struct {
 	pulumi.CustomResourceState
 
 	// A system role name: VAULT_OWNER, VAULT_EDITOR, VAULT_VIEWER, PIPELINE_MANAGER, CONNECTION_MANAGER.
-	Name pulumi.StringOutput `pulumi:"name"`
+	Name SystemRoleNameOutput `pulumi:"name"`
 	// The role's id in that vault.
 	RoleId pulumi.StringOutput `pulumi:"roleId"`
 	// The vault whose built-in role to find.
@@ -74,15 +74,10 @@ func (SystemRoleState) ElementType() reflect.Type {
 	return reflect.TypeOf((*systemRoleState)(nil)).Elem()
 }
 
-// SystemRoleExists checks whether an existing SystemRole resource with the given ID exists.
-func SystemRoleExists(ctx *pulumi.Context,
-	id pulumi.StringInput, state *SystemRoleState, opts ...pulumi.ResourceOption) pulumi.BoolOutput {
-	return ctx.ExistsResource("skyflow:index:SystemRole", id, state, "", opts...)
-}
 
 type systemRoleArgs struct {
 	// A system role name: VAULT_OWNER, VAULT_EDITOR, VAULT_VIEWER, PIPELINE_MANAGER, CONNECTION_MANAGER.
-	Name string `pulumi:"name"`
+	Name SystemRoleName `pulumi:"name"`
 	// The vault whose built-in role to find.
 	VaultId string `pulumi:"vaultId"`
 }
@@ -90,7 +85,7 @@ type systemRoleArgs struct {
 // The set of arguments for constructing a SystemRole resource.
 type SystemRoleArgs struct {
 	// A system role name: VAULT_OWNER, VAULT_EDITOR, VAULT_VIEWER, PIPELINE_MANAGER, CONNECTION_MANAGER.
-	Name pulumi.StringInput
+	Name SystemRoleNameInput
 	// The vault whose built-in role to find.
 	VaultId pulumi.StringInput
 }
@@ -133,8 +128,8 @@ func (o SystemRoleOutput) ToSystemRoleOutputWithContext(ctx context.Context) Sys
 }
 
 // A system role name: VAULT_OWNER, VAULT_EDITOR, VAULT_VIEWER, PIPELINE_MANAGER, CONNECTION_MANAGER.
-func (o SystemRoleOutput) Name() pulumi.StringOutput {
-	return o.ApplyT(func(v *SystemRole) pulumi.StringOutput { return v.Name }).(pulumi.StringOutput)
+func (o SystemRoleOutput) Name() SystemRoleNameOutput {
+	return o.ApplyT(func(v *SystemRole) SystemRoleNameOutput { return v.Name }).(SystemRoleNameOutput)
 }
 
 // The role's id in that vault.

@@ -80,11 +80,6 @@ func (UserState) ElementType() reflect.Type {
 	return reflect.TypeOf((*userState)(nil)).Elem()
 }
 
-// UserExists checks whether an existing User resource with the given ID exists.
-func UserExists(ctx *pulumi.Context,
-	id pulumi.StringInput, state *UserState, opts ...pulumi.ResourceOption) pulumi.BoolOutput {
-	return ctx.ExistsResource("skyflow:index:User", id, state, "", opts...)
-}
 
 type userArgs struct {
 	// False deactivates the user without removing them. Updates in place.

@@ -97,11 +97,6 @@ func (VaultState) ElementType() reflect.Type {
 	return reflect.TypeOf((*vaultState)(nil)).Elem()
 }
 
-// VaultExists checks whether an existing Vault resource with the given ID exists.
-func VaultExists(ctx *pulumi.Context,
-	id pulumi.StringInput, state *VaultState, opts ...pulumi.ResourceOption) pulumi.BoolOutput {
-	return ctx.ExistsResource("skyflow:index:Vault", id, state, "", opts...)
-}
 
 type vaultArgs struct {
 	// Bring this existing vault (its id) under management instead of creating one; its name, description and schema are set to the declared ones (destructive changes need allow_destructive_schema_changes). Only used at creation; another id replaces.

@@ -19,7 +19,7 @@ Object.defineProperty(exports, "accountId", {
 });
 
 /**
- * A create that repeats a killed `pulumi up`'s takes over the object of its name that a run of this stack created (Skyflow's audit log proves it) and no state holds (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; docs/reliability.md).
+ * A create that repeats a killed `pulumi up`'s takes over the object of its name that a run of this stack created (Skyflow's audit log proves it) and no state holds (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; false: such a create fails naming the object; docs/reliability.md).
  */
 export declare const adoptOwnOrphans: boolean | undefined;
 Object.defineProperty(exports, "adoptOwnOrphans", {

@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as inputs from "../types/input";
 import * as outputs from "../types/output";
+import * as enums from "../types/enums";
 
 import * as utilities from "../utilities";
 
@@ -18,7 +19,7 @@ export interface IpAllowlistArgs {
     /**
      * INACTIVE (not enforced), ACTIVE_ALL (every call) or ACTIVE_AUTH_ONLY (token minting only).
      */
-    status?: pulumi.Input<string | undefined>;
+    status?: pulumi.Input<enums.IpAllowlistStatus | undefined>;
 }
 /**
  * ipAllowlistArgsProvideDefaults sets the appropriate defaults for IpAllowlistArgs
@@ -37,7 +38,7 @@ export interface PolicyRuleArgs {
     /**
      * READ, CREATE, UPDATE, DELETE, TOKENIZATION, DETOKENIZATION or ALL.
      */
-    actions?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+    actions?: pulumi.Input<pulumi.Input<enums.PolicyAction>[] | undefined>;
     /**
      * Column-group rule: group names.
      */
@@ -49,7 +50,7 @@ export interface PolicyRuleArgs {
     /**
      * ALLOW (default) or DENY.
      */
-    effect?: pulumi.Input<string | undefined>;
+    effect?: pulumi.Input<enums.PolicyEffect | undefined>;
     /**
      * Unique within the policy; letters and digits only.
      */
@@ -57,7 +58,7 @@ export interface PolicyRuleArgs {
     /**
      * DEFAULT, REDACTED, MASKED or PLAIN_TEXT (column and column-group rules).
      */
-    redaction?: pulumi.Input<string | undefined>;
+    redaction?: pulumi.Input<enums.Redaction | undefined>;
     /**
      * SQL expression filtering rows.
      */
@@ -79,7 +80,7 @@ export interface VaultColumnArgs {
     /**
      * Skyflow's data type (the spec's v1DataType): DT_STRING, DT_INT32, DT_INT64, DT_FLOAT64, DT_BOOL, DT_DATE, DT_DATETIME, ... Changing it is a destructive schema change.
      */
-    datatype?: pulumi.Input<string | undefined>;
+    datatype?: pulumi.Input<enums.DataType | undefined>;
     /**
      * Free text shown in Studio.
      */

@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as inputs from "../types/input";
 import * as outputs from "../types/output";
+import * as enums from "../types/enums";
 
 import * as utilities from "../utilities";
 
@@ -18,7 +19,7 @@ export interface IpAllowlist {
     /**
      * INACTIVE (not enforced), ACTIVE_ALL (every call) or ACTIVE_AUTH_ONLY (token minting only).
      */
-    status?: string;
+    status?: enums.IpAllowlistStatus;
 }
 /**
  * ipAllowlistProvideDefaults sets the appropriate defaults for IpAllowlist
@@ -37,7 +38,7 @@ export interface PolicyRule {
     /**
      * READ, CREATE, UPDATE, DELETE, TOKENIZATION, DETOKENIZATION or ALL.
      */
-    actions?: string[];
+    actions?: enums.PolicyAction[];
     /**
      * Column-group rule: group names.
      */
@@ -49,7 +50,7 @@ export interface PolicyRule {
     /**
      * ALLOW (default) or DENY.
      */
-    effect?: string;
+    effect?: enums.PolicyEffect;
     /**
      * Unique within the policy; letters and digits only.
      */
@@ -57,7 +58,7 @@ export interface PolicyRule {
     /**
      * DEFAULT, REDACTED, MASKED or PLAIN_TEXT (column and column-group rules).
      */
-    redaction?: string;
+    redaction?: enums.Redaction;
     /**
      * SQL expression filtering rows.
      */
@@ -79,7 +80,7 @@ export interface VaultColumn {
     /**
      * Skyflow's data type (the spec's v1DataType): DT_STRING, DT_INT32, DT_INT64, DT_FLOAT64, DT_BOOL, DT_DATE, DT_DATETIME, ... Changing it is a destructive schema change.
      */
-    datatype?: string;
+    datatype?: enums.DataType;
     /**
      * Free text shown in Studio.
      */
