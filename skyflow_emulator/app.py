@@ -1,7 +1,10 @@
-"""The WSGI application: route matching, faults, authentication, authorization, CORS, log.
+"""The WSGI application: route matching, faults, authentication, authorization, CORS, log,
+audit log.
 
 Every path goes through the route table (``routes.ALL_ROUTES``); what happens before the
-handler depends on the route's ``auth`` kind.
+handler depends on the route's ``auth`` kind. Every management request whose caller was
+authenticated is recorded in the audit log once it is answered (failures with their code), here
+and nowhere else, so a new route is recorded without code of its own (``models/audit.py``).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from .access import authenticate, authenticate_admin, authorize, authorize_data
 from .context import Ctx
 from .cors import Cors
 from .errors import ApiError, error_response
+from .models.audit import AuditLog, Served
+from .permissions import Target
 from .routes import ALL_ROUTES, Route
 from .state import State
 from .util import ID_RE
@@ -71,12 +76,13 @@ class App:
             "operation": None, "status": 0, "duration_ms": 0.0, "subject": None,
         }
         drop = False
+        request_id = str(uuid.uuid4())
         try:
-            response, drop = self._dispatch(request, environ, entry)
+            response, drop = self._dispatch(request, environ, entry, request_id)
         except Exception:  # noqa: BLE001 - the envelope must always come back
             traceback.print_exc(file=sys.stderr)
             response = error_response(ApiError(500, "Internal error"))
-        response.headers["X-Request-ID"] = str(uuid.uuid4())
+        response.headers["X-Request-ID"] = request_id
         entry["status"] = response.status_code
         entry["duration_ms"] = round((time.monotonic() - started) * 1000, 3)
         if drop:
@@ -87,7 +93,7 @@ class App:
         return response(environ, start_response)
 
     def _dispatch(self, request: Request, environ: dict[str, Any],
-                  entry: dict[str, Any]) -> tuple[Response, bool]:
+                  entry: dict[str, Any], request_id: str) -> tuple[Response, bool]:
         adapter = self.url_map.bind_to_environ(environ)
         try:
             endpoint, args = adapter.match()
@@ -102,7 +108,7 @@ class App:
         ctx = Ctx(self.state, request, {k: str(v) for k, v in args.items()})
         if route.auth == "admin":
             return self._admin(route, ctx, entry), False
-        response, drop = self._api(route, ctx, entry)
+        response, drop = self._api(route, ctx, entry, request_id)
         if route.api == "data":
             self.cors.decorate(request, response)
         return response, drop
@@ -127,7 +133,8 @@ class App:
         except ApiError as err:
             return error_response(err)
 
-    def _api(self, route: Route, ctx: Ctx, entry: dict[str, Any]) -> tuple[Response, bool]:
+    def _api(self, route: Route, ctx: Ctx, entry: dict[str, Any],
+             request_id: str) -> tuple[Response, bool]:
         request = ctx.request
         # Only management writes lose their response: the token exchange commits nothing.
         is_write = request.method in WRITE_METHODS and route.auth == "bearer"
@@ -143,21 +150,47 @@ class App:
             else:
                 msg = "Service temporarily failing (injected fault)"
             return error_response(ApiError(decision.status, msg), headers), False
+        target: Target | None = None
         try:
             if route.auth in ("bearer", "data"):
                 ctx.principal = authenticate(ctx, account_header=route.auth == "bearer")
                 entry["subject"] = ctx.principal.subject
                 assert route.target is not None and route.permission is not None
                 check = authorize if route.auth == "bearer" else authorize_data
-                check(ctx, route.permission, route.target(ctx))
+                target = route.target(ctx)
+                check(ctx, route.permission, target)
             result = route.handler(ctx)
         except ApiError as err:
             if ctx.log_subject:
                 entry["subject"] = ctx.log_subject
+            self._audit(route, ctx, target, request_id, None, err.status, err.message)
             return error_response(err), False
         if ctx.log_subject:
             entry["subject"] = ctx.log_subject
+        # a dropped response was served all the same: the write is committed
+        self._audit(route, ctx, target, request_id, result, 200, "success")
         return _json(result), decision.drop
+
+    def _audit(self, route: Route, ctx: Ctx, target: Target | None, request_id: str,
+               answer: dict[str, Any] | None, code: int, message: str) -> None:
+        """Record an authenticated management request (never fails the request)."""
+        principal = ctx.principal
+        if principal is None or route.api != "management":
+            return
+        try:
+            request = ctx.request
+            AuditLog(self.state).record(Served(
+                method=request.method, template=route.template, operation=route.operation,
+                path=request.path, params=ctx.params, query=request.args,
+                body=ctx.parsed_body(), answer=answer, code=code, message=message,
+                request_id=request_id, actor=principal.subject,
+                auth_mode="SERVICE_ACCOUNT_JWT" if principal.mode == "SERVICE_ACCOUNT_JWT"
+                else "AUTH_NONE", jwt_id=str(principal.claims.get("jti") or ""),
+                context=principal.context, ip=request.remote_addr or "",
+                origin=request.headers.get("Origin", ""),
+                vault_id=target.id if target is not None and target.type == "VAULT" else ""))
+        except Exception:  # noqa: BLE001 - the answer must not depend on the audit log
+            traceback.print_exc(file=sys.stderr)
 
 
 def _drop_connection(environ: dict[str, Any]) -> None:

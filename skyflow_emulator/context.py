@@ -59,5 +59,9 @@ class Ctx:
                 self._body = parsed
         return self._body
 
+    def parsed_body(self) -> dict[str, Any] | None:
+        """The body if a handler parsed it (never parses: a bad body must not fail twice)."""
+        return self._body
+
     def arg(self, name: str) -> str | None:
         return self.request.args.get(name)

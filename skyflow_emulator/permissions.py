@@ -35,7 +35,7 @@ CATALOGUE: list[str] = [
     "apiKey.create", "apiKey.read", "apiKey.update", "apiKey.delete",
     "role.create", "role.read", "role.update", "role.delete", "role.assign",
     "policy.create", "policy.read", "policy.update", "policy.delete", "policy.assign",
-    "member.read",
+    "member.read", "audit.read",
     "vault.create", "vault.read", "vault.update", "vault.delete",
     "vaultTemplate.read",
     "workspace.create", "workspace.read", "workspace.update", "workspace.delete",

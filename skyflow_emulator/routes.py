@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from .context import Ctx
 from .permissions import Target
-from .responses import admin, policies, records, roles, sts, token, users, vaults, workspaces
+from .responses import admin, audit, policies, records, roles, sts, token, users, vaults, workspaces
 from .responses import service_accounts as sa
 from .responses import targets as t
 
@@ -156,6 +156,9 @@ ROUTES: list[Route] = [
           "policy.assign", t.body_policy),
     Route("GET", "/v1/roles/{roleID}/policies", PS + "ListPoliciesByRole",
           policies.policies_of_role, "policy.read", t.path_role),
+    # audit log (every route above is recorded by the app, models/audit.py)
+    Route("GET", "/v1/audit/events", "AuditService_ListAuditEvents", audit.list_, "audit.read",
+          acct),
     *VAULT_ROUTES,
 ]
 

@@ -47,7 +47,28 @@ CREATE TABLE IF NOT EXISTS policy_roles (
     PRIMARY KEY (policy_id, role_id)
 );
 CREATE INDEX IF NOT EXISTS policy_roles_role ON policy_roles (role_id);
+CREATE TABLE IF NOT EXISTS audit_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id TEXT NOT NULL,
+    ctx TEXT, actor TEXT, jwt_id TEXT, method TEXT, uri TEXT, action TEXT, resource_type TEXT,
+    api_name TEXT, request_id TEXT, change_id TEXT, code INTEGER,
+    time TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_events_ctx ON audit_events (account_id, ctx);
+CREATE INDEX IF NOT EXISTS audit_events_change ON audit_events (change_id);
+CREATE TABLE IF NOT EXISTS audit_resources (
+    resource_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (resource_id, seq)
+);
 """
+
+#: the columns of ``audit_events`` a query may match exactly
+AUDIT_COLUMNS = ("ctx", "actor", "jwt_id", "method", "uri", "action", "resource_type",
+                 "api_name", "request_id", "change_id")
+#: enum values that mean "any" in a filter
+AUDIT_ANY = {"NONE", "NONE_API"}
 
 
 class Tx:
@@ -191,6 +212,55 @@ class Tx:
             self.c.execute("DELETE FROM policy_roles WHERE policy_id = ?", (policy_id,))
         if role_id is not None:
             self.c.execute("DELETE FROM policy_roles WHERE role_id = ?", (role_id,))
+
+
+    # -- audit log
+    def audit_add(self, event: dict[str, Any], resource_ids: list[str]) -> None:
+        ctx, req = event["context"], event["request"]
+        cur = self.c.execute(
+            "INSERT INTO audit_events (account_id, ctx, actor, jwt_id, method, uri, action, "
+            "resource_type, api_name, request_id, change_id, code, time, doc) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (event["accountID"], ctx["bearerTokenContextID"], ctx["actor"], ctx["jwtID"],
+             req["httpInfo"]["method"], req["httpInfo"]["URI"], req["actionType"],
+             req["resourceType"], req["apiName"], ctx["requestID"], ctx["changeID"],
+             event["response"]["code"], req["timestamp"], json.dumps(event)))
+        self.c.executemany("INSERT OR IGNORE INTO audit_resources (resource_id, seq) "
+                           "VALUES (?, ?)", [(r, cur.lastrowid) for r in resource_ids])
+
+    def audit_find(self, *, account_id: str, columns: dict[str, str | None], code: int | None,
+                   resource_ids: list[str] | None, start: str | None, end: str | None,
+                   after: str | None, descending: bool, limit: int, offset: int
+                   ) -> list[dict[str, Any]]:
+        """Events matching every given column exactly (and any of ``resource_ids``)."""
+        sql = "SELECT doc FROM audit_events WHERE account_id = ?"
+        args: list[Any] = [account_id]
+        for col, val in columns.items():
+            if col not in AUDIT_COLUMNS:
+                raise ValueError(col)
+            if val is not None and val not in AUDIT_ANY:
+                sql += f" AND {col} = ?"  # noqa: S608 - checked against AUDIT_COLUMNS
+                args.append(val)
+        if code is not None:
+            sql += " AND code = ?"
+            args.append(code)
+        if resource_ids:
+            marks = ", ".join("?" for _ in resource_ids)
+            sql += (" AND seq IN (SELECT seq FROM audit_resources "  # noqa: S608 - placeholders
+                    f"WHERE resource_id IN ({marks}))")
+            args += resource_ids
+        if start:
+            sql += " AND time >= ?"
+            args.append(start)
+        if end:
+            sql += " AND time <= ?"
+            args.append(end)
+        if after:
+            sql += " AND seq > COALESCE((SELECT seq FROM audit_events WHERE change_id = ?), 0)"
+            args.append(after)
+        sql += f" ORDER BY seq {'DESC' if descending else 'ASC'} LIMIT ? OFFSET ?"
+        args += [limit, offset]
+        return [json.loads(r[0]) for r in self.c.execute(sql, args).fetchall()]
 
 
 class Store:

@@ -29,15 +29,36 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from skyflow_provider.http.errors import ConflictError, InvalidArgumentError, NotFoundError
+from skyflow_provider.http.errors import (
+    ConflictError,
+    InvalidArgumentError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 
 TEST_PEM = "-----BEGIN PRIVATE KEY-----\nFAKEKEYMATERIAL{n}\n-----END PRIVATE KEY-----\n"
 
 
+class FakeTokens:
+    """What ``api.audit`` reads of a client's token provider: the jti of its tokens."""
+
+    def __init__(self, *jwt_ids: str) -> None:
+        self.jwt_ids = set(jwt_ids)
+
+
 class FakeClient:
+    """Writes are recorded in an audit log the way the emulator records them (who, with which
+    token's ctx and jti, what it created): ``owner_tag`` and ``tokens`` are "this stack" and
+    "this process"; change them to act as another stack or process."""
+
     def __init__(self) -> None:
         self._ids = itertools.count(1)
         self.calls: list[str] = []
+        self.owner_tag: str | None = "pulumi:unit/test"
+        self.tokens = FakeTokens("jti-this-process")
+        self.actor = "me"
+        self.audit: list[dict[str, Any]] = []
+        self.audit_denied = False
         self.sas: dict[str, dict[str, Any]] = {}
         self.api_keys: dict[str, dict[str, Any]] = {}
         self.keys: dict[str, dict[str, Any]] = {}
@@ -60,6 +81,29 @@ class FakeClient:
 
     def _nf(self, what: str) -> NotFoundError:
         return NotFoundError(f"{what} not found", status=404)
+
+    def _record(self, method: str, uri: str, *ids: str) -> None:
+        self.audit.append({
+            "context": {"actor": self.actor, "bearerTokenContextID": self.owner_tag or "",
+                        "jwtID": next(iter(sorted(self.tokens.jwt_ids)), "")},
+            "request": {"httpInfo": {"URI": uri, "method": method},
+                        "timestamp": f"2026-12-06 09:00:{len(self.audit):02d}.000"},
+            "response": {"code": 200}, "resourceIDs": [i for i in ids if not i.endswith("/")]})
+
+    def list_audit_events(self, filters: dict[str, str]) -> list[Any]:
+        self.calls.append("list_audit_events")
+        if self.audit_denied:
+            raise PermissionDeniedError("missing permission audit.read", status=403)
+        wanted = {r.strip() for r in filters.get("filterOps.resourceIDs", "").split(",")
+                  if r.strip()}
+        ctx = filters.get("filterOps.context.bearerTokenContextID")
+        jti = filters.get("filterOps.context.jwtID")
+        method = filters.get("filterOps.httpMethod")
+        return [dict(e) for e in self.audit
+                if (not wanted or wanted & set(e["resourceIDs"]))
+                and (ctx is None or e["context"]["bearerTokenContextID"] == ctx)
+                and (jti is None or e["context"]["jwtID"] == jti)
+                and (method is None or e["request"]["httpInfo"]["method"] == method)]
 
     # service accounts
     def create_service_account(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -85,6 +129,8 @@ class FakeClient:
             resp.update(privateKey=TEST_PEM.format(n=sa_id),
                         keyValidAfterTime="2026-01-01T00:00:00Z",
                         keyValidBeforeTime="2027-01-01T00:00:00Z", keyAlgorithm="KEY_ALG_RSA_2048")
+        self._record("POST", "/v1/serviceAccounts", f"SERVICE_ACCOUNT/{sa_id}",
+                     f"KEY/{resp.get('keyID') or resp.get('apiKeyID')}")
         return resp
 
     def get_service_account(self, id: str) -> dict[str, Any]:
@@ -119,6 +165,8 @@ class FakeClient:
         key_id = self._id("ak")
         self.api_keys[key_id] = {"keyID": key_id, "saID": sa_id, "status": "ACTIVE",
                                  "keyValidAfterTime": "2026-01-02T00:00:00Z"}
+        self._record("POST", f"/v1/serviceAccounts/{sa_id}/apikey", f"SERVICE_ACCOUNT/{sa_id}",
+                     f"KEY/{key_id}")
         return {"clientID": sa_id, "apiKeyID": key_id, "apiKey": "sky-zzzzz-" + "1" * 32}
 
     def get_api_key(self, sa_id: str, key_id: str) -> dict[str, Any]:
@@ -137,6 +185,8 @@ class FakeClient:
             raise InvalidArgumentError("API-key service accounts have no key pairs", status=400)
         self.keys[key_id] = {"keyID": key_id, "saID": sa_id, "validAfterTime": "a",
                              "validBeforeTime": "b"}
+        self._record("POST", f"/v1/serviceAccounts/{sa_id}/keys", f"SERVICE_ACCOUNT/{sa_id}",
+                     f"KEY/{key_id}")
         return {"clientID": sa_id, "clientName": "n", "tokenURI": "https://emu.test/t",
                 "keyID": key_id, "privateKey": TEST_PEM.format(n=key_id),
                 "keyValidAfterTime": "a", "keyValidBeforeTime": "b",
@@ -184,6 +234,7 @@ class FakeClient:
         role_id = self._id("r")
         self.roles[role_id] = {"ID": role_id, "definition": dict(body["roleDefinition"]),
                                "resource": dict(body["resource"]), "namespace": f"ns/{role_id}"}
+        self._record("POST", "/v1/roles", f"ROLE/{role_id}")
         return {"ID": role_id}
 
     def get_role(self, id: str) -> dict[str, Any]:
@@ -242,6 +293,7 @@ class FakeClient:
                               "description": body["description"], "resource": body["resource"],
                               "status": "ACTIVE" if body.get("activated") else "INACTIVE",
                               "rules": rules, "ruleParams": body["ruleParams"]}
+        self._record("POST", "/v1/policies", f"POLICY/{pid}")
         return {"ID": pid}
 
     def get_policy(self, id: str) -> dict[str, Any]:
@@ -301,7 +353,10 @@ class FakeClient:
 
     def create_vault(self, body: dict[str, Any]) -> dict[str, Any]:
         self.calls.append("create_vault")
+        if self.list_vaults(body["workspaceID"], name=body["name"]):
+            raise ConflictError(f"a vault named {body['name']} already exists", status=409)
         vid = self._id("vault")
+        self._record("POST", "/v1/vaults", f"VAULT/{vid}")
         schema = body.get("vaultSchema") or {"schemas": [], "tags": []}
         self.vaults[vid] = {"ID": vid, "name": body["name"], "description": body["description"],
                             "schemas": json.loads(json.dumps(schema["schemas"])),
@@ -318,9 +373,11 @@ class FakeClient:
         return {"vault": json.loads(json.dumps(vault)),
                 "workspaceID": self.vaults[id]["workspaceID"]}
 
-    def list_vaults(self, workspace_id: str, name: str | None = None) -> list[Any]:
-        return [dict(vt) for vt in self.vaults.values() if vt["workspaceID"] == workspace_id
-                and (name is None or vt["name"] == name)]
+    def list_vaults(self, workspace_id: str, name: str | None = None,
+                    max_items: int | None = None) -> list[Any]:
+        found = [dict(vt) for vt in self.vaults.values() if vt["workspaceID"] == workspace_id
+                 and (name is None or vt["name"] == name)]
+        return found[:max_items] if max_items is not None else found
 
     def update_vault(self, id: str, body: dict[str, Any]) -> dict[str, Any]:
         self.calls.append("update_vault")
@@ -342,7 +399,10 @@ class FakeClient:
 
     def create_user(self, body: dict[str, Any]) -> dict[str, Any]:
         self.calls.append("create_user")
+        if self.list_users(email=body["user"]["userIdentity"]["email"]):
+            raise ConflictError("a user with this email already exists", status=409)
         uid = self._id("user")
+        self._record("POST", "/v1/users", f"USER/{uid}")
         self.users[uid] = {"ID": uid, "name": body["user"].get("name", ""),
                            "userIdentity": dict(body["user"]["userIdentity"]),
                            "status": "ACTIVE"}
@@ -373,15 +433,17 @@ class FakeClient:
         return {"ID": id}
 
     # look-ups used by skyflow_provider.api.idempotency (not recorded in calls: reads only)
-    def list_service_accounts(self, name: str | None = None,
-                              status: str | None = None) -> list[Any]:
-        return [dict(sa) for sa in self.sas.values()
-                if name is None or sa["serviceAccount"].get("name") == name]
+    def list_service_accounts(self, name: str | None = None, status: str | None = None,
+                              max_items: int | None = None) -> list[Any]:
+        found = [dict(sa) for sa in self.sas.values()
+                 if name is None or sa["serviceAccount"].get("name") == name]
+        return found[:max_items] if max_items is not None else found
 
     def list_policies(self, resource_id: str, resource_type: str = "VAULT",
-                      name: str | None = None) -> list[Any]:
-        return [dict(p) for p in self.policies.values()
-                if p["resource"].get("ID") == resource_id and (name is None or p["name"] == name)]
+                      name: str | None = None, max_items: int | None = None) -> list[Any]:
+        found = [dict(p) for p in self.policies.values()
+                 if p["resource"].get("ID") == resource_id and (name is None or p["name"] == name)]
+        return found[:max_items] if max_items is not None else found
 
 
 # --------------------------------------------------------------------------- RSA credentials

@@ -7,6 +7,7 @@ but each create POSTs the server's cheapest create and each delete DELETEs it ag
 display_name in place), ``vaultId``; ``shape`` (issue 15, default ``pairs``): ``pairs`` as
 above, ``accounts`` (N service accounts alone; ``apikeys``: the same with API keys),
 ``plain`` (N do-nothing resources with three string inputs, the floor whatever ``mode`` says),
+``auth`` (``api_key``: the accounts of ``pairs`` are API-key accounts),
 ``rbac`` (N roles, N policies, each policy attached to its role).
 """
 
@@ -52,7 +53,8 @@ else:
 
     wire: dict[str, Any] = {"wire": {"wire": True, "wire_create": "create"}[mode]} \
         if mode in ("wire", "wire_create") else {}
-    extra: dict[str, Any] = {"auth_type": "api_key"} if shape == "apikeys" else {}
+    api_keys = shape == "apikeys" or cfg.get("auth") == "api_key"
+    extra: dict[str, Any] = {"auth_type": "api_key"} if api_keys else {}
     for i in range(n):
         name = f"{prefix}-sa-{i:04d}"
         sa = Account(f"sa-{i}", name=name, display_name=f"{name} rev {rev}",

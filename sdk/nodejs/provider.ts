@@ -46,6 +46,7 @@ export class Provider extends pulumi.ProviderResource {
             resourceInputs["oidcAudience"] = args?.oidcAudience;
             resourceInputs["oidcServiceAccountId"] = args?.oidcServiceAccountId;
             resourceInputs["oidcTokenSource"] = args?.oidcTokenSource;
+            resourceInputs["ownerTag"] = args?.ownerTag;
             resourceInputs["sharedIssuers"] = args?.sharedIssuers;
             resourceInputs["vaultId"] = args?.vaultId;
         }
@@ -63,7 +64,7 @@ export interface ProviderArgs {
      */
     accountId?: pulumi.Input<string | undefined>;
     /**
-     * A create takes over an object of its name that this provider's own identity created and no state holds, e.g. left by a killed `pulumi up` (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; false: such a create fails naming the object).
+     * A create that repeats a killed `pulumi up`'s takes over the object of its name that a run of this stack created (Skyflow's audit log proves it) and no state holds (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; false: such a create fails naming the object; docs/reliability.md).
      */
     adoptOwnOrphans?: pulumi.Input<boolean | undefined>;
     /**
@@ -106,6 +107,10 @@ export interface ProviderArgs {
      * Keyless: where the workload's OIDC token comes from, exchanged at Skyflow's STS instead of any credential: github-actions, file:PATH (re-read each time, e.g. a Kubernetes projected token), env:VARIABLE (GitLab id_tokens) or command:COMMAND (env SKYFLOW_OIDC_TOKEN_SOURCE).
      */
     oidcTokenSource?: pulumi.Input<string | undefined>;
+    /**
+     * The context identifier (ctx) of the provider's own token, which names this stack in Skyflow's audit log: automatic recovery deletes or takes over only what a token with this tag created (env SKYFLOW_OWNER_TAG; default pulumi:<project>/<stack>; set it when stacks of the same project and stack name in different backends share one Skyflow account and identity; docs/reliability.md).
+     */
+    ownerTag?: pulumi.Input<string | undefined>;
     /**
      * More OIDC issuers shared by many tenants, comma-separated: an StsConfig trusting one must carry sub in context_claims (env SKYFLOW_SHARED_ISSUERS; GitHub Actions, GitLab.com, Bitbucket Pipelines, CircleCI and Terraform Cloud are always checked).
      */

@@ -59,6 +59,7 @@ class ClientBase:
         retry_total: int = 5,
         backoff_factor: float = 0.5,
         rate_limit_rounds: int = 2,
+        owner_tag: str | None = None,
     ) -> None:
         problem = check_url(settings.management_url, "The management URL")
         if problem:
@@ -66,7 +67,16 @@ class ClientBase:
                               env_var="SKYFLOW_MANAGEMENT_URL")
         self.settings = settings
         self.base_url = settings.management_url.rstrip("/")
-        self.tokens = token_provider or TokenProvider.from_settings(settings)
+        #: the stack's tag, the ``ctx`` of every token this client exchanges (only
+        #: service-account credentials can carry one): Skyflow's audit log then shows what a
+        #: run of this stack did (recovery/owner.py)
+        self.owner_tag = (owner_tag or settings.owner_tag) if settings.credentials else None
+        ctx = self.owner_tag
+        if getattr(settings, "oidc_token_source", None):
+            # keyless: the STS sets the token's ctx from the subject token's claims; the tag is
+            # what the user says that ctx is for this stack (skyflow:ownerTag), or none
+            self.owner_tag, ctx = settings.owner_tag, None
+        self.tokens = token_provider or TokenProvider.from_settings(settings, ctx=ctx)
         self.timeout = timeout if timeout is not None else settings.timeout
         self._pool = ApiPool(settings.ca_bundle)
         self._retries = {idem: http_session.make_retry(idempotent=idem, total=retry_total,
@@ -179,10 +189,19 @@ class ClientBase:
         limit: int = DEFAULT_PAGE_SIZE,
         operation: str = "",
         target: str = "",
+        max_items: int | None = None,
     ) -> list[Any]:
-        """All items of a list endpoint: offset/limit as strings, stop on a short page."""
-        return list(self.iter_pages(path, key, params, limit=limit, operation=operation,
-                                    target=target))
+        """All items of a list endpoint (at most ``max_items``: one short page for a sample):
+        offset/limit as strings, stop on a short page."""
+        if max_items is not None:
+            limit = min(limit, max_items)
+        out: list[Any] = []
+        for item in self.iter_pages(path, key, params, limit=limit, operation=operation,
+                                    target=target):
+            out.append(item)
+            if max_items is not None and len(out) >= max_items:
+                break
+        return out
 
     def iter_pages(
         self,

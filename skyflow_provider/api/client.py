@@ -11,6 +11,10 @@ from typing import Any
 
 from .base import ClientBase, _q
 
+#: audit events per page: the questions the provider asks match few events, but a stack's
+#: whole history on one account can be long
+AUDIT_PAGE_SIZE = 100
+
 
 class ManagementClient(ClientBase):
     """Calls Skyflow's Management API for ``settings``; every method returns parsed JSON.
@@ -30,15 +34,15 @@ class ManagementClient(ClientBase):
         return self.request("GET", f"/v1/serviceAccounts/{_q(id)}",
                             operation="read service account", target=id)
 
-    def list_service_accounts(self, name: str | None = None,
-                              status: str | None = None) -> list[Any]:
+    def list_service_accounts(self, name: str | None = None, status: str | None = None,
+                              max_items: int | None = None) -> list[Any]:
         params: dict[str, Any] = {"accountID": self.settings.account_id}
         if name:
             params["name"] = name
         if status:
             params["status"] = status
         return self.paginate("/v1/serviceAccounts", "serviceAccounts", params,
-                             operation="list service accounts")
+                             operation="list service accounts", max_items=max_items)
 
     def update_service_account(self, id: str, body: Mapping[str, Any]) -> dict[str, Any]:
         # Full desired state in the body: repeating it is harmless, so it is retried.
@@ -173,12 +177,12 @@ class ManagementClient(ClientBase):
         return self.request("GET", f"/v1/policies/{_q(id)}", operation="read policy", target=id)
 
     def list_policies(self, resource_id: str, resource_type: str = "VAULT",
-                      name: str | None = None) -> list[Any]:
+                      name: str | None = None, max_items: int | None = None) -> list[Any]:
         params: dict[str, Any] = {"resource.ID": resource_id, "resource.type": resource_type}
         if name:
             params["filterOps.name"] = name
         return self.paginate("/v1/policies", "policies", params, operation="list policies",
-                             target=f"of {resource_type} {resource_id}")
+                             target=f"of {resource_type} {resource_id}", max_items=max_items)
 
     def update_policy(self, id: str, body: Mapping[str, Any]) -> dict[str, Any]:
         return self.request("PATCH", f"/v1/policies/{_q(id)}", json=dict(body),
@@ -209,6 +213,14 @@ class ManagementClient(ClientBase):
         return self.paginate(f"/v1/roles/{_q(role_id)}/policies", "policies",
                              operation="list policies", target=f"of role {role_id}")
 
+    # ----------------------------------------------------------------------- audit log
+
+    def list_audit_events(self, filters: Mapping[str, str]) -> list[Any]:
+        """Every event of the account's audit log matching ``filters`` (``filterOps.*`` query
+        parameters; ``filterOps.accountID`` is added), oldest first."""
+        params = {**filters, "filterOps.accountID": self.settings.account_id}
+        return self.paginate("/v1/audit/events", "event", params, limit=AUDIT_PAGE_SIZE,
+                             operation="list audit events", target="of the account")
     # ----------------------------------------------------------------------- workspaces
 
     def list_workspaces(self, name: str | None = None) -> list[Any]:
@@ -231,12 +243,13 @@ class ManagementClient(ClientBase):
     def get_vault(self, id: str) -> dict[str, Any]:
         return self.request("GET", f"/v1/vaults/{_q(id)}", operation="read vault", target=id)
 
-    def list_vaults(self, workspace_id: str, name: str | None = None) -> list[Any]:
+    def list_vaults(self, workspace_id: str, name: str | None = None,
+                    max_items: int | None = None) -> list[Any]:
         params: dict[str, Any] = {"workspaceID": workspace_id}
         if name:
             params["filterOps.name"] = name
         return self.paginate("/v1/vaults", "vaults", params, operation="list vaults",
-                             target=f"of workspace {workspace_id}")
+                             target=f"of workspace {workspace_id}", max_items=max_items)
 
     def update_vault(self, id: str, body: Mapping[str, Any]) -> dict[str, Any]:
         # The whole desired name, description and schema: repeating it is harmless.

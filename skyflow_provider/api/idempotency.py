@@ -4,37 +4,39 @@ Why: a POST whose response never arrives (connection dropped, timeout, 5xx from 
 or may not have been committed. Blindly repeating it can create a second service account or
 role; giving up leaves an orphan Pulumi does not know about. So every create here:
 
-1. lists the objects that already carry the name we are about to create (a *snapshot*);
-2. sends the create;
-3. when the outcome is unknown (``TransportError``, or a 5xx), lists again: an object with our
-   name that was not in the snapshot is ours, and it is adopted. None: the create did not
-   happen, so it is sent again (up to ``ATTEMPTS`` times). More than one: we cannot tell which
-   is ours, so we stop with a message naming them rather than guess.
+1. sends the create (nothing is listed before: the normal path costs the create alone);
+2. when the outcome is unknown (``TransportError``, or a 5xx), lists the objects of the name
+   and asks Skyflow's audit log which of them *this process* created (its tokens' ``jwtID``,
+   ``audit.Who.process``), leaving out what the process already knows it made. One: it is
+   ours, and it is adopted. None: the create did not happen, so it is sent again (up to
+   ``ATTEMPTS`` times). More than one: we stop with a message naming them rather than guess.
+   When the log cannot answer (no permission; API-key credentials) nothing is adopted: the
+   create stops, naming the objects and ``adopt_id``.
 
-The snapshot is what makes this safe for service accounts and policies, whose names Skyflow does
-not force unique: we never adopt an object that existed before our request. Names are unique
-within a stack (the reference stack prefixes them with ``namePrefix``), so a concurrent create of
-the same name by another stack is the only way to get an ambiguous result. No marker is written
-into the user's description, so adopted objects show no drift.
+The proof is what makes this safe for service accounts and policies, whose names Skyflow does
+not force unique: an object another stack or a person made under the same name is never
+adopted, however recent. No marker is written into the user's description, so adopted objects
+show no drift.
 
 Secrets cannot be adopted: a private key or API key lost with its response is gone. An adopted
 service account therefore gets a freshly minted key (its lost key is deleted, so no credential
-nobody holds stays valid), and a lost key create deletes the orphan key and mints again.
-Assignments (role members, policy attachments) are set-like: after a lost response we check
-whether the member/role is there and assign again if not.
+nobody holds stays valid), and a lost key create deletes the key this process minted (the audit
+log names it) and mints again. Assignments (role members, policy attachments) are set-like:
+after a lost response we check whether the member/role is there and assign again if not.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from ..http.errors import PermissionDeniedError, ServerError, SkyflowError, TransportError
-from . import snapshots
-from .snapshots import NameSnapshot
+from ..http.errors import ServerError, SkyflowError, TransportError
+from . import audit, snapshots
+from .audit import ProofUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,8 @@ BACKOFF_S = 1.0
 T = TypeVar("T")
 
 Sleep = Callable[[float], None]
+#: which of these ids did this process create? (raises ProofUnavailable when it cannot say)
+Proof = Callable[[Iterable[str]], set[str]]
 
 
 class AdoptionError(SkyflowError):
@@ -60,60 +64,35 @@ class AdoptionRefused(SkyflowError):
     default_hint = ""
 
 
+_LOCK = threading.Lock()
 #: per client, the ids this process took over on create; a delete of one of them in the same
 #: run is the old resource of a replace or a move, and must not delete what the new one holds
 ADOPTED: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
-
-
-def find_orphan(client: Any, snap: NameSnapshot, name: str, what: str
-                ) -> Mapping[str, Any] | None:
-    """The object of ``name`` to take over instead of creating one, or None to create.
-
-    Issue 16: a killed ``pulumi up`` leaves objects it created but never recorded. Such an
-    object is taken over when it is the only one of its name, this provider's own identity
-    created it (``BasicAudit.CreatedBy``) and ``skyflow:adoptOwnOrphans`` is on (default).
-    Anything else of the same name is refused with a message naming it and the ways out:
-    another identity's object is never taken over. Costs no call: the snapshot is needed anyway.
-    """
-    snap.ensure(lambda fn: _read(fn))
-    found = snap.named(name)
-    if not found:
-        return None
-    me = snapshots.identity(client)
-    allowed = getattr(getattr(client, "settings", None), "adopt_own_orphans", True)
-    ids = ", ".join(sorted(found))
-    if len(found) > 1:
-        raise AdoptionRefused(
-            f"{what}: {len(found)} objects named {name!r} already exist ({ids}); Skyflow "
-            "cannot tell which one this resource should hold. Delete the extra ones, or set "
-            "adopt_id to the one to keep", operation=what)
-    obj_id, obj = next(iter(found.items()))
-    creator = snapshots.creator_of(obj)
-    created_on = str((obj.get("BasicAudit") or {}).get("CreatedOn") or "unknown time")
-    if me is None or creator != me:
-        raise AdoptionRefused(
-            f"{what}: an object named {name!r} already exists ({obj_id}, created by "
-            f"{creator or 'an unknown identity'} at {created_on}) and this provider's identity "
-            f"({me or 'unknown: API key or bearer token'}) did not create it, so it is never "
-            "taken over automatically. Rename this resource (namePrefix), delete that object, "
-            f"or set adopt_id={obj_id!r} to take it over deliberately", operation=what)
-    if not allowed:
-        raise AdoptionRefused(
-            f"{what}: an object named {name!r} already exists ({obj_id}, created by this "
-            f"provider's identity at {created_on}) and no state holds it: probably left by an "
-            "interrupted `pulumi up`. skyflow:adoptOwnOrphans is false, so it is not taken "
-            f"over: set it to true, set adopt_id={obj_id!r}, or delete it (python -m "
-            "skyflow_provider.pending --delete on an export of the killed run's state)",
-            operation=what)
-    log.warning("%s: taking over %s, created by this provider's identity at %s and held by "
-                "no state (an interrupted run)", what, obj_id, created_on)
-    ADOPTED.setdefault(client, set()).add(obj_id)
-    return obj
+#: per client, the ids of the objects and keys this process created (answered or adopted)
+MADE: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
 
 
 def adopted_this_run(client: Any, obj_id: str) -> bool:
     """Did this process take ``obj_id`` over on create? (then a delete of it is skipped)"""
     return str(obj_id) in ADOPTED.get(client, set())
+
+
+def took_over(client: Any, obj_id: str) -> None:
+    with _LOCK:
+        ADOPTED.setdefault(client, set()).add(str(obj_id))
+    made(client, obj_id)
+
+
+def made(client: Any, obj_id: str) -> None:
+    """Remember an object or key this process created (never taken for a lost one later)."""
+    if obj_id:
+        with _LOCK:
+            MADE.setdefault(client, set()).add(str(obj_id))
+
+
+def made_here(client: Any) -> set[str]:
+    with _LOCK:
+        return set(MADE.get(client, set()))
 
 
 def outcome_unknown(err: BaseException) -> bool:
@@ -135,35 +114,26 @@ def _read(fn: Callable[[], T], sleep: Sleep = time.sleep) -> T:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def process_proof(client: Any, collection: str) -> Proof:
+    """Which of some ids of ``collection`` this process's own tokens created."""
+    return lambda ids: audit.created(client, collection, ids, audit.Who.process(client))
+
+
 def create_or_adopt(
     what: str,
     create: Callable[[], dict[str, Any]],
     listing: Callable[[], Mapping[str, Mapping[str, Any]]],
     *,
     sleep: Sleep = time.sleep,
-    snap: NameSnapshot | None = None,
-    name: str = "",
-    owner: str | None = None,
+    proof: Proof | None = None,
+    known: Callable[[], Iterable[str]] = lambda: (),
 ) -> tuple[dict[str, Any] | None, Mapping[str, Any] | None]:
-    """Run ``create``; on an unknown outcome adopt the one new object ``listing`` shows.
+    """Run ``create``; on an unknown outcome adopt the one object ``proof`` says it made.
 
-    ``listing`` returns ``{id: object}`` for every object carrying the name being created.
-    With ``snap`` (the per-process name snapshot) nothing is listed before the create; without
-    it the name is listed first. Only objects created by ``owner`` (when known) are adopted.
-    Returns ``(response, None)`` when the create answered, ``(None, object)`` when adopted.
+    ``listing`` returns ``{id: object}`` for every live object carrying the name being
+    created; ``known`` the ids this process already holds (left out). Returns
+    ``(response, None)`` when the create answered, ``(None, object)`` when adopted.
     """
-    if snap is None:
-        try:
-            before = set(_read(listing, sleep))
-        except PermissionDeniedError:
-            # No read permission: send the create anyway, so the error the user sees names the
-            # permission the create needs; without a snapshot a lost response cannot be adopted.
-            return create(), None
-    else:
-        snap.ensure(lambda fn: _read(fn, sleep))
-        if snap.unavailable:
-            return create(), None
-        before = set(snap.named(name))
     last: SkyflowError | None = None
     for attempt in range(ATTEMPTS):
         try:
@@ -172,19 +142,29 @@ def create_or_adopt(
             if not outcome_unknown(err):
                 raise
             last = err
-        now_named = _read(listing, sleep)
-        if snap is not None:
-            snap.replace_name(name, now_named)
-        found = {k: v for k, v in now_named.items() if k not in before
-                 and (owner is None or snapshots.creator_of(v) in (None, owner))}
-        if len(found) == 1:
-            obj_id, obj = next(iter(found.items()))
-            log.warning("%s: the response was lost, adopting %s that it created", what, obj_id)
-            return None, obj
-        if len(found) > 1:
-            raise AdoptionError(
-                f"{what}: the response was lost and {len(found)} new objects now carry this "
-                f"name ({', '.join(sorted(found))})", operation=what)
+        seen = set(known())
+        candidates = {k: v for k, v in _read(listing, sleep).items() if k not in seen}
+        if candidates:
+            try:
+                if proof is None:
+                    raise ProofUnavailable("no way to ask Skyflow who made them")
+                mine = proof(candidates) & set(candidates)
+            except ProofUnavailable as why:
+                raise AdoptionRefused(
+                    f"{what}: the response was lost and {len(candidates)} object(s) of this "
+                    f"name that this process does not hold exist ({', '.join(sorted(candidates))}"
+                    f"); {why}, so it cannot tell whether one is the object its request made "
+                    "and adopts none. Set adopt_id to the one this resource should hold (or "
+                    "delete it) and run `pulumi up` again", operation=what) from None
+            if len(mine) == 1:
+                obj_id = next(iter(mine))
+                log.warning("%s: the response was lost, adopting %s that it created", what,
+                            obj_id)
+                return None, candidates[obj_id]
+            if len(mine) > 1:
+                raise AdoptionError(
+                    f"{what}: the response was lost and {len(mine)} new objects now carry this "
+                    f"name ({', '.join(sorted(mine))})", operation=what)
         if attempt < ATTEMPTS - 1:
             sleep(BACKOFF_S * 2 ** attempt)
     assert last is not None
@@ -198,46 +178,48 @@ def _by_id(items: Iterable[Any], id_of: Callable[[Mapping[str, Any]], Any],
 
 # ----- service accounts and their keys -----------------------------------------------------------
 
-def _sa_listing(client: Any, name: str) -> Callable[[], dict[str, Mapping[str, Any]]]:
+Named = Callable[[], dict[str, Mapping[str, Any]]]
+
+
+def _named(fetch: Callable[[], Iterable[Any]], name: str) -> Named:
+    """``{id: object}`` of the live objects ``fetch`` lists that carry exactly ``name`` (the
+    server's name filter is a narrowing, not a promise)."""
     def listing() -> dict[str, Mapping[str, Any]]:
-        items = [i.get("serviceAccount") or i for i in client.list_service_accounts(name=name)]
-        return _by_id(items, lambda s: s.get("ID"),
-                      lambda s: s.get("name") == name and s.get("status") != "DELETED")
+        return _by_id((snapshots.object_of(i) for i in fetch()), lambda o: o.get("ID"),
+                      lambda o: snapshots.name_of(o) == name and snapshots.live(o))
     return listing
+
+
+def sa_listing(client: Any, name: str) -> Named:
+    """The live service accounts named ``name`` (one name-filtered listing)."""
+    return _named(lambda: client.list_service_accounts(name=name), name)
+
+
+def role_listing(client: Any, vault_id: str, name: str, rtype: str = "VAULT") -> Named:
+    """The roles named ``name`` on a vault (one name-filtered listing)."""
+    return _named(lambda: client.list_roles(vault_id, resource_type=rtype, name=name), name)
+
+
+def policy_listing(client: Any, vault_id: str, name: str, rtype: str = "VAULT") -> Named:
+    """The live policies named ``name`` on a vault (one name-filtered listing)."""
+    return _named(lambda: client.list_policies(vault_id, resource_type=rtype, name=name), name)
 
 
 def _account_scope(client: Any) -> str:
     return str(getattr(getattr(client, "settings", None), "account_id", "") or "")
 
 
-def sa_snapshot(client: Any) -> NameSnapshot:
-    """This process's snapshot of the account's service accounts (one listing, all pages)."""
-    return snapshots.snapshot(client, "serviceAccount", _account_scope(client),
-                              lambda: client.list_service_accounts())
-
-
-def role_snapshot(client: Any, vault_id: str, rtype: str = "VAULT") -> NameSnapshot:
-    """This process's snapshot of a vault's roles (system roles included)."""
-    return snapshots.snapshot(client, "role", f"{rtype}:{vault_id}",
-                              lambda: client.list_roles(vault_id, resource_type=rtype))
-
-
-def policy_snapshot(client: Any, vault_id: str, rtype: str = "VAULT") -> NameSnapshot:
-    """This process's snapshot of a vault's policies."""
-    return snapshots.snapshot(client, "policy", f"{rtype}:{vault_id}",
-                              lambda: client.list_policies(vault_id, resource_type=rtype))
-
-
-def _created(snap: NameSnapshot, kind: str, name: str, obj_id: str,
-             resp: dict[str, Any]) -> dict[str, Any]:
-    """Record a created object in the snapshot; add the namespace the response lacks when it
-    can be derived from a listed sibling's (else the next refresh reads it)."""
-    if obj_id:
-        snap.add(name, obj_id)
-        if not resp.get("namespace"):
-            derived = snap.namespace_for(kind, obj_id)
-            if derived:
-                resp = {**resp, "namespace": derived}
+def _created(client: Any, kind: str, scope: str, sample: Callable[[], Iterable[Any]],
+             obj_id: str, resp: dict[str, Any]) -> dict[str, Any]:
+    """Record a created object; add the namespace the response lacks when it can be derived
+    from a listed sibling's (one small listing per process and kind; else the next refresh
+    reads it)."""
+    made(client, obj_id)
+    if obj_id and not resp.get("namespace"):
+        derived = snapshots.namespace_for(client, kind, scope,
+                                         lambda: _read(sample, time.sleep), obj_id)
+        if derived:
+            resp = {**resp, "namespace": derived}
     return resp
 
 
@@ -249,15 +231,17 @@ def create_service_account(client: Any, body: Mapping[str, Any],
     minted and the lost one deleted; the result has the same shape as a create response.
     """
     name = str((body.get("serviceAccount") or {}).get("name") or "")
-    snap = sa_snapshot(client)
     resp, adopted = create_or_adopt(
         f"create service account {name!r}",
-        lambda: client.create_service_account(body), _sa_listing(client, name), sleep=sleep,
-        snap=snap, name=name, owner=snapshots.identity(client))
+        lambda: client.create_service_account(body), sa_listing(client, name), sleep=sleep,
+        proof=process_proof(client, audit.SERVICE_ACCOUNTS), known=lambda: made_here(client))
     if resp is not None:
-        return _created(snap, "serviceAccount", name, str(resp.get("clientID") or ""), resp)
+        return _created(client, "serviceAccount", _account_scope(client),
+                        lambda: client.list_service_accounts(max_items=1),
+                        str(resp.get("clientID") or ""), resp)
     assert adopted is not None
     sa_id = str(adopted["ID"])
+    made(client, sa_id)
     if body.get("apiKeyEnabled"):
         lost = [str(k.get("keyID")) for k in _read(lambda: client.list_api_keys(sa_id), sleep)]
         out = dict(create_api_key(client, sa_id, sleep=sleep))
@@ -286,20 +270,31 @@ def _delete_quietly(fn: Callable[[], Any]) -> None:
         log.warning("could not delete a key lost with its response: %s", err)
 
 
-def _mint(what: str, create: Callable[[], dict[str, Any]],
+def _mint(client: Any, what: str, sa_id: str, api_keys: bool, create: Callable[[], Any],
           list_ids: Callable[[], list[str]], delete: Callable[[str], Any],
           sleep: Sleep) -> dict[str, Any]:
-    """Create a key; after a lost response delete the orphan key (its secret is gone), retry."""
-    before = set(_read(list_ids, sleep))
+    """Create a key; after a lost response delete the key this process's request made (its
+    secret is gone; the audit log names it), then retry."""
     last: SkyflowError | None = None
     for attempt in range(ATTEMPTS):
         try:
-            return create()
+            resp = dict(create())
+            made(client, str(resp.get("apiKeyID") or resp.get("keyID") or ""))
+            return resp
         except SkyflowError as err:
             if not outcome_unknown(err):
                 raise
             last = err
-        for orphan in set(_read(list_ids, sleep)) - before:
+        unknown = set(_read(list_ids, sleep)) - made_here(client)
+        try:
+            orphans = audit.keys_created(client, sa_id, audit.Who.process(client), api_keys) \
+                & unknown if unknown else set()
+        except ProofUnavailable as why:
+            log.warning("%s: the response was lost and the key it may have made cannot be told "
+                        "from the account's others (%s): none is deleted; a refresh lists "
+                        "them in unmanaged_key_ids", what, why)
+            orphans = set()
+        for orphan in orphans:
             log.warning("%s: the response was lost; deleting the orphan key %s", what, orphan)
             _delete_quietly(_bind(delete, orphan))
         if attempt < ATTEMPTS - 1:
@@ -310,14 +305,15 @@ def _mint(what: str, create: Callable[[], dict[str, Any]],
 
 def create_key(client: Any, sa_id: str, *, sleep: Sleep = time.sleep) -> dict[str, Any]:
     """``client.create_key`` that never leaves a key whose private half was lost."""
-    return _mint(f"create key for service account {sa_id}", lambda: client.create_key(sa_id),
+    return _mint(client, f"create key for service account {sa_id}", sa_id, False,
+                 lambda: client.create_key(sa_id),
                  lambda: [str(k.get("keyID")) for k in client.list_keys(sa_id)],
                  lambda k: client.delete_key(sa_id, k), sleep)
 
 
 def create_api_key(client: Any, sa_id: str, *, sleep: Sleep = time.sleep) -> dict[str, Any]:
     """``client.create_api_key`` that never leaves an API key whose secret was lost."""
-    return _mint(f"create API key for service account {sa_id}",
+    return _mint(client, f"create API key for service account {sa_id}", sa_id, True,
                  lambda: client.create_api_key(sa_id),
                  lambda: [str(k.get("keyID")) for k in client.list_api_keys(sa_id)],
                  lambda k: client.delete_api_key(sa_id, k), sleep)
@@ -331,18 +327,15 @@ def create_role(client: Any, body: Mapping[str, Any], *, sleep: Sleep = time.sle
     name = str((body.get("roleDefinition") or {}).get("name") or "")
     resource = body.get("resource") or {}
     vault_id, rtype = str(resource.get("ID") or ""), str(resource.get("type") or "VAULT")
-
-    def listing() -> dict[str, Mapping[str, Any]]:
-        roles = client.list_roles(vault_id, resource_type=rtype, name=name)
-        return _by_id(roles, lambda r: r.get("ID"),
-                      lambda r: (r.get("definition") or {}).get("name") == name)
-
-    snap = role_snapshot(client, vault_id, rtype)
-    resp, adopted = create_or_adopt(f"create role {name!r}", lambda: client.create_role(body),
-                                    listing, sleep=sleep, snap=snap, name=name,
-                                    owner=snapshots.identity(client))
+    resp, adopted = create_or_adopt(
+        f"create role {name!r}", lambda: client.create_role(body),
+        role_listing(client, vault_id, name, rtype), sleep=sleep,
+        proof=process_proof(client, audit.ROLES), known=lambda: made_here(client))
     if resp is not None:
-        return _created(snap, "role", name, str(resp.get("ID") or ""), resp)
+        return _created(client, "role", f"{rtype}:{vault_id}",
+                        lambda: client.list_roles(vault_id, resource_type=rtype),
+                        str(resp.get("ID") or ""), resp)
+    made(client, str((adopted or {}).get("ID")))
     return {"ID": str((adopted or {}).get("ID")), "adopted": True,
             "namespace": (adopted or {}).get("namespace") or ""}
 
@@ -353,18 +346,16 @@ def create_policy(client: Any, body: Mapping[str, Any], *, sleep: Sleep = time.s
     name = str(body.get("name") or "")
     resource = body.get("resource") or {}
     vault_id, rtype = str(resource.get("ID") or ""), str(resource.get("type") or "VAULT")
-
-    def listing() -> dict[str, Mapping[str, Any]]:
-        policies = client.list_policies(vault_id, resource_type=rtype, name=name)
-        return _by_id(policies, lambda p: p.get("ID"),
-                      lambda p: p.get("name") == name and p.get("status") != "DELETED")
-
-    snap = policy_snapshot(client, vault_id, rtype)
-    resp, adopted = create_or_adopt(f"create policy {name!r}",
-                                    lambda: client.create_policy(body), listing, sleep=sleep,
-                                    snap=snap, name=name, owner=snapshots.identity(client))
+    resp, adopted = create_or_adopt(
+        f"create policy {name!r}", lambda: client.create_policy(body),
+        policy_listing(client, vault_id, name, rtype), sleep=sleep,
+        proof=process_proof(client, audit.POLICIES), known=lambda: made_here(client))
     if resp is not None:
-        return _created(snap, "policy", name, str(resp.get("ID") or ""), resp)
+        return _created(client, "policy", f"{rtype}:{vault_id}",
+                        lambda: client.list_policies(vault_id, resource_type=rtype,
+                                                     max_items=1),
+                        str(resp.get("ID") or ""), resp)
+    made(client, str((adopted or {}).get("ID")))
     return {"ID": str((adopted or {}).get("ID")), "adopted": True}
 
 

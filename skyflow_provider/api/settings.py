@@ -33,6 +33,10 @@ KEY_DRIFT_REPORT = ("skyflow:keyDriftReport", "SKYFLOW_KEY_DRIFT_REPORT")
 #: a create takes over an object of its name that this provider's own identity created and no
 #: state holds (left by a killed run; docs/reliability.md)
 ADOPT_OWN_ORPHANS = ("skyflow:adoptOwnOrphans", "SKYFLOW_ADOPT_OWN_ORPHANS")
+#: the context identifier (``ctx``) of the provider's own token, naming the stack in Skyflow's
+#: audit log (default ``pulumi:<project>/<stack>``; docs/reliability.md)
+OWNER_TAG = ("skyflow:ownerTag", "SKYFLOW_OWNER_TAG")
+MAX_OWNER_TAG = 200
 #: keyless: where the workload's OIDC token comes from (github-actions, file:, env:, command:),
 #: exchanged at Skyflow's STS for a token of the keyless service account below
 OIDC_TOKEN_SOURCE = ("skyflow:oidcTokenSource", "SKYFLOW_OIDC_TOKEN_SOURCE")
@@ -66,6 +70,7 @@ class ProviderSettings:
     timeout: tuple[float, float] = (10.0, 60.0)
     key_drift_report: bool = True
     adopt_own_orphans: bool = True
+    owner_tag: str | None = None
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @property
@@ -277,6 +282,21 @@ def settings_from_config(get: Getter, env: Mapping[str, str] | None = None) -> P
     if vault_id:
         sources["vaultId"] = src
 
+    owner_tag, src = _lookup(get, env, OWNER_TAG)
+    if owner_tag is not None:
+        owner_tag = owner_tag.strip()
+        if len(owner_tag) > MAX_OWNER_TAG or not owner_tag.isprintable():
+            raise ConfigError(f"skyflow:ownerTag must be printable text of at most "
+                              f"{MAX_OWNER_TAG} characters, e.g. pulumi:payments/prod",
+                              **_where(OWNER_TAG, src))
+        if credentials is None and not oidc_source:
+            raise ConfigError(
+                "skyflow:ownerTag needs service-account credentials (the tag travels as the "
+                "ctx of the token the provider exchanges) or keyless credentials (set it to the "
+                "ctx Skyflow's STS gives this stack's tokens); an API key or a ready bearer "
+                "token carries none", **_where(OWNER_TAG, src))
+        sources["ownerTag"] = src
+
     shared_issuers, _ = _lookup(get, env, SHARED_ISSUERS)
     return ProviderSettings(
         shared_issuers=shared_issuers,
@@ -292,6 +312,7 @@ def settings_from_config(get: Getter, env: Mapping[str, str] | None = None) -> P
         vault_id=vault_id.strip() if vault_id else None,
         key_drift_report=_flag(get, env, KEY_DRIFT_REPORT, True, sources),
         adopt_own_orphans=_flag(get, env, ADOPT_OWN_ORPHANS, True, sources),
+        owner_tag=owner_tag or None,
         sources=sources,
     )
 

@@ -1,19 +1,15 @@
-"""Name snapshots: the objects of one type that existed when this provider process first
-created one, listed once per process instead of once per create.
+"""What a create's answer lacks, derived at a constant cost: a namespace sample per process and
+object type, and small readers of listed objects (name, creator).
 
-Why: a create whose response is lost is recognised by "an object with our name that was not
-there before" (``idempotency``). Listing before every create made that cost one call per object;
-a snapshot taken once per provider process and object type (and vault, for roles and
-policies) costs one listing per type per ``pulumi up``. It is refreshed only for a name whose
-create had an unknown outcome (that listing is needed anyway), and every object this process
-created is added to it as it is created.
-
-The longer window (the snapshot may be minutes old) is covered by the creator check: an object
-is only taken for ours when its ``BasicAudit.CreatedBy`` is this provider's own identity (or
-Skyflow does not say), and names are unique within a stack.
-
-The snapshot also serves what issue 16 needs at no extra cost: whether an object of the name
-about to be created already exists, and who created it.
+Why: Skyflow's create responses carry no ``namespace`` (``v1CreateServiceAccountResponse``,
+``v1CreateRoleResponse`` and ``v1CreatePolicyResponse`` have none), and a GET after every create
+would cost one call per object. The spec's example namespaces end in ``/<type>:<id>`` under a
+per-account prefix, so a new object's namespace is derived from one listed sibling's: one small
+listing (a single short page) per provider process and object type, whatever the size of the
+account. (Issue 15 listed every object of the type once per process to find names as well;
+issue 26 measured that at 40 pages for 1000 accounts. Names are now looked up one at a time, and
+only when a killed run or a lost answer makes it necessary: ``recovery/takeover.py``,
+``idempotency``.)
 """
 
 from __future__ import annotations
@@ -23,7 +19,7 @@ import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ..http.errors import PermissionDeniedError
+from ..http.errors import PermissionDeniedError, SkyflowError
 
 Listing = Callable[[], Iterable[Any]]
 
@@ -49,109 +45,80 @@ def creator_of(obj: Mapping[str, Any]) -> str | None:
     return str(who) if who else None
 
 
+def created_on(obj: Mapping[str, Any]) -> str:
+    """``BasicAudit.CreatedOn``, or "an unknown time"."""
+    audit = obj.get("BasicAudit") or obj.get("basicAudit") or {}
+    when = audit.get("CreatedOn") if isinstance(audit, Mapping) else None
+    return str(when or "an unknown time")
+
+
 def live(obj: Mapping[str, Any]) -> bool:
     return bool(obj.get("ID")) and str(obj.get("status") or "").upper() != "DELETED"
 
 
-class NameSnapshot:
-    """``{name: {id: object}}`` of one object type and scope, loaded once (single flight)."""
+class Sample:
+    """One listed object's ``(id, namespace)`` of one type and scope, read once (single flight)."""
 
     def __init__(self, listing: Listing) -> None:
         self._listing = listing
         self._lock = threading.Lock()
-        self._by_name: dict[str, dict[str, Mapping[str, Any]]] = {}
         self.loaded = False
-        #: the listing was refused (no read permission): creates go ahead without one
-        self.unavailable = False
-        #: a ``namespace`` of a listed object, to derive new objects' namespaces from
-        self.sample_namespace: tuple[str, str] | None = None
+        self.value: tuple[str, str] | None = None
 
-    def ensure(self, read: Callable[[Listing], Iterable[Any]]) -> NameSnapshot:
-        """Load once; ``read`` runs the listing (with the caller's retries)."""
+    def get(self) -> tuple[str, str] | None:
         if self.loaded:
-            return self
+            return self.value
         with self._lock:
-            if self.loaded:
-                return self
-            try:
-                items = list(read(self._listing))
-            except PermissionDeniedError:
-                self.unavailable = True
-                items = []
-            for item in items:
-                self._remember(object_of(item))
-            self.loaded = True
-        return self
-
-    def _remember(self, obj: Mapping[str, Any]) -> None:
-        if not live(obj):
-            return
-        self._by_name.setdefault(name_of(obj), {})[str(obj["ID"])] = obj
-        ns = obj.get("namespace")
-        if self.sample_namespace is None and isinstance(ns, str) and ns:
-            self.sample_namespace = (str(obj["ID"]), ns)
-
-    def named(self, name: str) -> dict[str, Mapping[str, Any]]:
-        """The live objects carrying ``name`` (as of the snapshot plus what was added)."""
-        with self._lock:
-            return dict(self._by_name.get(name, {}))
-
-    def add(self, name: str, obj_id: str, obj: Mapping[str, Any] | None = None) -> None:
-        """Record an object this process created (or adopted)."""
-        with self._lock:
-            self._by_name.setdefault(name, {})[obj_id] = dict(obj or {"ID": obj_id,
-                                                                      "name": name})
-
-    def forget(self, obj_id: str) -> None:
-        """Drop a deleted object."""
-        with self._lock:
-            for objs in self._by_name.values():
-                objs.pop(obj_id, None)
-
-    def replace_name(self, name: str, objs: Mapping[str, Mapping[str, Any]]) -> None:
-        """After a fresh name-filtered listing: that name's objects as Skyflow now has them."""
-        with self._lock:
-            self._by_name[name] = {k: v for k, v in objs.items() if live(v)}
-
-    def namespace_for(self, kind: str, obj_id: str) -> str:
-        """Derive a new object's namespace from a listed sibling's, when the sibling's ends in
-        ``/<kind>:<its id>`` (the format in the spec's examples); else "" (the next refresh
-        reads it)."""
-        if self.sample_namespace is None:
-            return ""
-        sib_id, ns = self.sample_namespace
-        tail = f"/{kind}:{sib_id}"
-        if not ns.endswith(tail):
-            return ""
-        return ns[: -len(tail)] + f"/{kind}:{obj_id}"
+            if not self.loaded:
+                try:
+                    items = list(self._listing())
+                except PermissionDeniedError:
+                    items = []  # no read permission: namespaces come with the next refresh
+                except SkyflowError:
+                    # The object was created already: a failed sample must not fail its create
+                    # (and leave it unrecorded); its namespace comes with the next refresh.
+                    return None
+                for item in items:
+                    obj = object_of(item)
+                    ns = obj.get("namespace")
+                    if live(obj) and isinstance(ns, str) and ns:
+                        self.value = (str(obj["ID"]), ns)
+                        break
+                self.loaded = True
+        return self.value
 
 
 _LOCK = threading.Lock()
-_BY_CLIENT: weakref.WeakKeyDictionary[Any, dict[tuple[str, str], NameSnapshot]] = \
+_BY_CLIENT: weakref.WeakKeyDictionary[Any, dict[tuple[str, str], Sample]] = \
     weakref.WeakKeyDictionary()
 
 
-def snapshot(client: Any, kind: str, scope: str, listing: Listing) -> NameSnapshot:
-    """The process-wide snapshot of ``kind`` objects in ``scope`` for this client."""
+def sample(client: Any, kind: str, scope: str, listing: Listing) -> Sample:
+    """The process-wide namespace sample of ``kind`` objects in ``scope`` for this client."""
     with _LOCK:
         per_client = _BY_CLIENT.setdefault(client, {})
-        snap = per_client.get((kind, scope))
-        if snap is None:
-            snap = per_client[(kind, scope)] = NameSnapshot(listing)
-        return snap
+        found = per_client.get((kind, scope))
+        if found is None:
+            found = per_client[(kind, scope)] = Sample(listing)
+        return found
 
 
-def forget(client: Any, obj_id: str) -> None:
-    """A deleted object leaves every snapshot of this client (a later create of its name must
-    not see it)."""
-    with _LOCK:
-        snaps = list((_BY_CLIENT.get(client) or {}).values())
-    for snap in snaps:
-        snap.forget(str(obj_id))
+def namespace_for(client: Any, kind: str, scope: str, listing: Listing, obj_id: str) -> str:
+    """A new object's namespace from a listed sibling's, when the sibling's ends in
+    ``/<kind>:<its id>`` (the format in the spec's examples); else "" (the next refresh
+    reads it)."""
+    got = sample(client, kind, scope, listing).get()
+    if got is None:
+        return ""
+    sib_id, ns = got
+    tail = f"/{kind}:{sib_id}"
+    if not ns.endswith(tail):
+        return ""
+    return ns[: -len(tail)] + f"/{kind}:{obj_id}"
 
 
 def clear() -> None:
-    """Forget every snapshot (tests; a long-lived process that wants a fresh view)."""
+    """Forget every sample (tests; a long-lived process that wants a fresh view)."""
     with _LOCK:
         _BY_CLIENT.clear()
 
@@ -169,5 +136,5 @@ def identity(client: Any) -> str | None:
     return str(who) if who else None
 
 
-__all__ = ["NameSnapshot", "clear", "creator_of", "forget", "identity", "live", "name_of",
-           "object_of", "snapshot"]
+__all__ = ["Sample", "clear", "created_on", "creator_of", "identity", "live", "name_of",
+           "namespace_for", "object_of", "sample"]

@@ -140,16 +140,22 @@ def generate_bearer_token_from_creds(
 # --------------------------------------------------------------------------- expiry
 
 
-def token_expiry(token: str | None) -> float | None:
-    """The ``exp`` claim of a JWT (unverified), or None if it is not a JWT with exp."""
+def token_claims(token: str | None) -> dict[str, Any]:
+    """The claims of a JWT, unverified (``{}`` when it is not one): only ever read for
+    bookkeeping (expiry, jti), never trusted."""
     if not token or not isinstance(token, str):
-        return None
+        return {}
     try:
         claims = jwt.decode(token, options={"verify_signature": False, "verify_exp": False,
                                             "verify_aud": False})
     except Exception:
-        return None
-    exp = claims.get("exp")
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def token_expiry(token: str | None) -> float | None:
+    """The ``exp`` claim of a JWT (unverified), or None if it is not a JWT with exp."""
+    exp = token_claims(token).get("exp")
     if isinstance(exp, int | float) and not isinstance(exp, bool):
         return float(exp)
     return None
@@ -224,6 +230,11 @@ class TokenProvider:
         self._expires_at: float | None = None
         self._refresh_at: float | None = None
         self.exchanges = 0  # how many token exchanges this provider made
+        #: the ``jti`` of every token this provider handed out: Skyflow's audit log records it
+        #: (``jwtID``), so what this process's requests did can be told from anyone else's
+        self.jwt_ids: set[str] = set()
+        if bearer_token:
+            self._remember(bearer_token)
 
     @classmethod
     def from_settings(cls, settings: Any, **kwargs: Any) -> TokenProvider:
@@ -246,6 +257,16 @@ class TokenProvider:
             timeout=getattr(settings, "timeout", None),
             **kwargs,
         )
+
+    @property
+    def ctx(self) -> str | dict[str, Any] | None:
+        """The context identifier this provider's exchanged tokens carry."""
+        return self._ctx
+
+    def _remember(self, token: str) -> None:
+        jti = token_claims(token).get("jti")
+        if isinstance(jti, str) and jti:
+            self.jwt_ids.add(jti)
 
     @property
     def mode(self) -> str:
@@ -303,6 +324,7 @@ class TokenProvider:
                     ca_bundle=self._ca_bundle, timeout=self._timeout,
                 )
             self.exchanges += 1
+            self._remember(token)
             self._token, self._token_type = token, token_type
             exp = token_expiry(token)
             self._expires_at = exp
@@ -350,5 +372,5 @@ __all__ = [
     "ASSERTION_LIFETIME", "CTX_KEY_RE", "DEFAULT_REFRESH_MARGIN", "GRANT_TYPE", "OPTION_KEYS",
     "TOKEN_PATH", "TokenProvider", "build_assertion_claims", "exchange_assertion", "format_scope",
     "generate_bearer_token", "generate_bearer_token_from_creds", "get_bearer_token", "is_expired",
-    "sign_assertion", "token_endpoint", "token_expiry", "validate_ctx",
+    "sign_assertion", "token_claims", "token_endpoint", "token_expiry", "validate_ctx",
 ]

@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from types import SimpleNamespace
 from typing import Any, TypeVar
 
+from ..recovery import owner
 from ..resources import workspace
 from ..resources.api_key import ApiKeyProvider
 from ..resources.base import SkyflowProvider
@@ -120,8 +121,10 @@ class SkyflowNativeProvider:
     @staticmethod
     def _run(fn: Callable[..., T], *args: Any, urn: str = "") -> T:
         """Call a provider class; errors become one-line messages; what it prints to stderr is
-        shown on ``urn`` (diagnostics.py)."""
+        shown on ``urn`` (diagnostics.py); the stack the request is for names the token
+        (recovery/owner.py)."""
         diagnostics.bind(urn or None)
+        owner.bind(urn or None)
         try:
             return fn(*args)
         except (CleanError, NotFound):
@@ -130,6 +133,7 @@ class SkyflowNativeProvider:
             raise CleanError(camel_text(str(err)) or type(err).__name__) from None
         finally:
             diagnostics.bind(None)
+            owner.bind(None)
 
     @staticmethod
     def _secret_keys(inner: SkyflowProvider, arrived: set[str]) -> set[str]:

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 from google.protobuf import empty_pb2
 
-from ..resources import lifeline
+from ..recovery import lifeline
 from ..resources.schema import VERSION, package_schema
 from . import diagnostics
 from .proto import GRPC_OPTIONS, module

@@ -24,7 +24,7 @@ from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
 from ..http.errors import ConflictError, NotFoundError, SkyflowError
-from . import ledger, lifeline
+from ..recovery import ledger, lifeline, owner
 from .fields import ResourceSpec
 
 PROVIDER_KEY = "__provider"
@@ -196,7 +196,8 @@ def shared_client(settings: Any) -> Any:
                 return client
         from ..api.client import ManagementClient
 
-        client = ManagementClient(settings)
+        # the stack's tag is the token's ctx: the audit log tells what this stack made (owner.py)
+        client = ManagementClient(settings, owner_tag=owner.resolve(settings.owner_tag))
         _CLIENTS.append((settings, client))
         return client
 

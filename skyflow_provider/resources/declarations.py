@@ -338,10 +338,10 @@ PROVIDER_CONFIG: tuple[Field, ...] = (
     Field("key_drift_report", BOOL, "Refresh lists each service account's keys to report keys "
           "deleted or added outside Pulumi: one more GET per account (env "
           "SKYFLOW_KEY_DRIFT_REPORT; default true)."),
-    Field("adopt_own_orphans", BOOL, "A create takes over an object of its name that this "
-          "provider's own identity created and no state holds, e.g. left by a killed `pulumi "
-          "up` (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; false: such a create fails "
-          "naming the object)."),
+    Field("adopt_own_orphans", BOOL, "A create that repeats a killed `pulumi up`'s takes over "
+          "the object of its name that a run of this stack created (Skyflow's audit log proves "
+          "it) and no state holds (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; false: such a "
+          "create fails naming the object; docs/reliability.md)."),
     # keyless (docs/keyless.md)
     Field("oidc_token_source", STRING, "Keyless: where the workload's OIDC token comes from, "
           "exchanged at Skyflow's STS instead of any credential: github-actions, file:PATH "
@@ -355,4 +355,9 @@ PROVIDER_CONFIG: tuple[Field, ...] = (
           "an StsConfig trusting one must carry sub in context_claims (env "
           "SKYFLOW_SHARED_ISSUERS; GitHub Actions, GitLab.com, Bitbucket Pipelines, CircleCI and "
           "Terraform Cloud are always checked)."),
+    Field("owner_tag", STRING, "The context identifier (ctx) of the provider's own token, which "
+          "names this stack in Skyflow's audit log: automatic recovery deletes or takes over "
+          "only what a token with this tag created (env SKYFLOW_OWNER_TAG; default "
+          "pulumi:<project>/<stack>; set it when stacks of the same project and stack name in "
+          "different backends share one Skyflow account and identity; docs/reliability.md)."),
 )

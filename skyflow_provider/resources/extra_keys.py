@@ -14,18 +14,27 @@ from typing import Any
 
 from pulumi.dynamic import CheckFailure, CreateResult, ReadResult, UpdateResult
 
+from ..recovery.leftovers import LEFTOVERS, Minting
 from . import checks as v
 from . import rotation
 from .base import carry
-from .keys import RotatingProvider, check_key_target, guarded_mint
-from .leftovers import LEFTOVERS, Minting
+from .keys import RotatingProvider, check_key_target, guarded_mint, list_key_ids
+from .recovered import RecoversCreates
 
 
-class ExtraKeyProvider(RotatingProvider):
+class ExtraKeyProvider(RecoversCreates, RotatingProvider):
     """CRUD of one extra key of a service account, with in-place rotation (rotation.py)."""
 
     #: what messages call the key ("key", "API key")
     what: str = "key"
+
+    def preview_recovery(self, inputs: dict[str, Any]) -> None:
+        """At check: which keys this create's first mint will delete or leave (recovery/)."""
+        sa_id = inputs.get("service_account_id")
+        if isinstance(sa_id, str) and sa_id:
+            LEFTOVERS.preview(lambda: self.client, Minting(self.what, sa_id),
+                              lambda c: list_key_ids(c, sa_id, self.what != "key"),
+                              rotation.warn)
     #: the auth type of accounts that cannot have this kind of key, and Skyflow's rule
     wrong_auth_type: str = ""
     rule: str = ""

@@ -15,10 +15,11 @@ from typing import Any
 from pulumi.dynamic import CheckFailure, DiffResult
 
 from ..auth.credentials import FIELDS as CREDENTIAL_FIELDS
+from ..recovery import ledger
+from ..recovery.leftovers import LEFTOVERS, Minting
 from . import checks as v
-from . import ledger, rotation
+from . import rotation
 from .base import SkyflowProvider, SkyflowProviderError
-from .leftovers import LEFTOVERS, Minting
 
 #: credentials.json keys, in the order Studio writes them (the token library's own list)
 CREDENTIAL_KEYS = CREDENTIAL_FIELDS
@@ -74,12 +75,14 @@ def guarded_mint(p: SkyflowProvider, kind: str, sa_id: str, mint: Callable[[], d
     """``mint`` a key of ``kind`` ("key", "API key") on an account, for any of the three
     key-holding resources: a killed run's leftovers there go first (``leftovers.py``), and the
     new key is undone when its engine is gone (``ledger.deliver``)."""
-    p.call(f"sweep the {kind}s of service account {sa_id}", LEFTOVERS.before_mint,
+    p.call(f"sweep the {kind}s of service account {sa_id}", LEFTOVERS.before_mint, p.client,
            Minting(kind, sa_id), lambda: list_key_ids(p.client, sa_id, kind != "key"), delete,
            rotation.warn)
-    fresh = mint()
-    key_id = str(fresh[id_output])
-    ledger.deliver(key_id, lambda: delete(key_id), f"{kind} {key_id} of service account {sa_id}")
+    with ledger.making(f"{kind} of service account {sa_id}"):
+        fresh = mint()
+        key_id = str(fresh[id_output])
+        ledger.deliver(key_id, lambda: delete(key_id),
+                       f"{kind} {key_id} of service account {sa_id}")
     return fresh
 
 

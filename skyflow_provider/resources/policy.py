@@ -21,13 +21,15 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from ..api import idempotency, snapshots
+from ..api import idempotency
+from ..api.idempotency import Named
 from . import checks as v
 from .args import PolicyArgs, PolicyRuleArgs
 from .base import SkyflowProvider, SkyflowProviderError, carry, declare, is_unknown
 from .declarations import POLICY, POLICY_RULE
 from .field_groups import POLICY_ACTION, POLICY_EFFECT, REDACTION
 from .outputs import PolicyOutputs
+from .recovered import NamedRecovery
 
 ACTIONS = POLICY_ACTION.values
 EFFECTS = POLICY_EFFECT.values
@@ -216,10 +218,17 @@ def _rule_from_remote(remote: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-class PolicyProvider(SkyflowProvider):
+class PolicyProvider(NamedRecovery, SkyflowProvider):
     """CRUD for /v1/policies; status via /v1/policies/{ID}/status."""
 
     spec = POLICY
+    recovery_kind, recovery_what = "Policy", "policy"
+
+    def recovery_scope(self, props: Mapping[str, Any]) -> str:
+        return str(props.get("vault_id") or "")
+
+    def recovery_listing(self, client: Any, props: Mapping[str, Any]) -> Named:
+        return idempotency.policy_listing(client, self.recovery_scope(props), str(props["name"]))
 
     def apply_defaults(self, news: dict[str, Any]) -> dict[str, Any]:
         """Declared defaults, and every rule in its normal form (deterministic state)."""
@@ -279,9 +288,7 @@ class PolicyProvider(SkyflowProvider):
         if props.get("adopt_id"):
             return self._adopt(props)
         what = f"create policy {props['name']!r}"
-        orphan = self.call(what, idempotency.find_orphan, self.client,
-                           idempotency.policy_snapshot(self.client, props["vault_id"]),
-                           props["name"], what)
+        orphan = self.leftover(props, what)
         if orphan is not None:  # left by a killed run (issue 16): take it over
             return self._adopt(props, str(orphan["ID"]))
         body = {
@@ -389,7 +396,6 @@ class PolicyProvider(SkyflowProvider):
         if idempotency.adopted_this_run(self.client, id_):  # held by whoever took it over
             return
         self.call(f"delete policy {id_}", self.client.delete_policy, id_, missing_ok=True)
-        snapshots.forget(self.client, id_)
 
 
 class Policy(PolicyOutputs, Resource, module="skyflow", name="Policy"):

@@ -12,12 +12,19 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CheckFailure, CreateResult, ReadResult, Resource, UpdateResult
 
-from ..api import idempotency, snapshots
+from ..api import idempotency
+from ..api.idempotency import Named
 from . import checks as v
 from .args import RoleArgs
-from .base import SkyflowProvider, SkyflowProviderError, carry, declare
+from .base import (
+    SkyflowProvider,
+    SkyflowProviderError,
+    carry,
+    declare,
+)
 from .declarations import ROLE
 from .outputs import RoleOutputs
+from .recovered import NamedRecovery
 from .role_lookup import SYSTEM_ROLES
 
 # SystemRole lived in this module before; stacks pickled ``SystemRoleProvider`` under this path.
@@ -27,10 +34,17 @@ PERMISSION_HINT = "permissions look like 'resource.verb[:qualifier]', e.g. 'vaul
 LEVEL_HINT = "levels are upper-case words such as 'VAULT'"
 
 
-class RoleProvider(SkyflowProvider):
+class RoleProvider(NamedRecovery, SkyflowProvider):
     """CRUD for /v1/roles (custom roles only)."""
 
     spec = ROLE
+    recovery_kind, recovery_what = "Role", "role"
+
+    def recovery_scope(self, props: Mapping[str, Any]) -> str:
+        return str(props.get("vault_id") or "")
+
+    def recovery_listing(self, client: Any, props: Mapping[str, Any]) -> Named:
+        return idempotency.role_listing(client, self.recovery_scope(props), str(props["name"]))
 
     def validate(self, news: dict[str, Any]) -> list[CheckFailure]:
         f = v.check_unknown_keys(news, self.input_keys)
@@ -86,17 +100,14 @@ class RoleProvider(SkyflowProvider):
         if props.get("adopt_id"):
             return self._adopt(props)
         what = f"create role {props['name']!r}"
-        orphan = self.call(what, idempotency.find_orphan, self.client,
-                           idempotency.role_snapshot(self.client, props["vault_id"]),
-                           props["name"], what)
+        orphan = self.leftover(props, what)
         if orphan is not None:  # left by a killed run (issue 16): take it over
             return self._adopt(props, str(orphan["ID"]))
         body = {
             "roleDefinition": self._definition(props),
             "resource": {"ID": props["vault_id"], "type": "VAULT"},
         }
-        resp = self.call(f"create role {props['name']!r}", idempotency.create_role,
-                         self.client, body)
+        resp = self.create_unique(what, props, idempotency.create_role, self.client, body)
         role_id = resp.get("ID") or ""
         if not role_id:
             raise SkyflowProviderError("Skyflow: create role returned no ID")
@@ -137,7 +148,6 @@ class RoleProvider(SkyflowProvider):
         if idempotency.adopted_this_run(self.client, id_):  # held by whoever took it over
             return
         self.call(f"delete role {id_}", self.client.delete_role, id_, missing_ok=True)
-        snapshots.forget(self.client, id_)
 
 
 def _same_order(desired: Any, remote: Any) -> list[Any]:

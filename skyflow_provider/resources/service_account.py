@@ -23,7 +23,8 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from ..api import idempotency, snapshots
+from ..api import idempotency
+from ..api.idempotency import Named
 from . import checks as v
 from . import rotation
 from .account_keys import AccountKeys, key_field, slots_for
@@ -33,6 +34,7 @@ from .declarations import SERVICE_ACCOUNT
 from .field_groups import AUTH_TYPE, IP_ALLOWLIST_STATUS
 from .keys import credentials_json
 from .outputs import ServiceAccountOutputs
+from .recovered import NamedRecovery
 
 AUTH_TYPES = AUTH_TYPE.values
 ALLOWLIST_STATUSES = IP_ALLOWLIST_STATUS.values
@@ -82,10 +84,14 @@ def _keyless_failures(news: Mapping[str, Any]) -> list[CheckFailure]:
     return f
 
 
-class ServiceAccountProvider(AccountKeys):
+class ServiceAccountProvider(NamedRecovery, AccountKeys):
     """CRUD for /v1/serviceAccounts."""
 
     spec = SERVICE_ACCOUNT
+    recovery_kind, recovery_what = "ServiceAccount", "service account"
+
+    def recovery_listing(self, client: Any, props: Mapping[str, Any]) -> Named:
+        return idempotency.sa_listing(client, str(props.get("name")))
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """A rename creates the new account first (no credential gap); an auth-type change with
@@ -172,8 +178,7 @@ class ServiceAccountProvider(AccountKeys):
         if props.get("adopt_id"):
             return self._adopt(props)
         what = f"create service account {props['name']!r}"
-        orphan = self.call(what, idempotency.find_orphan, self.client,
-                           idempotency.sa_snapshot(self.client), props["name"], what)
+        orphan = self.leftover(props, what)
         if orphan is not None:  # left by a killed run (issue 16): take it over, keys replaced
             return self._adopt(props, str(orphan["ID"]), orphan=True)
         sa, cc = self._bodies(props)
@@ -376,7 +381,6 @@ class ServiceAccountProvider(AccountKeys):
             return
         self.call(f"delete service account {id_}", self.client.delete_service_account, id_,
                   missing_ok=True)
-        snapshots.forget(self.client, id_)
 
 class ServiceAccount(ServiceAccountOutputs, Resource, module="skyflow", name="ServiceAccount"):
     """A Skyflow service account. Generated credentials are always secret outputs."""

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import pulumi
 from pulumi.dynamic import CheckFailure, CreateResult, ReadResult, Resource, UpdateResult
 
-from ..api import idempotency, snapshots
+from ..api import audit, idempotency
 from ..auth.credentials import check_url
 from ..http.errors import SkyflowError
 from . import checks as v
@@ -33,6 +33,7 @@ from .base import (
 )
 from .declarations import STS_CONFIG
 from .outputs import StsConfigOutputs
+from .recovered import NamedRecovery
 
 #: Issuers shared by many tenants (prefix match), the claims any one of which tells a tenant
 #: apart, and who the tenants are. ``skyflow:sharedIssuers`` adds more (``sub`` required).
@@ -81,36 +82,34 @@ def _issuer_of(host_url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/")
 
 
-def sts_snapshot(client: Any) -> snapshots.NameSnapshot:
-    """This process's snapshot of the account's STS configs (one listing, all pages)."""
-    scope = str(getattr(getattr(client, "settings", None), "account_id", "") or "")
-    return snapshots.snapshot(client, "stsConfig", scope, lambda: client.list_sts_configs())
+def sts_listing(client: Any, name: str) -> idempotency.Named:
+    """The account's STS configs named ``name`` (one name-filtered listing)."""
+    return idempotency._named(lambda: client.list_sts_configs(name=name), name)
 
 
 def create_sts_config(client: Any, body: Mapping[str, Any]) -> dict[str, Any]:
     """``client.create_sts_config`` that adopts its own config (same name) after a lost
     response (``idempotency.create_or_adopt``)."""
     name = str(body.get("name") or "")
-
-    def listing() -> dict[str, Mapping[str, Any]]:
-        return {str(c["ID"]): c for c in client.list_sts_configs(name=name)
-                if isinstance(c, Mapping) and c.get("ID") and c.get("name") == name}
-
-    snap = sts_snapshot(client)
     resp, adopted = idempotency.create_or_adopt(
-        f"create STS config {name!r}", lambda: client.create_sts_config(body), listing,
-        snap=snap, name=name, owner=snapshots.identity(client))
+        f"create STS config {name!r}", lambda: client.create_sts_config(body),
+        sts_listing(client, name), proof=idempotency.process_proof(client, audit.STS_CONFIGS),
+        known=lambda: idempotency.made_here(client))
     if resp is None:
+        idempotency.made(client, str((adopted or {}).get("ID")))
         return {"ID": str((adopted or {}).get("ID"))}
-    if resp.get("ID"):
-        snap.add(name, str(resp["ID"]))
+    idempotency.made(client, str(resp.get("ID") or ""))
     return resp
 
 
-class StsConfigProvider(SkyflowProvider):
+class StsConfigProvider(NamedRecovery, SkyflowProvider):
     """CRUD for /v1/sts/config; update in place is ``POST /v1/sts/config/{ID}``."""
 
     spec = STS_CONFIG
+    recovery_kind, recovery_what = "StsConfig", "STS config"
+
+    def recovery_listing(self, client: Any, props: Mapping[str, Any]) -> idempotency.Named:
+        return sts_listing(client, str(props.get("name")))
 
     def _shared_extra(self) -> str | None:
         settings = self._settings
@@ -164,8 +163,7 @@ class StsConfigProvider(SkyflowProvider):
         what = f"create STS config {props['name']!r}"
         config_id = props.get("adopt_id")
         if not config_id:
-            orphan = self.call(what, idempotency.find_orphan, self.client,
-                               sts_snapshot(self.client), props["name"], what)
+            orphan = self.leftover(props, what)
             config_id = (orphan or {}).get("ID")
         if config_id:  # adopt: the declared settings replace the remote ones
             got = self.call(f"adopt STS config {config_id}", self.client.get_sts_config,
@@ -176,7 +174,8 @@ class StsConfigProvider(SkyflowProvider):
             remote = self.call(f"update STS config {config_id}", self.client.update_sts_config,
                                str(config_id), self._body(props))
             return CreateResult(str(config_id), self._outputs(props, remote or got))
-        resp = self.call(what, create_sts_config, self.client, self._body(props))
+        resp = self.create_unique(what, props, create_sts_config, self.client,
+                                  self._body(props))
         config_id = str(resp.get("ID") or "")
         if not config_id:
             raise SkyflowProviderError(f"Skyflow: {what} returned no ID")
@@ -215,7 +214,6 @@ class StsConfigProvider(SkyflowProvider):
             return  # held by the resource that took it over in this run
         self.call(f"delete STS config {id_}", self.client.delete_sts_config, id_,
                   missing_ok=True)
-        snapshots.forget(self.client, id_)
 
 
 class StsConfig(StsConfigOutputs, Resource, module="skyflow", name="StsConfig"):

@@ -16,12 +16,14 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CheckFailure, CreateResult, ReadResult, Resource, UpdateResult
 
-from ..api import idempotency, snapshots, vault_creates
+from ..api import idempotency, vault_creates
+from ..api.idempotency import Named
 from . import checks as v
 from .args import UserArgs
 from .base import SkyflowProvider, SkyflowProviderError, carry, declare, same_value
 from .declarations import USER
 from .outputs import UserOutputs
+from .recovered import NamedRecovery
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$")
 MAX_EMAIL = 254
@@ -31,10 +33,18 @@ def _status(active: Any) -> str:
     return "INACTIVE" if active is False else "ACTIVE"
 
 
-class UserProvider(SkyflowProvider):
+class UserProvider(NamedRecovery, SkyflowProvider):
     """CRUD for /v1/users."""
 
     spec = USER
+    recovery_kind, recovery_what = "User", "user"
+
+    def recovery_name(self, props: Mapping[str, Any]) -> str:
+        """A user is known by its email (unique in the account, any case)."""
+        return str(props.get("email") or "").lower()
+
+    def recovery_listing(self, client: Any, props: Mapping[str, Any]) -> Named:
+        return vault_creates.user_listing(client, self.recovery_name(props))
 
     def validate(self, news: dict[str, Any]) -> list[CheckFailure]:
         f = v.check_unknown_keys(news, self.input_keys)
@@ -89,12 +99,11 @@ class UserProvider(SkyflowProvider):
             return self._adopt(props, str(props["adopt_id"]))
         email = str(props["email"])
         what = f"create user {email!r}"
-        orphan = self.call(what, idempotency.find_orphan, self.client,
-                           vault_creates.user_snapshot(self.client), email.lower(), what)
+        orphan = self.leftover(props, what)
         if orphan is not None:  # left by a killed run (issue 16): take it over
             return self._adopt(props, str(orphan["ID"]))
         body = {"user": {"name": props["name"], "userIdentity": {"email": email}}}
-        resp = self.call(what, vault_creates.create_user, self.client, body)
+        resp = self.create_unique(what, props, vault_creates.create_user, self.client, body)
         user_id = str(resp.get("ID") or "")
         if not user_id:
             raise SkyflowProviderError("Skyflow: create user returned no ID")
@@ -134,7 +143,6 @@ class UserProvider(SkyflowProvider):
         if idempotency.adopted_this_run(self.client, id_):  # held by whoever took it over
             return
         self.call(f"delete user {id_}", self.client.delete_user, id_, missing_ok=True)
-        snapshots.forget(self.client, id_)
 
 
 class User(UserOutputs, Resource, module="skyflow", name="User"):

@@ -28,13 +28,15 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from ..api import idempotency, snapshots, vault_creates
+from ..api import idempotency, vault_creates
+from ..api.idempotency import Named
 from . import checks as v
 from . import vault_schema as vs
 from .args import VaultArgs, VaultColumnArgs, VaultSchemaArgs, VaultTableArgs
 from .base import SkyflowProvider, SkyflowProviderError, carry, declare, same_value, strip_provider
 from .declarations import VAULT
 from .outputs import VaultOutputs
+from .recovered import NamedRecovery
 from .workspace import by_id, cluster_id_of, lookup
 
 #: Skyflow's docs: vault names have no spaces or underscores.
@@ -54,10 +56,17 @@ def _manages_schema(props: Mapping[str, Any]) -> bool:
     return props.get("schema") is not None or not props.get("template_id")
 
 
-class VaultProvider(SkyflowProvider):
+class VaultProvider(NamedRecovery, SkyflowProvider):
     """CRUD for /v1/vaults."""
 
     spec = VAULT
+    recovery_kind, recovery_what = "Vault", "vault"
+
+    def recovery_listing(self, client: Any, props: Mapping[str, Any]) -> Named:
+        """Named in its workspace (resolved only when the listing runs)."""
+        name = str(props.get("name"))
+        return lambda: vault_creates.vault_listing(
+            client, str(self._workspace(props.get("workspace_id"))["ID"]), name)()
 
     # ----- check / diff --------------------------------------------------------------------------
     def apply_defaults(self, news: dict[str, Any]) -> dict[str, Any]:
@@ -186,15 +195,15 @@ class VaultProvider(SkyflowProvider):
         ws = self._workspace(props.get("workspace_id"))
         ws_id = str(ws.get("ID"))
         what = f"create vault {props['name']!r}"
-        orphan = self.call(what, idempotency.find_orphan, self.client,
-                           vault_creates.vault_snapshot(self.client, ws_id), props["name"], what)
+        orphan = self.leftover({**props, "workspace_id": ws_id}, what)
         if orphan is not None:  # left by a killed run (issue 16): take it over
             return self._adopt({**props, "workspace_id": ws_id}, str(orphan["ID"]))
         body = self._body(props)
         body["workspaceID"] = ws_id
         if props.get("template_id") and props.get("schema") is None:
             body["templateID"] = props["template_id"]
-        resp = self.call(what, vault_creates.create_vault, self.client, body)
+        resp = self.create_unique(what, {**props, "workspace_id": ws_id},
+                                  vault_creates.create_vault, self.client, body)
         vault_id = str(resp.get("ID") or "")
         if not vault_id:
             raise SkyflowProviderError("Skyflow: create vault returned no ID")
@@ -255,7 +264,6 @@ class VaultProvider(SkyflowProvider):
         if idempotency.adopted_this_run(self.client, id_):  # held by whoever took it over
             return
         self.call(f"delete vault {id_}", self.client.delete_vault, id_, missing_ok=True)
-        snapshots.forget(self.client, id_)
 
 
 class Vault(VaultOutputs, Resource, module="skyflow", name="Vault"):

@@ -21,7 +21,7 @@ from skyflow_provider.resources.role import RoleProvider
 from skyflow_provider.resources.role_assignment import RoleAssignmentProvider
 from skyflow_provider.resources.service_account import ServiceAccountProvider
 from skyflow_provider.resources.service_account_key import ServiceAccountKeyProvider
-from tests.fakes import FakeClient
+from tests.fakes import FakeClient, FakeTokens
 
 WRITES = ("create_service_account", "create_key", "create_api_key", "create_role",
           "create_policy", "assign_role", "assign_policy")
@@ -95,13 +95,23 @@ def test_lost_service_account_create_is_adopted_with_a_fresh_key(auth: str) -> N
         assert created.outs["api_key"].startswith("sky-")
 
 
-def test_an_older_account_with_the_same_name_is_never_adopted() -> None:
+def test_an_account_of_the_name_made_by_another_token_is_never_adopted() -> None:
+    """Issue 22: after a lost response only what this process's own tokens created is adopted
+    (the audit log's jwtID), however recent the other one is and whoever created it."""
     client = LossyClient()
-    client.create_service_account({"serviceAccount": {"name": "dev-svc"}})  # someone else's
+    client.tokens = FakeTokens("jti-another-stack-same-identity")
+    theirs = client.create_service_account({"serviceAccount": {"name": "dev-svc"}})["clientID"]
+    client.tokens = FakeTokens("jti-this-process")
     client.lose["create_service_account"] = 1
-    # issue 16: an object of the name that this identity did not create is never taken over,
-    # and no duplicate is made either: the create is refused, naming it and the way out
-    with pytest.raises(SkyflowProviderError, match=r"sa0001.*adopt_id"):
+    created = provider(ServiceAccountProvider, client).create(sa_props("dev-svc"))
+    assert created.id != theirs and set(client.sas) == {theirs, created.id}
+    assert [k["keyID"] for k in client.keys.values() if k.get("saID") == theirs]
+
+
+def test_without_the_audit_log_a_lost_create_adopts_nothing_and_names_the_way_out() -> None:
+    client = LossyClient(create_service_account=1)
+    client.audit_denied = True
+    with pytest.raises(SkyflowProviderError, match=r"response was lost.*sa0001.*audit.*adopt_id"):
         provider(ServiceAccountProvider, client).create(sa_props("dev-svc"))
     assert len(client.sas) == 1
 
@@ -141,6 +151,33 @@ def test_lost_key_creates_leave_no_orphan_key() -> None:
     assert akeys == sorted([api["apiKeyID"], ak.outs["key_id"]])
 
 
+def test_a_lost_key_create_without_the_audit_log_deletes_no_key(caplog) -> None:
+    """The key the lost request made cannot be told from the others: none is deleted (a
+    refresh lists it), and the key is minted again."""
+    client = LossyClient()
+    sa = client.create_service_account({"serviceAccount": {"name": "a"}})
+    client.lose.update(create_key=1)
+    client.audit_denied = True
+    key = provider(ServiceAccountKeyProvider, client).create(
+        {"service_account_id": sa["clientID"]})
+    keys = [k for k, v in client.keys.items() if v["saID"] == sa["clientID"]]
+    assert len(keys) == 3 and key.outs["key_id"] in keys and sa["keyID"] in keys
+    assert "none is deleted" in caplog.text
+
+
+def test_a_failed_namespace_sample_never_fails_the_create_it_follows() -> None:
+    """The object exists once the create answered: a 500 on the small listing that derives its
+    namespace must not fail the create (the object would be left unrecorded)."""
+    client = FakeClient()
+
+    def broken(*_a: Any, **_kw: Any) -> list[Any]:
+        raise ServerError("list roles failed", status=500)
+
+    client.list_roles = broken  # type: ignore[method-assign]
+    role = provider(RoleProvider, client).create({"vault_id": "v1", "name": "dev-reader"})
+    assert role.id in client.roles and role.outs["namespace"] == ""
+
+
 def test_lost_assignments_are_recognised() -> None:
     client = LossyClient(assign_role=1, assign_policy=1)
     sa = client.create_service_account({"serviceAccount": {"name": "a"}})
@@ -165,8 +202,9 @@ def test_ambiguous_adoption_is_refused_with_the_candidates_named() -> None:
         raise TransportError("no response")
 
     with pytest.raises(idempotency.AdoptionError, match="2 new objects"):
-        idempotency.create_or_adopt("create service account 'x'", create,
-                                    idempotency._sa_listing(client, "x"))
+        idempotency.create_or_adopt(
+            "create service account 'x'", create, idempotency.sa_listing(client, "x"),
+            proof=idempotency.process_proof(client, "/v1/serviceAccounts"))
 
 
 def test_definite_errors_are_not_retried() -> None:

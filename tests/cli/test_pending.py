@@ -59,22 +59,52 @@ def test_finds_only_objects_of_pending_creates_that_the_state_does_not_hold() ->
     assert pending.find_orphans(c, deployment) == []
 
 
-def test_cli_reports_and_deletes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                 capsys: pytest.CaptureFixture[str]) -> None:
+URN = "urn:pulumi:test::unit::pulumi-python:dynamic/skyflow:"  # the fake's tag: pulumi:unit/test
+
+
+def test_cli_deletes_what_this_stack_made_and_on_request_the_rest(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
     c = FakeClient()
-    sa = c.create_service_account({"serviceAccount": {"name": "dev-b"}})
+    ours = c.create_service_account({"serviceAccount": {"name": "dev-b"}})["clientID"]
+    c.owner_tag = "pulumi:unit/another-stack"
+    theirs = c.create_service_account({"serviceAccount": {"name": "dev-b"}})["clientID"]
     export = tmp_path / "before.json"
     export.write_text(json.dumps({"version": 3, "deployment": {"resources": [],
                       "pending_operations": [{"type": "creating", "resource": res(
-                          "ServiceAccount", "urn:b", name="dev-b")}]}}))
+                          "ServiceAccount", URN + "ServiceAccount::b", name="dev-b")}]}}))
     import skyflow_provider.api.client as client_mod
 
     monkeypatch.setattr(client_mod, "ManagementClient", lambda _settings: c)
     monkeypatch.setenv("SKYFLOW_ACCOUNT_ID", "acc1")
     monkeypatch.setenv("SKYFLOW_API_KEY", "sky-ab12C-" + "0123456789abcdef" * 2)
     assert pending.main([str(export)]) == 0
-    assert "1 object(s)" in capsys.readouterr().out and sa["clientID"] in c.sas
+    out = capsys.readouterr().out
+    assert "2 object(s)" in out and "pulumi:unit/test" in out
+    assert f"{ours} ('dev-b') for pending create {URN}ServiceAccount::b: made by this stack" in out
+    assert f"{theirs} ('dev-b') for pending create {URN}ServiceAccount::b: not proved" in out
     assert pending.main([str(export), "--delete"]) == 0
-    assert sa["clientID"] not in c.sas
+    assert ours not in c.sas and theirs in c.sas
+    assert pending.main([str(export), "--delete-unproved"]) == 0
+    assert theirs not in c.sas
     (tmp_path / "bad.json").write_text("not json")
     assert pending.main([str(tmp_path / "bad.json")]) == 2
+
+
+def test_cli_deletes_a_key_by_id(monkeypatch: pytest.MonkeyPatch,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    c = FakeClient()
+    sa = c.create_service_account({"serviceAccount": {"name": "a"}})["clientID"]
+    key = c.create_key(sa)["keyID"]
+    api = c.create_service_account({"serviceAccount": {"name": "b"}, "apiKeyEnabled": True})
+    ak = c.create_api_key(api["clientID"])["apiKeyID"]
+    import skyflow_provider.api.client as client_mod
+
+    monkeypatch.setattr(client_mod, "ManagementClient", lambda _settings: c)
+    monkeypatch.setenv("SKYFLOW_ACCOUNT_ID", "acc1")
+    monkeypatch.setenv("SKYFLOW_API_KEY", "sky-ab12C-" + "0123456789abcdef" * 2)
+    assert pending.main(["--delete-key", f"{sa}/{key}", "--delete-key",
+                         f"{api['clientID']}/{ak}"]) == 0
+    assert key not in c.keys and ak not in c.api_keys
+    assert f"deleted API key {ak}" in capsys.readouterr().out
+    assert pending.main(["--delete-key", "no-slash"]) == 1

@@ -22,7 +22,8 @@ OUT = HERE / "management-contract.json"
 
 PREFIXES = ("/v1/auth/sa/oauth/token", "/v1/serviceAccounts", "/v1/roles", "/v1/roleDefinitions",
             "/v1/members", "/v1/policies", "/v1/sts/config", "/v1/auth/sts/token",
-            "/v1/vaults", "/v1/vault-templates", "/v1/workspaces", "/v1/users")
+            "/v1/vaults", "/v1/vault-templates", "/v1/workspaces", "/v1/users",
+            "/v1/audit/events")
 SKIP = ("signedtokenkey", "/v1/policies/rules")
 DROP_KEYS = {"description", "example", "examples", "title", "x-fern-audiences"}
 # Emulator extensions that appear in responses (documented in docs/emulator.md).

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import api_requests, list_service_accounts
+from tests.helpers.figures import record
 
 pytestmark = pytest.mark.e2e
 
@@ -50,6 +51,56 @@ def test_calls_per_resource(emulator, project_factory, N):  # noqa: N803 - N as 
     assert sum(refresh.values()) == 3 * N
     assert proj.resources()  # the stack is intact
     proj.preview(expect_no_changes=True)
+
+
+def add_accounts(emu, count: int) -> None:
+    """``count`` other teams' service accounts, written straight into the emulator's store (as
+    the API would store them; the API would take minutes of key generation)."""
+    from skyflow_emulator.store import Store
+    from skyflow_emulator.util import audit, new_id
+
+    store = Store(emu.data_dir / "emulator.db")
+    try:
+        with store.write() as tx:
+            for i in range(count):
+                sa_id, name = new_id(), f"other-team-{i:05d}"
+                tx.put("sa", sa_id, {
+                    "ID": sa_id, "accountID": emu.account_id, "name": name, "displayName": name,
+                    "description": "", "ipAllowlist": {"status": "INACTIVE", "cidrBlocks": []},
+                    "namespace": f"skyflow:emulator/account:{emu.account_id}/tenant:"
+                                 f"{emu.account_id}/serviceAccount:{sa_id}",
+                    "status": "ACTIVE", "BasicAudit": audit("someone-else"),
+                    "clientConfiguration": {"enforceContextID": False,
+                                            "enforceSignedDataTokens": False},
+                    "apiKeyEnabled": False}, account_id=emu.account_id, name=name)
+    finally:
+        store.close()
+
+
+def test_an_up_costs_the_same_calls_in_an_account_of_1000_others(emulator, project_factory):
+    """Issue 26: 5 API-key accounts + 5 role assignments, in an account holding only the admin
+    and then in one holding 1000 other service accounts: the calls must not grow with the
+    account (before: 13 and 53, the name snapshot paged through every account)."""
+    calls: dict[str, Counter[str]] = {}
+    for label, others in (("empty", 0), ("crowded", 1000)):
+        add_accounts(emulator, others)
+        assert len(list_service_accounts(emulator)) == (1 if not others else 100)  # one page
+        proj = project_factory(PROGRAM, name=f"size-{label}", stack=label)
+        for key, value in (("mode", "skyflow"), ("n", "5"), ("prefix", f"size-{label}"),
+                           ("vaultId", emulator.vault_id), ("auth", "api_key")):
+            proj.config_set(key, value)
+        start = len(api_requests(emulator))
+        proj.up()
+        calls[label] = _ops(emulator, start)
+        assert sum(v for k, v in calls[label].items() if k.endswith("CreateServiceAccount")) == 5
+    empty, crowded = sum(calls["empty"].values()), sum(calls["crowded"].values())
+    print(f"5 + 5 up: {empty} calls in an empty account, {crowded} beside 1000 others "
+          f"{dict(calls['crowded'])}")
+    assert crowded <= 1.1 * empty, (calls["empty"], calls["crowded"])
+    assert calls["crowded"]["ServiceAccountService_ListServiceAccounts"] <= 1
+    record("account_size_calls_5_accounts_5_assignments", calls_empty_account=empty,
+           calls_beside_1000_accounts=crowded, ratio=round(crowded / empty, 2),
+           before_issue_26="13 and 53 (40 pages of 25)", time_ratio="make bench")
 
 
 def test_wire_floor_makes_one_get_per_provider_call(emulator, project_factory):

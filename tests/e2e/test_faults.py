@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -173,6 +173,23 @@ def kill_all_of_session(sid: int) -> None:
                     os.kill(int(entry.name), signal.SIGKILL)
             except OSError:
                 pass
+
+
+T = TypeVar("T")
+
+
+def kill_until(what: str, attempt: Callable[[], T], left: Callable[[T], bool],
+               reset: Callable[[], object], tries: int = 3) -> T:
+    """Run the kill ``attempt`` until ``left`` says it left what the scenario is about (a stray
+    object, an unheld key, a pending operation); ``reset`` undoes a try that left nothing. A heal
+    test asserts the heal only after this: a kill that left nothing would let it pass without
+    healing anything (issue 23). Fails loudly after ``tries``."""
+    for _ in range(tries):
+        got = attempt()
+        if left(got):
+            return got
+        reset()
+    raise AssertionError(f"{tries} kills left no {what}: the scenario under test never happened")
 
 
 def wait_for(cond: Callable[[], bool], timeout: float = 120, what: str = "") -> None:
@@ -464,17 +481,27 @@ def test_sigkill_of_pulumi_up_then_documented_recovery_converges(
     prefix = f"kill{kill_after}-"
     proj = faults_program(project_factory, f"kill{kill_after}", f"kill{kill_after}",
                           prefix=prefix.rstrip("-"), count="2")
-    mark = len(api_requests(emulator))
-    emulator.set_faults(latency_ms=150)
-    bg = Background(proj, "up", "--yes", "--skip-preview")
-    wait_for(lambda: sum(acknowledged_creates(api_requests(emulator, mark)).values())
-             >= kill_after, what=f"{kill_after} acknowledged creates")
-    bg.kill9()  # every process: the provider cannot clean up (that is test_kill_heal's)
-    emulator.clear_faults()
-    time.sleep(0.5)  # let requests the provider had in flight land
-    proj.repair_after_kill()  # the file backend's sidecar, when the kill cut its write
-    pending = pending_creates(proj)
-    stray = orphans(emulator, proj, prefix)  # the test's own oracle
+
+    def attempt() -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+        mark = len(api_requests(emulator))
+        emulator.set_faults(latency_ms=150)
+        bg = Background(proj, "up", "--yes", "--skip-preview")
+        wait_for(lambda: sum(acknowledged_creates(api_requests(emulator, mark)).values())
+                 >= kill_after, what=f"{kill_after} acknowledged creates")
+        bg.kill9()  # every process: the provider cannot clean up (that is test_kill_heal's)
+        emulator.clear_faults()
+        time.sleep(0.5)  # let requests the provider had in flight land
+        proj.repair_after_kill()  # the file backend's sidecar, when the kill cut its write
+        return pending_creates(proj), orphans(emulator, proj, prefix)  # the test's own oracle
+
+    def start_over() -> None:
+        proj.run("cancel", "--yes", check=False)
+        proj.refresh(clear_pending_creates=True, check=False)
+        proj.destroy(check=False)
+
+    # what the scenario is about: objects of pending creates outside the state
+    pending, stray = kill_until("object outside the state", attempt,
+                                lambda got: bool(got[0]) and bool(got[1]), start_over)
     # The documented recovery (docs/reliability.md): release the dead run's lock, export the
     # state, let skyflow_provider.pending delete what the pending creates left in Skyflow,
     # drop the pending creates from the state, up again.

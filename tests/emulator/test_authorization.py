@@ -85,6 +85,7 @@ CASES = [
     Case("POST", "/v1/policies/unassign", body=lambda o: {"ID": o["policy"],
                                                           "roleIDs": [o["role"]]}),
     Case("GET", "/v1/roles/{roleID}/policies", path=lambda o: {"roleID": o["role"]}),
+    Case("GET", "/v1/audit/events", params=lambda o: {"filterOps.accountID": o["account"]}),
     # vaults, templates, workspaces, users (issue 27)
     Case("GET", "/v1/vaults", params=lambda o: {"workspaceID": o["ws"]}),
     Case("POST", "/v1/vaults", body=lambda o: {"name": "MatrixVault", "workspaceID": o["ws"]}),

@@ -118,7 +118,8 @@ def test_schema_provider_config_matches_settings() -> None:
     variables = _schema()["config"]["variables"]
     expected = ["accountId", "managementUrl", "credentials", "credentialsFile", "apiKey",
                 "bearerToken", "caBundle", "vaultId", "keyDriftReport", "adoptOwnOrphans",
-                "oidcTokenSource", "oidcServiceAccountId", "oidcAudience", "sharedIssuers"]
+                "oidcTokenSource", "oidcServiceAccountId", "oidcAudience", "sharedIssuers",
+                "ownerTag"]
     assert list(variables) == expected
     assert {k for k, v in variables.items() if v.get("secret")} == {"credentials", "apiKey",
                                                                     "bearerToken"}
@@ -130,7 +131,7 @@ def test_schema_provider_config_matches_settings() -> None:
 
 # --------------------------------------------------------------------------- (4) layering
 
-RANK = {"http": 0, "auth": 1, "api": 2, "resources": 3}
+RANK = {"http": 0, "auth": 1, "api": 2, "recovery": 3, "resources": 4}
 RESOURCE_MODULES = {"service_account", "api_key", "service_account_key", "role", "system_role",
                     "policy", "role_assignment", "policy_assignment", "sts_config", "vault",
                     "user"}
@@ -181,7 +182,7 @@ def test_layering() -> None:
             continue  # top-level modules and cli (may import anything)
         for imp in _imports(name, path):
             parts = imp.split(".")
-            if parts[0] == "pulumi" and layer in ("http", "auth", "api"):
+            if parts[0] == "pulumi" and layer in ("http", "auth", "api", "recovery"):
                 problems.append(f"{name} imports pulumi")
             if parts[0] != "skyflow_provider" or len(parts) < 2:
                 continue
@@ -203,6 +204,28 @@ def test_layering() -> None:
                     and (name.split(".")[-1], parts[2]) not in ALLOWED_RESOURCE_IMPORTS):
                 problems.append(f"{name} imports resource module {imp}")
     assert problems == []
+
+
+def test_no_import_cycle() -> None:
+    """No module imports itself through others, lazily (inside a function) or not: the recovery
+    modules once did (ledger -> lifeline -> ledger)."""
+    names = {name for name, _path in _modules()}
+    graph = {name: {i for i in _imports(name, path) if i in names and i != name}
+             for name, path in _modules()}
+    for pkg_name in names:  # a package's __init__ importing its own modules is not a cycle
+        graph[pkg_name] = {i for i in graph[pkg_name] if not i.startswith(pkg_name + ".")}
+    cycles = []
+    for start in graph:
+        stack, seen = [(start, [start])], set()
+        while stack:
+            node, path = stack.pop()
+            for nxt in graph[node]:
+                if nxt == start:
+                    cycles.append(" -> ".join([*path, start]))
+                elif nxt not in seen:
+                    seen.add(nxt)
+                    stack.append((nxt, [*path, nxt]))
+    assert cycles == []
 
 
 def test_the_layering_check_sees_relative_imports() -> None:

@@ -1,7 +1,6 @@
-"""Issues 15 and 16 at unit level: one name snapshot per process and type, objects a killed run
-left are taken over on create (only this identity's; never when turned off), no key of a
-taken-over account stays valid, a delete in the same run of what was taken over is skipped, and
-the provider process exits when its engine is gone.
+"""Issues 15, 16 and 26 at unit level: a create lists no names (one namespace sample per
+process), a result made after the engine died is undone, and the provider process exits when its
+engine is gone. Taking over what a killed run left: tests/recovery/test_takeover.py.
 """
 
 from __future__ import annotations
@@ -14,11 +13,7 @@ from typing import Any
 
 import pytest
 
-from skyflow_provider.api import idempotency
-from skyflow_provider.resources import ledger, lifeline
-from skyflow_provider.resources.base import SkyflowProviderError
-from skyflow_provider.resources.policy import PolicyProvider
-from skyflow_provider.resources.role import RoleProvider
+from skyflow_provider.recovery import ledger, lifeline
 from skyflow_provider.resources.service_account import ServiceAccountProvider
 
 
@@ -33,81 +28,18 @@ def checked(p: Any, props: dict[str, Any]) -> dict[str, Any]:
     return dict(result.inputs)
 
 
-def orphan_account(fake: Any, name: str, creator: str) -> tuple[str, str]:
-    """An account (with its key) that a killed run created and never recorded."""
-    resp = fake.create_service_account({"serviceAccount": {"name": name}})
-    fake.sas[resp["clientID"]]["serviceAccount"]["BasicAudit"] = {
-        "CreatedBy": creator, "CreatedOn": "2026-12-06 09:00:00 +0000 UTC"}
-    return resp["clientID"], resp["keyID"]
-
-
-def test_one_listing_per_process_and_type(make, fake) -> None:
+def test_creates_list_no_names_one_namespace_sample_per_process(make, fake) -> None:
+    """Issue 26: no listing whose cost grows with the account; one short page per process
+    for the namespace to derive (recovery looks names up only after a killed run)."""
     as_identity(fake)
-    calls: list[str] = []
+    calls: list[dict[str, Any]] = []
     real = fake.list_service_accounts
-    fake.list_service_accounts = lambda **kw: calls.append("list") or real(**kw)
+    fake.list_service_accounts = lambda **kw: calls.append(kw) or real(**kw)
     p = make(ServiceAccountProvider)
     for i in range(5):
         p.create(checked(p, {"name": f"sa-{i}"}))
-    assert calls == ["list"]
-    assert "get_service_account" not in fake.calls
-
-
-def test_own_orphan_is_taken_over_and_its_key_deleted(make, fake) -> None:
-    as_identity(fake)
-    sa_id, lost_key = orphan_account(fake, "dev-svc", "me")
-    p = make(ServiceAccountProvider)
-    created = p.create(checked(p, {"name": "dev-svc"}))
-    assert created.id == sa_id and len(fake.sas) == 1
-    keys = {k for k, v in fake.keys.items() if v["saID"] == sa_id}
-    assert keys == {created.outs["key_id"]} and lost_key not in keys
-    assert created.outs["private_key"] and created.outs.get("adopt_id") is None
-    # the old resource of a replace/move deleting it in the same run is skipped
-    p.delete(sa_id, created.outs)
-    assert sa_id in fake.sas
-
-
-def test_another_identitys_object_is_refused_with_the_way_out(make, fake) -> None:
-    as_identity(fake)
-    sa_id, _ = orphan_account(fake, "dev-svc", "someone-else")
-    p = make(ServiceAccountProvider)
-    with pytest.raises(SkyflowProviderError, match=rf"{sa_id}.*someone-else.*adopt_id"):
-        p.create(checked(p, {"name": "dev-svc"}))
-    assert len(fake.sas) == 1 and not idempotency.adopted_this_run(fake, sa_id)
-
-
-def test_adoption_turned_off_refuses_and_says_how(make, fake) -> None:
-    as_identity(fake, adopt=False)
-    sa_id, _ = orphan_account(fake, "dev-svc", "me")
-    p = make(ServiceAccountProvider)
-    with pytest.raises(SkyflowProviderError, match=r"adoptOwnOrphans is false.*pending"):
-        p.create(checked(p, {"name": "dev-svc"}))
-    assert len(fake.sas) == 1
-
-
-def test_own_orphan_role_and_policy_are_taken_over(make, fake) -> None:
-    as_identity(fake)
-    role_id = fake.create_role({"roleDefinition": {"name": "dev-reader", "permissions": []},
-                                "resource": {"ID": "v1", "type": "VAULT"}})["ID"]
-    fake.roles[role_id]["BasicAudit"] = {"CreatedBy": "me"}
-    r = make(RoleProvider)
-    role = r.create(checked(r, {"vault_id": "v1", "name": "dev-reader",
-                                "permissions": ["vault.read"]}))
-    assert role.id == role_id
-    custom = [x for x in fake.roles.values() if x["definition"]["name"] == "dev-reader"]
-    assert len(custom) == 1
-    pol = make(PolicyProvider)
-    inputs = checked(pol, {"vault_id": "v1", "name": "devPii", "rules": [
-        {"name": "R1", "actions": ["READ"], "columns": ["persons.ssn"]}]})
-    first = pol.create(inputs)
-    fake.policies[first.id]["BasicAudit"] = {"CreatedBy": "me"}
-    # a new process (killed run's object, next up): a fresh snapshot sees it
-    fresh = type(fake)()
-    fresh.policies = fake.policies
-    as_identity(fresh)
-    again = PolicyProvider()
-    again._client = fresh
-    assert again.create(inputs).id == first.id and len(fresh.policies) == 1
+    assert calls == [{"max_items": 1}]
+    assert "get_service_account" not in fake.calls and "list_audit_events" not in fake.calls
 
 
 def test_engine_address_is_the_plugins_loopback_argument() -> None:
@@ -130,24 +62,6 @@ def test_lifeline_exits_once_the_engine_stops_listening() -> None:
     assert not exited.is_set()
     server.close()
     assert exited.wait(5)
-
-
-def test_several_of_the_name_are_refused_naming_them(make, fake) -> None:
-    as_identity(fake)
-    first, _ = orphan_account(fake, "dev-svc", "me")
-    second, _ = orphan_account(fake, "dev-svc", "me")
-    p = make(ServiceAccountProvider)
-    with pytest.raises(SkyflowProviderError, match=rf"2 objects named 'dev-svc'.*{first}"):
-        p.create(checked(p, {"name": "dev-svc"}))
-    assert len(fake.sas) == 2
-
-
-def test_without_a_known_identity_nothing_is_taken_over(make, fake) -> None:
-    fake.settings = SimpleNamespace(credentials=None, account_id="a", adopt_own_orphans=True)
-    orphan_account(fake, "dev-svc", "someone")
-    p = make(ServiceAccountProvider)
-    with pytest.raises(SkyflowProviderError, match="unknown: API key or bearer token"):
-        p.create(checked(p, {"name": "dev-svc"}))
 
 
 def test_a_deleted_account_leaves_the_snapshot(make, fake) -> None:
@@ -185,18 +99,62 @@ def test_engine_gone_is_asked_now(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("kind", ["ServiceAccountKey", "ApiKey"])
-def test_a_key_minted_after_the_engine_died_is_deleted(make, fake, dead_engine, kind) -> None:
+def test_no_key_is_minted_once_the_engine_is_gone(make, fake, dead_engine, kind) -> None:
     from skyflow_provider.resources.api_key import ApiKeyProvider
     from skyflow_provider.resources.service_account_key import ServiceAccountKeyProvider
     as_identity(fake)
     api = kind == "ApiKey"
     sa = fake.create_service_account({"serviceAccount": {"name": "k"}, "apiKeyEnabled": api})
     held = set(fake.api_keys if api else fake.keys)
+    calls = len(fake.calls)
+    p = make(ApiKeyProvider if api else ServiceAccountKeyProvider)
+    with pytest.raises(ledger.EngineGoneError, match=r"engine is gone: no .*was made"):
+        p.create(checked(p, {"service_account_id": sa["clientID"]}))
+    assert set(fake.api_keys if api else fake.keys) == held
+    assert not [c for c in fake.calls[calls:] if c.startswith("create")]
+
+
+@pytest.mark.parametrize("kind", ["ServiceAccountKey", "ApiKey"])
+def test_a_key_minted_while_the_engine_died_is_deleted(make, fake, monkeypatch, kind) -> None:
+    from skyflow_provider.resources.api_key import ApiKeyProvider
+    from skyflow_provider.resources.service_account_key import ServiceAccountKeyProvider
+    as_identity(fake)
+    api = kind == "ApiKey"
+    sa = fake.create_service_account({"serviceAccount": {"name": "k"}, "apiKeyEnabled": api})
+    held = set(fake.api_keys if api else fake.keys)
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    monkeypatch.setattr(lifeline, "_engine", (server.getsockname(), None))
+    op = "create_api_key" if api else "create_key"
+    real = getattr(fake, op)
+
+    def engine_dies_meanwhile(sa_id: str) -> Any:
+        server.close()  # the CLI is killed while the request is on its way
+        return real(sa_id)
+
+    setattr(fake, op, engine_dies_meanwhile)
     p = make(ApiKeyProvider if api else ServiceAccountKeyProvider)
     with pytest.raises(ledger.EngineGoneError, match=r"engine is gone: .*of service account .*"
                                                      r"deleted again"):
         p.create(checked(p, {"service_account_id": sa["clientID"]}))
     assert set(fake.api_keys if api else fake.keys) == held  # nothing left nobody holds
+
+
+def test_the_post_mortem_waits_for_a_mint_in_flight() -> None:
+    done = threading.Event()
+
+    def mint() -> None:
+        with ledger.making("key of service account sa1"):
+            done.wait(5)
+
+    t = threading.Thread(target=mint)
+    t.start()
+    time.sleep(0.05)
+    assert ledger.wait_idle(0.1) is False  # still running
+    done.set()
+    assert ledger.wait_idle(5) is True
+    t.join()
 
 
 def test_a_rotation_after_the_engine_died_keeps_the_held_key(make, fake, monkeypatch) -> None:

@@ -10,6 +10,9 @@
 // Unlike upstream, it never creates a virtualenv or installs packages: the project's setup script
 // does that, and a missing virtualenv is reported as an error. It reports no required plugins
 // (dynamic providers need none; `pulumi-resource-pulumi-python` is a bundled plugin).
+//
+// It exits within seconds once the engine that started it is gone (watchEngine): a SIGKILLed
+// `pulumi up` cannot stop its plugins, and the SDK's health check asks only every 5 minutes.
 package main
 
 import (
@@ -18,6 +21,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -88,14 +92,23 @@ func main() {
 		close(cancelServe)
 	}()
 
+	host := newHost(executor, engineAddress, *tracing)
+
 	// Exit when the engine goes away, like every other plugin.
 	if engineAddress != "" {
 		if err := rpcutil.Healthcheck(ctx, engineAddress, 5*time.Minute, stop); err != nil {
 			cmdutil.Exit(fmt.Errorf("could not start health check: %w", err))
 		}
+		go watchEngine(engineAddress, os.Getppid(), time.Second, func() {
+			fmt.Fprintln(os.Stderr, "pulumi-language-python: the Pulumi engine that started "+
+				"this language host is gone; exiting")
+			host.cancelAll()
+			stop()
+			// GracefulStop waits for running RPCs; a program that does not stop on its own
+			// must not keep this process alive.
+			time.AfterFunc(3*time.Second, func() { os.Exit(0) })
+		})
 	}
-
-	host := newHost(executor, engineAddress, *tracing)
 	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
 		Cancel: cancelServe,
 		Init: func(srv *grpc.Server) error {
@@ -361,12 +374,53 @@ func (h *pythonHost) GetProgramDependencies(
 
 // Cancel aborts any program this host is running.
 func (h *pythonHost) Cancel(context.Context, *emptypb.Empty) (*emptypb.Empty, error) {
+	h.cancelAll()
+	return &emptypb.Empty{}, nil
+}
+
+func (h *pythonHost) cancelAll() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, cancel := range h.running {
 		cancel()
 	}
-	return &emptypb.Empty{}, nil
+}
+
+// engineMisses is how many failed checks in a row mean the engine is gone.
+const engineMisses = 2
+
+// engineAlive reports whether the engine still listens at address and the process that started
+// this host is still its parent. A refused connect means nobody listens there any more; a
+// timeout or any other error is not proof of a dead engine. A changed parent means the engine
+// process died and this one was re-parented (to init or a subreaper).
+func engineAlive(address string, parent int) bool {
+	if os.Getppid() != parent {
+		return false
+	}
+	conn, err := net.DialTimeout("tcp", address, time.Second)
+	if err == nil {
+		_ = conn.Close()
+		return true
+	}
+	return !errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// watchEngine calls gone once the engine at address has failed engineMisses checks in a row,
+// one every interval.
+func watchEngine(address string, parent int, interval time.Duration, gone func()) {
+	misses := 0
+	for {
+		time.Sleep(interval)
+		if engineAlive(address, parent) {
+			misses = 0
+			continue
+		}
+		misses++
+		if misses >= engineMisses {
+			gone()
+			return
+		}
+	}
 }
 
 // Run executes the program: `<venv>/bin/python -u pulumi-language-python-exec <flags> <entry> <args>`.

@@ -44,7 +44,7 @@ func NewProvider(ctx *pulumi.Context,
 type providerArgs struct {
 	// The Skyflow account id (env SKYFLOW_ACCOUNT_ID).
 	AccountId *string `pulumi:"accountId"`
-	// A create takes over an object of its name that this provider's own identity created and no state holds, e.g. left by a killed `pulumi up` (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; false: such a create fails naming the object).
+	// A create that repeats a killed `pulumi up`'s takes over the object of its name that a run of this stack created (Skyflow's audit log proves it) and no state holds (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; false: such a create fails naming the object; docs/reliability.md).
 	AdoptOwnOrphans *bool `pulumi:"adoptOwnOrphans"`
 	// An API key instead of credentials (env SKYFLOW_API_KEY).
 	ApiKey *string `pulumi:"apiKey"`
@@ -66,6 +66,8 @@ type providerArgs struct {
 	OidcServiceAccountId *string `pulumi:"oidcServiceAccountId"`
 	// Keyless: where the workload's OIDC token comes from, exchanged at Skyflow's STS instead of any credential: github-actions, file:PATH (re-read each time, e.g. a Kubernetes projected token), env:VARIABLE (GitLab id_tokens) or command:COMMAND (env SKYFLOW_OIDC_TOKEN_SOURCE).
 	OidcTokenSource *string `pulumi:"oidcTokenSource"`
+	// The context identifier (ctx) of the provider's own token, which names this stack in Skyflow's audit log: automatic recovery deletes or takes over only what a token with this tag created (env SKYFLOW_OWNER_TAG; default pulumi:<project>/<stack>; set it when stacks of the same project and stack name in different backends share one Skyflow account and identity; docs/reliability.md).
+	OwnerTag *string `pulumi:"ownerTag"`
 	// More OIDC issuers shared by many tenants, comma-separated: an StsConfig trusting one must carry sub in context_claims (env SKYFLOW_SHARED_ISSUERS; GitHub Actions, GitLab.com, Bitbucket Pipelines, CircleCI and Terraform Cloud are always checked).
 	SharedIssuers *string `pulumi:"sharedIssuers"`
 	// Default vault id for programs that read it (env SKYFLOW_VAULT_ID).
@@ -76,7 +78,7 @@ type providerArgs struct {
 type ProviderArgs struct {
 	// The Skyflow account id (env SKYFLOW_ACCOUNT_ID).
 	AccountId pulumi.StringPtrInput
-	// A create takes over an object of its name that this provider's own identity created and no state holds, e.g. left by a killed `pulumi up` (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; false: such a create fails naming the object).
+	// A create that repeats a killed `pulumi up`'s takes over the object of its name that a run of this stack created (Skyflow's audit log proves it) and no state holds (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; false: such a create fails naming the object; docs/reliability.md).
 	AdoptOwnOrphans pulumi.BoolPtrInput
 	// An API key instead of credentials (env SKYFLOW_API_KEY).
 	ApiKey pulumi.StringPtrInput
@@ -98,6 +100,8 @@ type ProviderArgs struct {
 	OidcServiceAccountId pulumi.StringPtrInput
 	// Keyless: where the workload's OIDC token comes from, exchanged at Skyflow's STS instead of any credential: github-actions, file:PATH (re-read each time, e.g. a Kubernetes projected token), env:VARIABLE (GitLab id_tokens) or command:COMMAND (env SKYFLOW_OIDC_TOKEN_SOURCE).
 	OidcTokenSource pulumi.StringPtrInput
+	// The context identifier (ctx) of the provider's own token, which names this stack in Skyflow's audit log: automatic recovery deletes or takes over only what a token with this tag created (env SKYFLOW_OWNER_TAG; default pulumi:<project>/<stack>; set it when stacks of the same project and stack name in different backends share one Skyflow account and identity; docs/reliability.md).
+	OwnerTag pulumi.StringPtrInput
 	// More OIDC issuers shared by many tenants, comma-separated: an StsConfig trusting one must carry sub in context_claims (env SKYFLOW_SHARED_ISSUERS; GitHub Actions, GitLab.com, Bitbucket Pipelines, CircleCI and Terraform Cloud are always checked).
 	SharedIssuers pulumi.StringPtrInput
 	// Default vault id for programs that read it (env SKYFLOW_VAULT_ID).

@@ -19,7 +19,7 @@ Object.defineProperty(exports, "accountId", {
 });
 
 /**
- * A create takes over an object of its name that this provider's own identity created and no state holds, e.g. left by a killed `pulumi up` (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; false: such a create fails naming the object).
+ * A create that repeats a killed `pulumi up`'s takes over the object of its name that a run of this stack created (Skyflow's audit log proves it) and no state holds (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; false: such a create fails naming the object; docs/reliability.md).
  */
 export declare const adoptOwnOrphans: boolean | undefined;
 Object.defineProperty(exports, "adoptOwnOrphans", {
@@ -135,6 +135,17 @@ export declare const oidcTokenSource: string | undefined;
 Object.defineProperty(exports, "oidcTokenSource", {
     get() {
         return __config.get("oidcTokenSource");
+    },
+    enumerable: true,
+});
+
+/**
+ * The context identifier (ctx) of the provider's own token, which names this stack in Skyflow's audit log: automatic recovery deletes or takes over only what a token with this tag created (env SKYFLOW_OWNER_TAG; default pulumi:<project>/<stack>; set it when stacks of the same project and stack name in different backends share one Skyflow account and identity; docs/reliability.md).
+ */
+export declare const ownerTag: string | undefined;
+Object.defineProperty(exports, "ownerTag", {
+    get() {
+        return __config.get("ownerTag");
     },
     enumerable: true,
 });

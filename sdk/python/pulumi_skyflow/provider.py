@@ -31,13 +31,14 @@ class ProviderArgs:
                  oidc_audience: pulumi.Input[Optional[_builtins.str]] = None,
                  oidc_service_account_id: pulumi.Input[Optional[_builtins.str]] = None,
                  oidc_token_source: pulumi.Input[Optional[_builtins.str]] = None,
+                 owner_tag: pulumi.Input[Optional[_builtins.str]] = None,
                  shared_issuers: pulumi.Input[Optional[_builtins.str]] = None,
                  vault_id: pulumi.Input[Optional[_builtins.str]] = None):
         """
         The set of arguments for constructing a Provider resource.
 
         :param pulumi.Input[_builtins.str] account_id: The Skyflow account id (env SKYFLOW_ACCOUNT_ID).
-        :param pulumi.Input[_builtins.bool] adopt_own_orphans: A create takes over an object of its name that this provider's own identity created and no state holds, e.g. left by a killed `pulumi up` (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; false: such a create fails naming the object).
+        :param pulumi.Input[_builtins.bool] adopt_own_orphans: A create that repeats a killed `pulumi up`'s takes over the object of its name that a run of this stack created (Skyflow's audit log proves it) and no state holds (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; false: such a create fails naming the object; docs/reliability.md).
         :param pulumi.Input[_builtins.str] api_key: An API key instead of credentials (env SKYFLOW_API_KEY).
         :param pulumi.Input[_builtins.str] bearer_token: A ready bearer token instead of credentials (env SKYFLOW_BEARER_TOKEN).
         :param pulumi.Input[_builtins.str] ca_bundle: PEM file of extra trusted CAs, e.g. the emulator's (env SKYFLOW_CA_BUNDLE).
@@ -48,6 +49,7 @@ class ProviderArgs:
         :param pulumi.Input[_builtins.str] oidc_audience: Keyless, github-actions: the audience of the requested GitHub ID token (env SKYFLOW_OIDC_AUDIENCE; default GitHub's).
         :param pulumi.Input[_builtins.str] oidc_service_account_id: Keyless: the keyless service account the STS config lists, whose token is asked for (env SKYFLOW_OIDC_SERVICE_ACCOUNT_ID).
         :param pulumi.Input[_builtins.str] oidc_token_source: Keyless: where the workload's OIDC token comes from, exchanged at Skyflow's STS instead of any credential: github-actions, file:PATH (re-read each time, e.g. a Kubernetes projected token), env:VARIABLE (GitLab id_tokens) or command:COMMAND (env SKYFLOW_OIDC_TOKEN_SOURCE).
+        :param pulumi.Input[_builtins.str] owner_tag: The context identifier (ctx) of the provider's own token, which names this stack in Skyflow's audit log: automatic recovery deletes or takes over only what a token with this tag created (env SKYFLOW_OWNER_TAG; default pulumi:<project>/<stack>; set it when stacks of the same project and stack name in different backends share one Skyflow account and identity; docs/reliability.md).
         :param pulumi.Input[_builtins.str] shared_issuers: More OIDC issuers shared by many tenants, comma-separated: an StsConfig trusting one must carry sub in context_claims (env SKYFLOW_SHARED_ISSUERS; GitHub Actions, GitLab.com, Bitbucket Pipelines, CircleCI and Terraform Cloud are always checked).
         :param pulumi.Input[_builtins.str] vault_id: Default vault id for programs that read it (env SKYFLOW_VAULT_ID).
         """
@@ -75,6 +77,8 @@ class ProviderArgs:
             pulumi.set(__self__, "oidc_service_account_id", oidc_service_account_id)
         if oidc_token_source is not None:
             pulumi.set(__self__, "oidc_token_source", oidc_token_source)
+        if owner_tag is not None:
+            pulumi.set(__self__, "owner_tag", owner_tag)
         if shared_issuers is not None:
             pulumi.set(__self__, "shared_issuers", shared_issuers)
         if vault_id is not None:
@@ -96,7 +100,7 @@ class ProviderArgs:
     @pulumi.getter(name="adoptOwnOrphans")
     def adopt_own_orphans(self) -> pulumi.Input[Optional[_builtins.bool]]:
         """
-        A create takes over an object of its name that this provider's own identity created and no state holds, e.g. left by a killed `pulumi up` (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; false: such a create fails naming the object).
+        A create that repeats a killed `pulumi up`'s takes over the object of its name that a run of this stack created (Skyflow's audit log proves it) and no state holds (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; false: such a create fails naming the object; docs/reliability.md).
         """
         return pulumi.get(self, "adopt_own_orphans")
 
@@ -225,6 +229,18 @@ class ProviderArgs:
         pulumi.set(self, "oidc_token_source", value)
 
     @_builtins.property
+    @pulumi.getter(name="ownerTag")
+    def owner_tag(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        The context identifier (ctx) of the provider's own token, which names this stack in Skyflow's audit log: automatic recovery deletes or takes over only what a token with this tag created (env SKYFLOW_OWNER_TAG; default pulumi:<project>/<stack>; set it when stacks of the same project and stack name in different backends share one Skyflow account and identity; docs/reliability.md).
+        """
+        return pulumi.get(self, "owner_tag")
+
+    @owner_tag.setter
+    def owner_tag(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "owner_tag", value)
+
+    @_builtins.property
     @pulumi.getter(name="sharedIssuers")
     def shared_issuers(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
@@ -267,6 +283,7 @@ class Provider(pulumi.ProviderResource):
                  oidc_audience: pulumi.Input[Optional[_builtins.str]] = None,
                  oidc_service_account_id: pulumi.Input[Optional[_builtins.str]] = None,
                  oidc_token_source: pulumi.Input[Optional[_builtins.str]] = None,
+                 owner_tag: pulumi.Input[Optional[_builtins.str]] = None,
                  shared_issuers: pulumi.Input[Optional[_builtins.str]] = None,
                  vault_id: pulumi.Input[Optional[_builtins.str]] = None,
                  __props__=None):
@@ -276,7 +293,7 @@ class Provider(pulumi.ProviderResource):
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.str] account_id: The Skyflow account id (env SKYFLOW_ACCOUNT_ID).
-        :param pulumi.Input[_builtins.bool] adopt_own_orphans: A create takes over an object of its name that this provider's own identity created and no state holds, e.g. left by a killed `pulumi up` (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; false: such a create fails naming the object).
+        :param pulumi.Input[_builtins.bool] adopt_own_orphans: A create that repeats a killed `pulumi up`'s takes over the object of its name that a run of this stack created (Skyflow's audit log proves it) and no state holds (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; false: such a create fails naming the object; docs/reliability.md).
         :param pulumi.Input[_builtins.str] api_key: An API key instead of credentials (env SKYFLOW_API_KEY).
         :param pulumi.Input[_builtins.str] bearer_token: A ready bearer token instead of credentials (env SKYFLOW_BEARER_TOKEN).
         :param pulumi.Input[_builtins.str] ca_bundle: PEM file of extra trusted CAs, e.g. the emulator's (env SKYFLOW_CA_BUNDLE).
@@ -287,6 +304,7 @@ class Provider(pulumi.ProviderResource):
         :param pulumi.Input[_builtins.str] oidc_audience: Keyless, github-actions: the audience of the requested GitHub ID token (env SKYFLOW_OIDC_AUDIENCE; default GitHub's).
         :param pulumi.Input[_builtins.str] oidc_service_account_id: Keyless: the keyless service account the STS config lists, whose token is asked for (env SKYFLOW_OIDC_SERVICE_ACCOUNT_ID).
         :param pulumi.Input[_builtins.str] oidc_token_source: Keyless: where the workload's OIDC token comes from, exchanged at Skyflow's STS instead of any credential: github-actions, file:PATH (re-read each time, e.g. a Kubernetes projected token), env:VARIABLE (GitLab id_tokens) or command:COMMAND (env SKYFLOW_OIDC_TOKEN_SOURCE).
+        :param pulumi.Input[_builtins.str] owner_tag: The context identifier (ctx) of the provider's own token, which names this stack in Skyflow's audit log: automatic recovery deletes or takes over only what a token with this tag created (env SKYFLOW_OWNER_TAG; default pulumi:<project>/<stack>; set it when stacks of the same project and stack name in different backends share one Skyflow account and identity; docs/reliability.md).
         :param pulumi.Input[_builtins.str] shared_issuers: More OIDC issuers shared by many tenants, comma-separated: an StsConfig trusting one must carry sub in context_claims (env SKYFLOW_SHARED_ISSUERS; GitHub Actions, GitLab.com, Bitbucket Pipelines, CircleCI and Terraform Cloud are always checked).
         :param pulumi.Input[_builtins.str] vault_id: Default vault id for programs that read it (env SKYFLOW_VAULT_ID).
         """
@@ -326,6 +344,7 @@ class Provider(pulumi.ProviderResource):
                  oidc_audience: pulumi.Input[Optional[_builtins.str]] = None,
                  oidc_service_account_id: pulumi.Input[Optional[_builtins.str]] = None,
                  oidc_token_source: pulumi.Input[Optional[_builtins.str]] = None,
+                 owner_tag: pulumi.Input[Optional[_builtins.str]] = None,
                  shared_issuers: pulumi.Input[Optional[_builtins.str]] = None,
                  vault_id: pulumi.Input[Optional[_builtins.str]] = None,
                  __props__=None):
@@ -349,6 +368,7 @@ class Provider(pulumi.ProviderResource):
             __props__.__dict__["oidc_audience"] = oidc_audience
             __props__.__dict__["oidc_service_account_id"] = oidc_service_account_id
             __props__.__dict__["oidc_token_source"] = oidc_token_source
+            __props__.__dict__["owner_tag"] = owner_tag
             __props__.__dict__["shared_issuers"] = shared_issuers
             __props__.__dict__["vault_id"] = vault_id
         super(Provider, __self__).__init__(

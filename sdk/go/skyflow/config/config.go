@@ -16,7 +16,7 @@ func GetAccountId(ctx *pulumi.Context) string {
 	return config.Get(ctx, "skyflow:accountId")
 }
 
-// A create takes over an object of its name that this provider's own identity created and no state holds, e.g. left by a killed `pulumi up` (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; false: such a create fails naming the object).
+// A create that repeats a killed `pulumi up`'s takes over the object of its name that a run of this stack created (Skyflow's audit log proves it) and no state holds (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; false: such a create fails naming the object; docs/reliability.md).
 func GetAdoptOwnOrphans(ctx *pulumi.Context) bool {
 	return config.GetBool(ctx, "skyflow:adoptOwnOrphans")
 }
@@ -69,6 +69,11 @@ func GetOidcServiceAccountId(ctx *pulumi.Context) string {
 // Keyless: where the workload's OIDC token comes from, exchanged at Skyflow's STS instead of any credential: github-actions, file:PATH (re-read each time, e.g. a Kubernetes projected token), env:VARIABLE (GitLab id_tokens) or command:COMMAND (env SKYFLOW_OIDC_TOKEN_SOURCE).
 func GetOidcTokenSource(ctx *pulumi.Context) string {
 	return config.Get(ctx, "skyflow:oidcTokenSource")
+}
+
+// The context identifier (ctx) of the provider's own token, which names this stack in Skyflow's audit log: automatic recovery deletes or takes over only what a token with this tag created (env SKYFLOW_OWNER_TAG; default pulumi:<project>/<stack>; set it when stacks of the same project and stack name in different backends share one Skyflow account and identity; docs/reliability.md).
+func GetOwnerTag(ctx *pulumi.Context) string {
+	return config.Get(ctx, "skyflow:ownerTag")
 }
 
 // More OIDC issuers shared by many tenants, comma-separated: an StsConfig trusting one must carry sub in context_claims (env SKYFLOW_SHARED_ISSUERS; GitHub Actions, GitLab.com, Bitbucket Pipelines, CircleCI and Terraform Cloud are always checked).

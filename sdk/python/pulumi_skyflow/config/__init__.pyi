@@ -21,7 +21,7 @@ The Skyflow account id (env SKYFLOW_ACCOUNT_ID).
 
 adoptOwnOrphans: Optional[bool]
 """
-A create takes over an object of its name that this provider's own identity created and no state holds, e.g. left by a killed `pulumi up` (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; false: such a create fails naming the object).
+A create that repeats a killed `pulumi up`'s takes over the object of its name that a run of this stack created (Skyflow's audit log proves it) and no state holds (env SKYFLOW_ADOPT_OWN_ORPHANS; default true; false: such a create fails naming the object; docs/reliability.md).
 """
 
 apiKey: Optional[str]
@@ -72,6 +72,11 @@ Keyless: the keyless service account the STS config lists, whose token is asked 
 oidcTokenSource: Optional[str]
 """
 Keyless: where the workload's OIDC token comes from, exchanged at Skyflow's STS instead of any credential: github-actions, file:PATH (re-read each time, e.g. a Kubernetes projected token), env:VARIABLE (GitLab id_tokens) or command:COMMAND (env SKYFLOW_OIDC_TOKEN_SOURCE).
+"""
+
+ownerTag: Optional[str]
+"""
+The context identifier (ctx) of the provider's own token, which names this stack in Skyflow's audit log: automatic recovery deletes or takes over only what a token with this tag created (env SKYFLOW_OWNER_TAG; default pulumi:<project>/<stack>; set it when stacks of the same project and stack name in different backends share one Skyflow account and identity; docs/reliability.md).
 """
 
 sharedIssuers: Optional[str]

@@ -13,23 +13,15 @@ touched, and only after a state was read: when that fails, nothing is deleted.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import json
-import os
-import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from . import lifeline
-
-#: outputs that hold a key's id (dynamic resources in snake_case, the native plugin in camelCase)
-KEY_ID_OUTPUTS = ("key_id", "api_key_id", "previous_key_id", "keyId", "apiKeyId",
-                  "previousKeyId")
-#: keys an account's resource knows about but does not manage: not ours to delete either
-KNOWN_KEY_LISTS = ("unmanaged_key_ids", "unmanagedKeyIds")
-EXPORT_TIMEOUT_S = 20.0
+from .checkpoint import export_state, held_ids
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,6 +35,11 @@ class Made:
 
 _made: list[Made] = []
 _lock = threading.Lock()
+#: requests that may make a key, still running: the post-mortem waits for them (their own
+#: ``deliver`` undoes what they made), or a key minted while the process exits is left behind
+_in_flight = 0
+_idle = threading.Condition(_lock)
+IDLE_WAIT_S = 10.0
 
 
 class EngineGoneError(Exception):
@@ -64,6 +61,29 @@ def deliver(made_id: str, undo: Callable[[], Any], what: str) -> None:
         delivered([made_id], undo, what)
 
 
+@contextlib.contextmanager
+def making(what: str) -> Iterator[None]:
+    """Around a request that makes a key: refused once the engine is gone (nothing is made
+    then), and waited for by the post-mortem while it runs."""
+    global _in_flight
+    with _idle:
+        _in_flight += 1
+    try:
+        if lifeline.engine_gone():
+            raise EngineGoneError(f"the Pulumi engine is gone: no {what} was made")
+        yield
+    finally:
+        with _idle:
+            _in_flight -= 1
+            _idle.notify_all()
+
+
+def wait_idle(timeout: float = IDLE_WAIT_S) -> bool:
+    """Wait until no request that makes a key is running; whether that happened in time."""
+    with _idle:
+        return _idle.wait_for(lambda: _in_flight == 0, timeout)
+
+
 def delivered(ids: Iterable[str], undo: Callable[[], Any], what: str) -> None:
     """Remember a result on its way to the engine (ids only: never a secret)."""
     with _lock:
@@ -73,45 +93,6 @@ def delivered(ids: Iterable[str], undo: Callable[[], Any], what: str) -> None:
 def made() -> list[Made]:
     with _lock:
         return list(_made)
-
-
-def _plain(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def held_ids(resources: Iterable[Mapping[str, Any]]) -> set[str]:
-    """Every resource id and key id a checkpoint's resources hold (ciphertexts are skipped)."""
-    held: set[str] = set()
-    for r in resources:
-        if _plain(r.get("id")):
-            held.add(str(r["id"]))
-        outs = r.get("outputs") or {}
-        held.update(v for k in KEY_ID_OUTPUTS if (v := _plain(outs.get(k))))
-        for name in KNOWN_KEY_LISTS:
-            if isinstance(outs.get(name), list):
-                held.update(str(k) for k in outs[name] if k)
-    return held
-
-
-def _cli_env() -> dict[str, str]:
-    """This process's environment without what points at the dead engine: the CLI would spend
-    seconds sending its telemetry to the engine's OTLP endpoint (5 s measured here)."""
-    return {k: v for k, v in os.environ.items() if "OTLP" not in k and "TRACING" not in k}
-
-
-def export_state(cli: str, stack: list[str]) -> dict[str, Any] | None:
-    """The stack's last checkpoint (secrets stay encrypted), or None when it cannot be read."""
-    try:
-        out = subprocess.run([cli, "stack", "export", *stack],  # noqa: S603
-                             capture_output=True, timeout=EXPORT_TIMEOUT_S, check=False,
-                             env=_cli_env())
-        if out.returncode != 0:
-            return None
-        data = json.loads(out.stdout)
-    except (OSError, ValueError, subprocess.SubprocessError):
-        return None
-    deployment = data.get("deployment") if isinstance(data, dict) else None
-    return deployment if isinstance(deployment, dict) else None
 
 
 def sweep(deployment: Mapping[str, Any]) -> list[str]:
@@ -143,6 +124,14 @@ def post_mortem(read_back: tuple[str, list[str]] | None) -> None:
         return
     for what in sweep(deployment):
         _say(f"the engine is gone and the state does not hold {what}: deleted")
+
+
+def _post_mortem_now() -> None:
+    wait_idle()  # a mint still running undoes its own key (deliver) before the process exits
+    post_mortem(lifeline.read_back())
+
+
+lifeline.when_gone(_post_mortem_now)
 
 
 def _say(message: str) -> None:

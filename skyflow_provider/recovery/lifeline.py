@@ -7,12 +7,13 @@ connect to it succeeds and the process that started the plugin (the CLI, behind 
 wrapper) exists, the engine is alive. Two failed checks in a row and this process exits
 (nothing is in flight that a dead engine could still record).
 
-Before exiting, the watchdog runs ``ledger.post_mortem``: what this process made and the
-stack's last checkpoint does not hold is undone. The watchdog takes a second or two to notice;
-``engine_gone`` asks now. A create that made a key (or an object) after its engine died has
-nobody to hand the result to: the engine would never record it, so the key would stay valid with
-no state holding it. ``ledger.deliver`` checks just before a result is returned and deletes what
-it made when the engine is gone.
+Before exiting, the watchdog runs what was registered with ``when_gone`` (``ledger`` registers
+its post-mortem: what this process made and the stack's last checkpoint does not hold is
+undone). Registering, not importing, keeps this module free of the others (no import cycle).
+The watchdog takes a second or two to notice; ``engine_gone`` asks now. A create that made a
+key (or an object) after its engine died has nobody to hand the result to: the engine would
+never record it, so the key would stay valid with no state holding it. ``ledger.deliver``
+checks just before a result is returned and deletes what it made when the engine is gone.
 """
 
 from __future__ import annotations
@@ -23,17 +24,22 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 INTERVAL_S = 1.0
 SHELLS = ("sh", "bash", "dash", "zsh", "busybox")
 MISSES = 2
 _ADDRESS = re.compile(r"^(127\.0\.0\.1|localhost|\[::1\]):(\d+)$")
 _started = threading.Event()
+#: the engine address the watchdog found gone: every later check of it says so at once
+_dead: set[tuple[str, int]] = set()
 #: the engine being watched: its address and the process that started this plugin
 _engine: tuple[tuple[str, int], int | None] | None = None
 #: the CLI binary of that process, and the stack it was given (read at start, while it lives)
 _cli: str | None = None
 _stack: list[str] = []
+#: run once the engine is gone, before the process exits (``when_gone``)
+_on_gone: list[Callable[[], object]] = []
 
 
 def engine_address(argv: list[str] | None = None) -> tuple[str, int] | None:
@@ -105,6 +111,13 @@ def stack_args(cmdline: list[str]) -> list[str]:
     return []
 
 
+def stack_name() -> str | None:
+    """The running stack's name (no organization or project), from the CLI's ``--stack`` or
+    ``PULUMI_STACK``; None when neither says."""
+    given = _stack[1] if len(_stack) == 2 else os.environ.get("PULUMI_STACK", "")
+    return given.rsplit("/", 1)[-1] or None
+
+
 def read_back() -> tuple[str, list[str]] | None:
     """How to read the running stack's checkpoint after the engine died: the CLI binary and its
     stack arguments, captured while it lived (None: not known, so no post-mortem)."""
@@ -126,13 +139,17 @@ def _cmdline(pid: int | None) -> list[str]:
         return []
 
 
-def _post_mortem() -> None:
-    from . import ledger
+def when_gone(fn: Callable[[], object]) -> None:
+    """Run ``fn`` once the watched engine is gone, before this process exits."""
+    _on_gone.append(fn)
 
-    try:
-        ledger.post_mortem(read_back())
-    except Exception:  # noqa: BLE001,S110 - the watchdog must still exit
-        pass
+
+def _post_mortem() -> None:
+    for fn in list(_on_gone):
+        try:
+            fn()
+        except Exception:  # noqa: BLE001,S112 - the watchdog must still exit
+            continue
 
 
 def _watch(address: tuple[str, int], interval: float, exit_: object,
@@ -150,6 +167,7 @@ def _watch(address: tuple[str, int], interval: float, exit_: object,
                       "exiting", file=sys.stderr, flush=True)
             except Exception:  # noqa: BLE001,S110
                 pass
+            _dead.add(address)
             _post_mortem()
             exit_(0)  # type: ignore[operator]
 
@@ -163,6 +181,8 @@ def engine_gone() -> bool:
     if _engine is None:
         return False
     address, pid = _engine
+    if address in _dead:
+        return True
     try:
         return not engine_alive(address, timeout=0.5) or _gone(pid)
     except Exception:  # noqa: BLE001 - a failed check must never fail a create

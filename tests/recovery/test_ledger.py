@@ -1,4 +1,4 @@
-"""resources/ledger.py: results handed to the engine are remembered, and after the engine died
+"""recovery/ledger.py: results handed to the engine are remembered, and after the engine died
 only those the stack's checkpoint does not hold are undone (issue 16)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from skyflow_provider.resources import ledger, lifeline
+from skyflow_provider.recovery import ledger, lifeline
 
 
 @pytest.fixture(autouse=True)
