@@ -1,13 +1,17 @@
-"""Keyless end to end: a real OIDC issuer (tests/helpers/oidc_issuer.py, HTTPS, GitHub's token
-endpoint and claims), the real emulator trusting it, the real Pulumi CLI.
+"""Keyless end to end: real OIDC issuers (tests/helpers/oidc_issuer.py, HTTPS: one with GitHub's
+token endpoint and claims, one as a Kubernetes cluster's), the real emulator trusting them, the
+real Pulumi CLI.
 
-A bootstrap stack (admin credentials) declares the pipeline's GitHubActionsIdentity; a second
-stack then runs ``up``, ``refresh`` and ``destroy`` with no credential at all: the provider asks
-the issuer's ``ACTIONS_ID_TOKEN_REQUEST_URL`` for a token and exchanges it at the emulator's STS.
+The REAL bootstrap program of examples/pipeline (admin credentials) declares the pipeline's
+GitHubActionsIdentity; a second stack then runs ``up``, ``refresh`` and ``destroy`` with no
+credential at all: the provider asks the issuer's ``ACTIONS_ID_TOKEN_REQUEST_URL`` for a token
+and exchanges it at the emulator's STS. That stack provisions a workload's KubernetesIdentity,
+whose pod's projected token is then exchanged through a ``file:`` source.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +27,7 @@ from skyflow_provider.auth.oidc import (
 )
 from skyflow_provider.auth.tokens import TokenProvider
 from skyflow_provider.http.errors import SkyflowError
-from tests.e2e.conftest import PROGRAMS, provider_env
+from tests.e2e.conftest import PROGRAMS, REPO_ROOT, provider_env
 from tests.helpers.emulator_proc import EmulatorProcess
 from tests.helpers.oidc_issuer import OidcIssuer
 from tests.helpers.pulumi_cli import PulumiProject, require_pulumi
@@ -31,6 +35,7 @@ from tests.helpers.secrets_scan import assert_no_secret_hits
 
 pytestmark = pytest.mark.e2e
 REPO, REF = "acme/identities", "refs/heads/main"
+BOOTSTRAP = REPO_ROOT / "examples" / "pipeline" / "bootstrap"
 
 
 @pytest.fixture(scope="module")
@@ -40,9 +45,18 @@ def idp() -> Iterator[OidcIssuer]:
 
 
 @pytest.fixture(scope="module")
-def emu(idp: OidcIssuer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess]:
+def cluster() -> Iterator[OidcIssuer]:
+    """A Kubernetes cluster's service-account issuer (its own keys and CA)."""
+    with OidcIssuer() as issuer:
+        yield issuer
+
+
+@pytest.fixture(scope="module")
+def emu(idp: OidcIssuer, cluster: OidcIssuer, tmp_path_factory: pytest.TempPathFactory
+        ) -> Iterator[EmulatorProcess]:
     with EmulatorProcess(tmp_path_factory.mktemp("emu"),
-                         extra_args=["--trust-ca", str(idp.ca_path)]) as e:
+                         extra_args=["--trust-ca", str(idp.ca_path),
+                                     "--trust-ca", str(cluster.ca_path)]) as e:
         yield e
 
 
@@ -67,17 +81,18 @@ def _admin_role(emu: EmulatorProcess) -> str:
 @pytest.fixture(scope="module")
 def bootstrap(emu: EmulatorProcess, idp: OidcIssuer, tmp_path_factory: pytest.TempPathFactory
               ) -> Iterator[dict[str, Any]]:
+    """examples/pipeline/bootstrap itself, with admin credentials, trusting the test issuer."""
     require_pulumi()
-    proj = PulumiProject(PROGRAMS / "keyless_bootstrap", tmp_path_factory.mktemp("boot"),
-                         env=provider_env(emu))
+    proj = PulumiProject(BOOTSTRAP, tmp_path_factory.mktemp("boot"), env=provider_env(emu))
     proj.stack_init("bootstrap")
-    for key, value in (("repository", REPO), ("ref", REF), ("adminRoleId", _admin_role(emu)),
-                       ("accountName", "pipeline-keyless"), ("issuer", idp.url),
-                       ("jwksUri", idp.jwks_uri)):
-        proj.config_set(key, value)
+    for key, value in (("repository", REPO), ("deployRoles[0]", _admin_role(emu)),
+                       ("previewRoles[0].vault_id", emu.vault_id),
+                       ("previewRoles[0].role_name", "VAULT_VIEWER"),
+                       ("issuer", idp.url), ("jwksUri", idp.jwks_uri)):
+        proj.run("config", "set", "--path", key, value)
     proj.up()
     outs = proj.outputs()
-    yield {"proj": proj, **outs}
+    yield {"proj": proj, "service_account_id": outs["deploy_service_account_id"], **outs}
     proj.destroy()
 
 
@@ -85,46 +100,78 @@ def _keyless_env(emu: EmulatorProcess, idp: OidcIssuer, trust: str, sa_id: str
                  ) -> dict[str, str]:
     env = provider_env(emu, with_credentials_file=False)
     env.update(idp.github_env(), SKYFLOW_CA_BUNDLE=trust,
-               SKYFLOW_OIDC_TOKEN_SOURCE="github-actions", SKYFLOW_OIDC_AUDIENCE="skyflow",
-               SKYFLOW_OIDC_SERVICE_ACCOUNT_ID=sa_id)
+               SKYFLOW_OIDC_TOKEN_SOURCE="github-actions", SKYFLOW_OIDC_SERVICE_ACCOUNT_ID=sa_id)
     return env
 
 
-def test_bootstrap_made_a_keyless_account(emu: EmulatorProcess,
-                                          bootstrap: dict[str, Any]) -> None:
-    sa_id = bootstrap["service_account_id"]
-    r = emu.session().get(f"{emu.url}/v1/serviceAccounts/{sa_id}/keys", headers=emu.headers(),
-                          params={"keyTypes": "USER_MANAGED"}, timeout=30)
-    assert r.status_code == 200 and r.json().get("keys", []) == []  # no key at all
-    assert bootstrap["condition"] == (f"request.context.repository == '{REPO}' && "
-                                      f"request.context.ref == '{REF}'")
+def test_bootstrap_made_keyless_accounts(emu: EmulatorProcess,
+                                         bootstrap: dict[str, Any]) -> None:
+    for sa_id in (bootstrap["deploy_service_account_id"],
+                  bootstrap["preview_service_account_id"]):
+        r = emu.session().get(f"{emu.url}/v1/serviceAccounts/{sa_id}/keys",
+                              headers=emu.headers(), params={"keyTypes": "USER_MANAGED"},
+                              timeout=30)
+        assert r.status_code == 200 and r.json().get("keys", []) == []  # no key at all
+    assert bootstrap["deploy_condition"] == (f"request.context.repository == '{REPO}' && "
+                                             f"request.context.ref == '{REF}'")
+    assert bootstrap["preview_condition"] == (f"request.context.repository == '{REPO}' && "
+                                              f"request.context.sub == 'repo:{REPO}:pull_request'")
     state = bootstrap["proj"].export()
     for res in state["deployment"]["resources"]:
         if res["type"].endswith("ServiceAccount"):
             assert res["outputs"].get("private_key") is None
 
 
+def _vault_read(emu: EmulatorProcess, token: str) -> int:
+    return emu.session().get(f"{emu.url}/v1/vaults/{emu.vault_id}", timeout=30, headers={
+        "Authorization": f"Bearer {token}", "X-Skyflow-Account-ID": emu.account_id}).status_code
+
+
 def test_pipeline_stack_up_refresh_destroy_keyless(
-        emu: EmulatorProcess, idp: OidcIssuer, trust: str, bootstrap: dict[str, Any],
-        tmp_path: Path) -> None:
+        emu: EmulatorProcess, idp: OidcIssuer, cluster: OidcIssuer, trust: str,
+        bootstrap: dict[str, Any], tmp_path: Path) -> None:
+    """The keyless pipeline provisions a service account and a workload's KubernetesIdentity;
+    the pod's projected token reads what its role allows, other pods' tokens nothing."""
     started = time.monotonic()
     sa_id = bootstrap["service_account_id"]
     proj = PulumiProject(PROGRAMS / "keyless_pipeline", tmp_path / "pipe",
                          env=_keyless_env(emu, idp, trust, sa_id))
     proj.stack_init("prod")
-    proj.config_set("name", "made-keyless")
+    for key, value in (("name", "made-keyless"), ("clusterIssuer", cluster.url),
+                       ("clusterJwks", cluster.jwks_uri), ("vaultId", emu.vault_id)):
+        proj.config_set(key, value)
     since = len(emu.read_request_log())
     proj.up()
-    made = proj.outputs()["client_id"]
+    outs = proj.outputs()
+    made = outs["client_id"]
     log = emu.read_request_log()[since:]
     creates = [e for e in log if e["operation"] == "ServiceAccountService_CreateServiceAccount"]
-    assert [e["subject"] for e in creates] == [sa_id]  # made by the keyless account
+    assert len(creates) == 2 and {e["subject"] for e in creates} == {sa_id}  # the keyless account
     exchanges = [e for e in log if e["operation"] == "AuthenticationService_GetSTSToken"]
     assert exchanges and all(e["status"] == 200 and e["subject"] == sa_id for e in exchanges)
     assert not [e for e in log if e["operation"] == "AuthenticationService_GetAuthToken"]
     got = emu.session().get(f"{emu.url}/v1/serviceAccounts/{made}", headers=emu.headers(),
                             timeout=30).json()["serviceAccount"]
     assert got["BasicAudit"]["CreatedBy"] == sa_id
+
+    # The workload: a pod's projected token, read from its file on every exchange.
+    pod_sa = outs["pod_service_account_id"]
+    assert outs["pod_condition"] == ("request.context.sub == "
+                                     "'system:serviceaccount:payments:api'")
+    token_file = tmp_path / "projected-token"
+    pod_tokens = {}
+    for who, ns, name in (("the pod", "payments", "api"), ("another namespace", "shop", "api"),
+                          ("another service account", "payments", "batch")):
+        token_file.write_text(cluster.kubernetes_token(ns, name))
+        tp = TokenProvider(oidc_source=f"file:{token_file}", service_account_id=pod_sa,
+                           management_url=emu.url, ca_bundle=emu.ca_bundle)
+        pod_tokens[who] = tp.get_token()  # every one exchanges: STS cannot tell them apart
+        ctx = jwt.decode(pod_tokens[who], options={"verify_signature": False}
+                         )["context_identifier"]
+        assert ctx == {"sub": f"system:serviceaccount:{ns}:{name}", "aud": ["skyflow"]}
+    assert {who: _vault_read(emu, t) for who, t in pod_tokens.items()} == {
+        "the pod": 200, "another namespace": 403, "another service account": 403}
+
     proj.refresh(expect_no_changes=True)
     # A token of another branch: the exchange succeeds, the condition denies every call.
     idp.github["ref"] = "refs/heads/feature"
@@ -133,10 +180,11 @@ def test_pipeline_stack_up_refresh_destroy_keyless(
     finally:
         idp.github["ref"] = REF
     assert failed.returncode != 0 and "403" in failed.output
-    assert "missing permission serviceAccount.read" in failed.output
+    assert re.search(r"missing permission \w+\.read", failed.output), failed.output[-2000:]
     proj.destroy()
     assert emu.session().get(f"{emu.url}/v1/serviceAccounts/{made}", headers=emu.headers(),
                              timeout=30).status_code == 404
+    assert _vault_read(emu, pod_tokens["the pod"]) in (401, 403)  # its account is gone
     # no credential in the config, env, state, backups or any CLI output
     env = proj.environment()
     assert not {k for k in env if k in ("SKYFLOW_CREDENTIALS", "SKYFLOW_CREDENTIALS_FILE",
@@ -144,17 +192,79 @@ def test_pipeline_stack_up_refresh_destroy_keyless(
     admin = emu.admin_credentials
     secrets = {"admin private key": admin["privateKey"],
                "GitHub request token": idp.request_token,
-               "an OIDC token": idp.mint(), "a Skyflow STS token": _sts_token(emu, idp, sa_id)}
-    assert_no_secret_hits(secrets, min_secrets=4,
+               **{f"OIDC token {i}": t for i, t in enumerate(idp.issued)},
+               **{f"pod token ({who})": t for who, t in pod_tokens.items()}}
+    assert_no_secret_hits(secrets, min_secrets=len(secrets),
                           roots=[proj.dir, proj.backend_dir, proj.home_dir],
                           texts=proj.captured_texts())
     print(f"keyless up/refresh/destroy: {time.monotonic() - started:.1f}s")
 
 
-def _sts_token(emu: EmulatorProcess, idp: OidcIssuer, sa_id: str) -> str:
-    token, _ = generate_bearer_token_from_oidc(StaticTokenSource(idp.mint()), sa_id, emu.url,
-                                               ca_bundle=emu.ca_bundle)
-    return token
+@pytest.mark.slow
+@pytest.mark.parametrize("audience", [None, "skyflow"], ids=["tag-as-audience", "fixed-audience"])
+def test_killed_keyless_run_leftovers_are_handled_as_documented(
+        emu: EmulatorProcess, idp: OidcIssuer, trust: str, bootstrap: dict[str, Any],
+        tmp_path: Path, audience: str | None) -> None:
+    """Recovery under keyless (docs/keyless.md): the provider asks GitHub for an ID token whose
+    audience is its stack's tag, the STS config copies ``aud`` into ctx, so Skyflow's audit log
+    records this stack's keyless runs under a ctx naming the stack. Every process of an ``up``
+    killed after 2 creates. Tag as audience: the next ``up`` takes the accounts it left over
+    (the same ids, in the state: not created twice). A fixed ``skyflow:oidcAudience``: nothing
+    names the stack, so the next ``up`` stops naming each leftover and why, touching none."""
+    from tests.e2e.test_faults import kill_until, live_objects, no_traceback, orphans
+    from tests.e2e.test_kill_heal import start_and_kill
+
+    count, prefix, stack = 6, f"killed-{audience or 'tag'}", f"killed-{audience or 'tag'}"
+    proj = PulumiProject(PROGRAMS / "keyless_pipeline", tmp_path / "killed",
+                         env=_keyless_env(emu, idp, trust, bootstrap["service_account_id"]))
+    proj.stack_init(stack)
+    proj.config_set("name", prefix)
+    proj.config_set("count", str(count))
+    if audience:
+        proj.config_set("skyflow:oidcAudience", audience)
+    issued_before = len(idp.issued)
+
+    def attempt() -> list[str]:
+        start_and_kill(emu, proj, 2, group=True)
+        time.sleep(0.5)  # requests in flight land
+        proj.repair_after_kill()
+        proj.run("cancel", "--yes", check=False)
+        return [ref for kind, ref in orphans(emu, proj, f"{prefix}-") if kind == "sa"]
+
+    def start_over() -> None:
+        proj.refresh(clear_pending_creates=True, check=False)
+        proj.destroy(check=False)
+
+    stray = kill_until("account outside the state", attempt, bool, start_over)
+    result = proj.up(check=audience is None)
+    no_traceback(result)
+    auds = {jwt.decode(t, options={"verify_signature": False})["aud"]
+            for t in idp.issued[issued_before:]}
+    live = live_objects(emu, f"{prefix}-")
+    assert live["duplicate names"] == 0, live
+    if audience is None:
+        assert auds == {f"pulumi:keyless-pipeline/{stack}"}  # the proof's ingredient
+        held = {str(r["id"]) for r in proj.resources()
+                if str(r["type"]).endswith("ServiceAccount")}
+        assert set(stray) <= held, (stray, held)  # taken over, by proof
+        assert live["ServiceAccount"] == count, live
+        assert orphans(emu, proj, f"{prefix}-") == []
+        proj.destroy()
+    else:
+        assert auds == {audience}
+        assert result.returncode != 0
+        assert "cannot prove it made them" in result.output
+        assert "audience 'skyflow'" in result.output
+        assert any(ref in result.output for ref in stray), (stray, result.output[-3000:])
+        still = [ref for kind, ref in orphans(emu, proj, f"{prefix}-") if kind == "sa"]
+        assert set(stray) <= set(still)  # reported, none deleted or taken over
+        # what the report says to do, done: the leftovers deleted by hand, then up converges
+        for ref in still:
+            emu.session().delete(f"{emu.url}/v1/serviceAccounts/{ref}", headers=emu.headers(),
+                                 timeout=30).raise_for_status()
+        proj.refresh(clear_pending_creates=True)
+        proj.up()
+        proj.destroy()
 
 
 def test_refusals_are_clear_and_secret_free(emu: EmulatorProcess, idp: OidcIssuer,
