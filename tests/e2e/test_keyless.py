@@ -52,11 +52,18 @@ def cluster() -> Iterator[OidcIssuer]:
 
 
 @pytest.fixture(scope="module")
-def emu(idp: OidcIssuer, cluster: OidcIssuer, tmp_path_factory: pytest.TempPathFactory
-        ) -> Iterator[EmulatorProcess]:
+def app_idp() -> Iterator[OidcIssuer]:
+    """A web app's identity provider: its session tokens go to ``skyflow-token serve``."""
+    with OidcIssuer() as issuer:
+        yield issuer
+
+
+@pytest.fixture(scope="module")
+def emu(idp: OidcIssuer, cluster: OidcIssuer, app_idp: OidcIssuer,
+        tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess]:
     with EmulatorProcess(tmp_path_factory.mktemp("emu"),
-                         extra_args=["--trust-ca", str(idp.ca_path),
-                                     "--trust-ca", str(cluster.ca_path)]) as e:
+                         extra_args=[arg for i in (idp, cluster, app_idp)
+                                     for arg in ("--trust-ca", str(i.ca_path))]) as e:
         yield e
 
 
@@ -356,3 +363,94 @@ def test_skyflow_token_cli_keyless(emu: EmulatorProcess, idp: OidcIssuer,
     assert done.returncode == 1 and "subject_token has expired" in done.stderr
     assert_no_secret_hits({"subject token": expired}, min_secrets=1,
                           texts={"stderr": done.stderr, "stdout": done.stdout})
+
+
+def test_skyflow_token_serve_keyless(emu: EmulatorProcess, app_idp: OidcIssuer,
+                                     tmp_path: Path) -> None:
+    """``skyflow-token serve --keyless``: the backend holds no credentials. It verifies each
+    user's session and exchanges that same session at Skyflow's STS for a token of the role's
+    keyless account, whose ctx is the session's ``sub`` and ``aud``, living no longer than the
+    session. The role's condition (``aud``) is the boundary: a session of another app of the
+    same identity provider, exchanged directly by its holder, gets a token that can do
+    nothing."""
+    import requests
+
+    from skyflow_provider.api.client import ManagementClient
+    from skyflow_provider.api.settings import settings_from_config
+    from tests.helpers.vendor_proc import VendorProcess
+
+    started = time.monotonic()
+    assert emu.ca_bundle
+    admin = ManagementClient(settings_from_config(lambda _k: None, {
+        "SKYFLOW_ACCOUNT_ID": emu.account_id, "SKYFLOW_CA_BUNDLE": str(emu.ca_bundle),
+        "SKYFLOW_CREDENTIALS_FILE": str(emu.admin_credentials_path)}))
+    made = admin.create_service_account({"serviceAccount": {"name": "shop-viewer"}})
+    sa_id = made["clientID"]
+    admin.delete_key(sa_id, made["keyID"])  # keyless: reached only through STS
+    config = admin.create_sts_config({
+        "name": "shop-app", "issuer": app_idp.url, "publicKeyJWKURI": app_idp.jwks_uri,
+        "serviceAccountIDs": [sa_id], "contextClaims": ["sub", "aud"]})
+    viewer = next(r["ID"] for r in admin.list_roles(emu.vault_id)
+                  if r["definition"]["name"] == "VAULT_VIEWER")
+    admin.assign_role(viewer, [{"ID": sa_id, "type": "SERVICE_ACCOUNT"}],
+                      condition="request.context.aud == 'shop-app'")
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text(Path(emu.ca_bundle).read_text() + Path(app_idp.ca_path).read_text())
+    args = ["--keyless", "--host", "127.0.0.1", "--port", "0", "--management-url", emu.url,
+            "--ca-bundle", str(bundle), "--auth-jwks", app_idp.jwks_uri,
+            "--auth-issuer", app_idp.url, "--auth-audience", "shop-app",
+            "--role", f"viewer={sa_id}", "--rate-limit", "1000/min"]
+    seen: dict[str, str] = {}
+
+    def session(user: str, aud: str = "shop-app", lifetime: int = 600) -> str:
+        token = app_idp.sign({"sub": user, "aud": aud}, lifetime=lifetime)
+        seen[f"session {len(seen)}"] = token
+        return token
+
+    def exchanges() -> int:
+        return sum(1 for e in emu.read_request_log()
+                   if e["operation"] == "AuthenticationService_GetSTSToken"
+                   and e.get("subject") == sa_id)
+
+    try:
+        with VendorProcess(args, {"SKYFLOW_CREDENTIALS": "", "SKYFLOW_CREDENTIALS_FILE": ""},
+                           log_dir=tmp_path / "vendor") as vp:
+            def ask(token: str) -> requests.Response:
+                r = requests.post(vp.url + "/v1/token", json={"role": "viewer"}, timeout=30,
+                                  headers={"Authorization": f"Bearer {token}"})
+                if r.status_code == 200:
+                    seen[f"access token {len(seen)}"] = r.json()["accessToken"]
+                return r
+
+            first = session("user-1", lifetime=300)
+            r = ask(first)
+            assert r.status_code == 200, r.text
+            token = r.json()["accessToken"]
+            claims = jwt.decode(token, options={"verify_signature": False})
+            assert claims["sub"] == sa_id
+            assert claims["context_identifier"] == {"sub": "user-1", "aud": "shop-app"}
+            session_exp = jwt.decode(first, options={"verify_signature": False})["exp"]
+            assert claims["exp"] <= session_exp  # lives no longer than the session
+            assert _vault_read(emu, token) == 200
+            assert exchanges() == 1
+            # the same user with a newer session: the cached token, no exchange
+            assert ask(session("user-1")).json()["accessToken"] == token and exchanges() == 1
+            # another user: an exchange of her own session, her own ctx
+            other = ask(session("user-2")).json()["accessToken"]
+            assert jwt.decode(other, options={"verify_signature": False}
+                              )["context_identifier"]["sub"] == "user-2"
+            assert exchanges() == 2
+            # another app's session: the backend refuses it without an exchange ...
+            foreign = session("user-1", aud="another-app")
+            assert ask(foreign).status_code == 401 and exchanges() == 2
+        # ... and its holder, going to the STS directly, gets a token that can do nothing
+        direct, _ = generate_bearer_token_from_oidc(StaticTokenSource(foreign), sa_id, emu.url,
+                                                    ca_bundle=emu.ca_bundle)
+        seen["direct STS token"] = direct
+        assert _vault_read(emu, direct) == 403
+        assert "none (keyless" in vp.stderr_text
+        assert_no_secret_hits(seen, min_secrets=len(seen), roots=[tmp_path / "vendor"])
+    finally:
+        admin.delete_sts_config(config["ID"])
+        admin.delete_service_account(sa_id)
+    print(f"skyflow-token serve --keyless: {time.monotonic() - started:.1f}s")
