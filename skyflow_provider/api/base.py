@@ -75,7 +75,8 @@ class ClientBase:
         #: STS then gives (``owner_tag``, read from the first token, audit.keyless_proof)
         self._stack_tag: str | None = None
         self._keyless_proof: tuple[str | None, str] | None = None
-        if getattr(settings, "oidc_token_source", None):
+        self._keyless_mode = bool(getattr(settings, "oidc_token_source", None))
+        if self._keyless_mode:
             self._stack_tag = owner_tag or settings.owner_tag
             self.tokens = token_provider or TokenProvider.from_settings(
                 settings, audience=settings.oidc_audience or self._stack_tag)
@@ -96,18 +97,19 @@ class ClientBase:
     def owner_tag(self) -> str | None:
         """What Skyflow's audit log records as ``bearerTokenContextID`` for this stack's runs,
         or None when nothing can be proved (``owner_tag_problem`` says why)."""
-        if self._stack_tag is None and self._keyless_proof is None:
+        if not self._keyless_mode:
             return self._owner_tag
         return self._keyless()[0]
 
     @owner_tag.setter
     def owner_tag(self, value: str | None) -> None:
-        self._owner_tag, self._stack_tag, self._keyless_proof = value, None, None
+        """An explicit tag (tests, tools): used as is, keyless or not."""
+        self._owner_tag, self._keyless_mode = value, False
 
     @property
     def owner_tag_problem(self) -> str:
         """Why ``owner_tag`` is None ("" when it is not)."""
-        if self._stack_tag is None and self._keyless_proof is None:
+        if not self._keyless_mode:
             return "" if self._owner_tag else (
                 "the provider's token carries no tag naming this stack (only service-account "
                 "credentials or keyless credentials whose ctx names the stack can)")
@@ -119,6 +121,8 @@ class ClientBase:
             from ..auth.tokens import token_claims
             from .audit import keyless_proof
 
+            if not self._stack_tag:  # nothing to compare the ctx with: no token asked for
+                return keyless_proof(None, None)
             try:
                 ctx = token_claims(self.tokens.get_token()).get("context_identifier")
             except SkyflowError as err:  # the next API call reports it; nothing is proved

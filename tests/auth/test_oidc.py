@@ -176,3 +176,14 @@ def test_keyless_client_asks_for_the_stack_tag_and_proves_only_with_it(
             Who.stack(client)
         assert str(info.value) == client.owner_tag_problem
     assert client.owner_tag == tag and github.count("POST", "/v1/auth/sts/token") == 1  # once
+
+
+def test_keyless_client_without_a_stack_tag_proves_nothing(github: ScriptedServer,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PULUMI_PROJECT", raising=False)
+    env = {"SKYFLOW_ACCOUNT_ID": "acc1", "SKYFLOW_MANAGEMENT_URL": github.url,
+           "SKYFLOW_OIDC_TOKEN_SOURCE": "env:NO_SUCH_TOKEN_VARIABLE",
+           "SKYFLOW_OIDC_SERVICE_ACCOUNT_ID": "keylessSa1"}
+    client = ManagementClient(settings_from_config(lambda _k: None, env))
+    assert client.owner_tag is None and "skyflow:ownerTag" in client.owner_tag_problem
+    assert github.requests == []  # nothing asked: without a tag there is nothing to prove

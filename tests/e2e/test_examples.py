@@ -22,7 +22,7 @@ import jwt
 import pytest
 import yaml
 
-from tests.e2e.conftest import REPO_ROOT, api_requests, list_service_accounts, provider_env
+from tests.e2e.conftest import REPO_ROOT, api_requests, list_service_accounts, pipeline_bootstrap
 from tests.helpers.emulator_proc import EmulatorProcess
 from tests.helpers.oidc_issuer import OidcIssuer
 from tests.helpers.pulumi_cli import REPO_VENV, PulumiProject, require_pulumi
@@ -392,13 +392,6 @@ def checkout(src_files: dict[str, Path], work: Path) -> PulumiProject:
     return PulumiProject(src, work)
 
 
-def account_admin_role(emu: EmulatorProcess) -> str:
-    r = emu.session().get(f"{emu.url}/v1/roles", headers=emu.headers(), timeout=30, params={
-        "resource.ID": emu.account_id, "resource.type": "ACCOUNT", "name": "ACCOUNT_ADMIN"})
-    r.raise_for_status()
-    return str(r.json()["roles"][0]["ID"])
-
-
 def test_pipeline_bootstrap_then_keyless_preview_and_up(tmp_path):
     """examples/pipeline as a user runs it: the REAL bootstrap program once with admin
     credentials (a workstation), then the workflow's steps exactly as written, keyless, against
@@ -412,16 +405,8 @@ def test_pipeline_bootstrap_then_keyless_preview_and_up(tmp_path):
         trust.write_text(Path(emu.ca_bundle).read_text() + Path(idp.ca_path).read_text())
 
         # 1. Once, from a workstation, with admin credentials: the bootstrap stack.
-        boot = PulumiProject(PIPELINE / "bootstrap", tmp_path / "bootstrap",
-                             env=provider_env(emu))
-        boot.stack_init("bootstrap")
-        for key, value in (("repository", PIPELINE_REPO), ("environment", "skyflow-prod"),
-                           ("deployRoles[0]", account_admin_role(emu)),
-                           ("previewRoles[0].vault_id", emu.vault_id),
-                           ("previewRoles[0].role_name", "VAULT_VIEWER"),
-                           ("issuer", idp.url), ("jwksUri", idp.jwks_uri)):
-            boot.run("config", "set", "--path", key, value)
-        boot.up()
+        boot = pipeline_bootstrap(emu, idp.url, idp.jwks_uri, tmp_path / "bootstrap",
+                                  PIPELINE_REPO, environment="skyflow-prod")
         ids = boot.outputs()
         deploy_id, preview_id = ids["deploy_service_account_id"], ids["preview_service_account_id"]
 

@@ -27,15 +27,14 @@ from skyflow_provider.auth.oidc import (
 )
 from skyflow_provider.auth.tokens import TokenProvider
 from skyflow_provider.http.errors import SkyflowError
-from tests.e2e.conftest import PROGRAMS, REPO_ROOT, provider_env
+from tests.e2e.conftest import PROGRAMS, pipeline_bootstrap, provider_env
 from tests.helpers.emulator_proc import EmulatorProcess
 from tests.helpers.oidc_issuer import OidcIssuer
-from tests.helpers.pulumi_cli import PulumiProject, require_pulumi
+from tests.helpers.pulumi_cli import PulumiProject
 from tests.helpers.secrets_scan import assert_no_secret_hits
 
 pytestmark = pytest.mark.e2e
 REPO, REF = "acme/identities", "refs/heads/main"
-BOOTSTRAP = REPO_ROOT / "examples" / "pipeline" / "bootstrap"
 
 
 @pytest.fixture(scope="module")
@@ -78,26 +77,11 @@ def trust(emu: EmulatorProcess, idp: OidcIssuer, tmp_path_factory: pytest.TempPa
     return str(path)
 
 
-def _admin_role(emu: EmulatorProcess) -> str:
-    r = emu.session().get(f"{emu.url}/v1/roles", headers=emu.headers(), timeout=30, params={
-        "resource.ID": emu.account_id, "resource.type": "ACCOUNT", "name": "ACCOUNT_ADMIN"})
-    r.raise_for_status()
-    return str(r.json()["roles"][0]["ID"])
-
-
 @pytest.fixture(scope="module")
 def bootstrap(emu: EmulatorProcess, idp: OidcIssuer, tmp_path_factory: pytest.TempPathFactory
               ) -> Iterator[dict[str, Any]]:
     """examples/pipeline/bootstrap itself, with admin credentials, trusting the test issuer."""
-    require_pulumi()
-    proj = PulumiProject(BOOTSTRAP, tmp_path_factory.mktemp("boot"), env=provider_env(emu))
-    proj.stack_init("bootstrap")
-    for key, value in (("repository", REPO), ("deployRoles[0]", _admin_role(emu)),
-                       ("previewRoles[0].vault_id", emu.vault_id),
-                       ("previewRoles[0].role_name", "VAULT_VIEWER"),
-                       ("issuer", idp.url), ("jwksUri", idp.jwks_uri)):
-        proj.run("config", "set", "--path", key, value)
-    proj.up()
+    proj = pipeline_bootstrap(emu, idp.url, idp.jwks_uri, tmp_path_factory.mktemp("boot"), REPO)
     outs = proj.outputs()
     yield {"proj": proj, "service_account_id": outs["deploy_service_account_id"], **outs}
     proj.destroy()
