@@ -96,7 +96,7 @@ export interface ProviderArgs {
      */
     managementUrl?: pulumi.Input<string | undefined>;
     /**
-     * Keyless, github-actions: the audience of the requested GitHub ID token (env SKYFLOW_OIDC_AUDIENCE; default GitHub's).
+     * Keyless, github-actions: the audience of the requested GitHub ID token (env SKYFLOW_OIDC_AUDIENCE; default the stack's tag, ownerTag, which lets recovery prove what a killed keyless run made: docs/keyless.md).
      */
     oidcAudience?: pulumi.Input<string | undefined>;
     /**
@@ -108,7 +108,7 @@ export interface ProviderArgs {
      */
     oidcTokenSource?: pulumi.Input<string | undefined>;
     /**
-     * The context identifier (ctx) of the provider's own token, which names this stack in Skyflow's audit log: automatic recovery deletes or takes over only what a token with this tag created (env SKYFLOW_OWNER_TAG; default pulumi:<project>/<stack>; set it when stacks of the same project and stack name in different backends share one Skyflow account and identity; docs/reliability.md).
+     * The context identifier (ctx) of the provider's own token, which names this stack in Skyflow's audit log: automatic recovery deletes or takes over only what a token with this tag created (env SKYFLOW_OWNER_TAG; default pulumi:<project>/<stack>; set it when stacks of the same project and stack name in different backends share one Skyflow account and identity; docs/reliability.md). Keyless: it is asked for as the OIDC token's audience, and the proof is the ctx the STS gives when that ctx carries it as aud (docs/keyless.md).
      */
     ownerTag?: pulumi.Input<string | undefined>;
     /**

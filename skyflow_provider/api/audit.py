@@ -4,7 +4,8 @@ Why: a name is not an identity (Skyflow lets several service accounts share one)
 ``BasicAudit.CreatedBy`` names an identity that several stacks may share, so neither tells this
 stack's object from another's. The audit log records, for every request, the token it came
 with: its ``jti`` (``jwtID``) and its context identifier (``bearerTokenContextID``). The
-provider's token carries the stack's tag as its ctx (``ClientBase.owner_tag``) and the client
+provider's token carries the stack's tag as its ctx (``ClientBase.owner_tag``; keyless: the ctx
+the STS gives when it carries the tag as ``aud``, :func:`keyless_proof`) and the client
 remembers the jti of every token it used (``TokenProvider.jwt_ids``), so two questions have
 exact answers:
 
@@ -22,6 +23,7 @@ over nothing.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -108,6 +110,36 @@ def _maker(event: Mapping[str, Any]) -> Maker:
                  str((event.get("request") or {}).get("timestamp") or ""))
 
 
+def context_id(ctx: object) -> str:
+    """A ctx as Skyflow's audit log records it (``bearerTokenContextID``): a string as is, an
+    object as compact JSON with sorted keys (an assumption the emulator shares; docs)."""
+    if isinstance(ctx, str):
+        return ctx
+    return json.dumps(ctx, sort_keys=True, separators=(",", ":"))
+
+
+def keyless_proof(ctx: object, stack_tag: str | None) -> tuple[str | None, str]:
+    """``(proof, "")`` when the ctx Skyflow's STS gave the provider's keyless token names this
+    stack (its ``aud`` is exactly ``stack_tag``, the audience the provider asked for), else
+    ``(None, why)``: recovery then only reports (recovery/owner.py)."""
+    if not stack_tag:
+        return None, "the stack's tag is unknown (set skyflow:ownerTag)"
+    if not isinstance(ctx, dict) or not ctx:
+        return None, ("Skyflow's STS gave the provider's token no ctx: add aud to the STS "
+                      "config's context_claims")
+    aud = ctx.get("aud")
+    if aud is None:
+        return None, ("the ctx of the provider's STS token has no aud: add aud to the STS "
+                      "config's context_claims (GitHubActionsIdentity and KubernetesIdentity "
+                      "do)")
+    if aud != stack_tag and aud != [stack_tag]:
+        return None, (f"the provider's OIDC token has the audience {aud!r}, not this stack's tag "
+                      f"{stack_tag!r}: leave skyflow:oidcAudience unset (github-actions), or "
+                      f"give the platform's token that audience (GitLab id_tokens aud, a "
+                      f"Kubernetes projected token's audience)")
+    return context_id(ctx), ""
+
+
 class Who:
     """Whose tokens count: the stack's tag (``ctx``), or this process's tokens (``jwt_ids``)."""
 
@@ -121,6 +153,7 @@ class Who:
         tag = getattr(client, "owner_tag", None)
         if not tag:
             raise ProofUnavailable(
+                getattr(client, "owner_tag_problem", "") or
                 "the provider's token carries no tag naming this stack (only service-account "
                 "credentials can carry one: skyflow:credentials or skyflow:credentialsFile)")
         return cls(ctx=tag)

@@ -70,13 +70,19 @@ class ClientBase:
         #: the stack's tag, the ``ctx`` of every token this client exchanges (only
         #: service-account credentials can carry one): Skyflow's audit log then shows what a
         #: run of this stack did (recovery/owner.py)
-        self.owner_tag = (owner_tag or settings.owner_tag) if settings.credentials else None
-        ctx = self.owner_tag
-        if getattr(settings, "oidc_token_source", None):
-            # keyless: the STS sets the token's ctx from the subject token's claims; the tag is
-            # what the user says that ctx is for this stack (skyflow:ownerTag), or none
-            self.owner_tag, ctx = settings.owner_tag, None
-        self.tokens = token_provider or TokenProvider.from_settings(settings, ctx=ctx)
+        self._owner_tag = (owner_tag or settings.owner_tag) if settings.credentials else None
+        #: keyless: the tag asked for as the OIDC token's audience; the proof is the ctx the
+        #: STS then gives (``owner_tag``, read from the first token, audit.keyless_proof)
+        self._stack_tag: str | None = None
+        self._keyless_proof: tuple[str | None, str] | None = None
+        self._keyless_mode = bool(getattr(settings, "oidc_token_source", None))
+        if self._keyless_mode:
+            self._stack_tag = owner_tag or settings.owner_tag
+            self.tokens = token_provider or TokenProvider.from_settings(
+                settings, audience=settings.oidc_audience or self._stack_tag)
+        else:
+            self.tokens = token_provider or TokenProvider.from_settings(settings,
+                                                                        ctx=self._owner_tag)
         self.timeout = timeout if timeout is not None else settings.timeout
         self._pool = ApiPool(settings.ca_bundle)
         self._retries = {idem: http_session.make_retry(idempotent=idem, total=retry_total,
@@ -86,6 +92,43 @@ class ClientBase:
         # this many more times, so a long rate-limit burst slows a run down instead of failing
         # it (each round is retry_total + 1 attempts).
         self._rate_limit_rounds = rate_limit_rounds
+
+    @property
+    def owner_tag(self) -> str | None:
+        """What Skyflow's audit log records as ``bearerTokenContextID`` for this stack's runs,
+        or None when nothing can be proved (``owner_tag_problem`` says why)."""
+        if not self._keyless_mode:
+            return self._owner_tag
+        return self._keyless()[0]
+
+    @owner_tag.setter
+    def owner_tag(self, value: str | None) -> None:
+        """An explicit tag (tests, tools): used as is, keyless or not."""
+        self._owner_tag, self._keyless_mode = value, False
+
+    @property
+    def owner_tag_problem(self) -> str:
+        """Why ``owner_tag`` is None ("" when it is not)."""
+        if not self._keyless_mode:
+            return "" if self._owner_tag else (
+                "the provider's token carries no tag naming this stack (only service-account "
+                "credentials or keyless credentials whose ctx names the stack can)")
+        return self._keyless()[1]
+
+    def _keyless(self) -> tuple[str | None, str]:
+        """The keyless proof, read once from the ctx of this client's own STS token."""
+        if self._keyless_proof is None:
+            from ..auth.tokens import token_claims
+            from .audit import keyless_proof
+
+            if not self._stack_tag:  # nothing to compare the ctx with: no token asked for
+                return keyless_proof(None, None)
+            try:
+                ctx = token_claims(self.tokens.get_token()).get("context_identifier")
+            except SkyflowError as err:  # the next API call reports it; nothing is proved
+                return None, f"no token to read the ctx of ({err.summary})"
+            self._keyless_proof = keyless_proof(ctx, self._stack_tag)
+        return self._keyless_proof
 
     def request(
         self,

@@ -292,9 +292,9 @@ def settings_from_config(get: Getter, env: Mapping[str, str] | None = None) -> P
         if credentials is None and not oidc_source:
             raise ConfigError(
                 "skyflow:ownerTag needs service-account credentials (the tag travels as the "
-                "ctx of the token the provider exchanges) or keyless credentials (set it to the "
-                "ctx Skyflow's STS gives this stack's tokens); an API key or a ready bearer "
-                "token carries none", **_where(OWNER_TAG, src))
+                "ctx of the token the provider exchanges) or keyless credentials (it is asked "
+                "for as the OIDC token's audience, which the STS copies into the ctx); an API "
+                "key or a ready bearer token carries none", **_where(OWNER_TAG, src))
         sources["ownerTag"] = src
 
     shared_issuers, _ = _lookup(get, env, SHARED_ISSUERS)

@@ -237,14 +237,16 @@ class TokenProvider:
             self._remember(bearer_token)
 
     @classmethod
-    def from_settings(cls, settings: Any, **kwargs: Any) -> TokenProvider:
-        """A provider for a ``ProviderSettings`` (whichever auth mode it holds)."""
+    def from_settings(cls, settings: Any, *, audience: str | None = None,
+                      **kwargs: Any) -> TokenProvider:
+        """A provider for a ``ProviderSettings`` (whichever auth mode it holds); ``audience``
+        overrides ``settings.oidc_audience`` (keyless, github-actions)."""
         source = getattr(settings, "oidc_token_source", None)
         if source:
             from .oidc import parse_source
 
             kwargs.update(
-                oidc_source=parse_source(source, audience=settings.oidc_audience,
+                oidc_source=parse_source(source, audience=audience or settings.oidc_audience,
                                          ca_bundle=settings.ca_bundle,
                                          timeout=getattr(settings, "timeout", None)),
                 service_account_id=settings.oidc_service_account_id,

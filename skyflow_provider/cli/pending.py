@@ -205,8 +205,17 @@ def main(argv: list[str] | None = None) -> int:
 
     owner_tag = args.owner_tag or os.environ.get("SKYFLOW_OWNER_TAG") or stack_tag(deployment)
     try:
-        client = ManagementClient(settings_from_config(lambda _key: None))
+        settings = settings_from_config(lambda _key: None)
+        keyless = settings.auth_mode == "oidc"
+        client = (ManagementClient(settings, owner_tag=owner_tag) if keyless
+                  else ManagementClient(settings))
+        if keyless and not args.owner_tag:
+            # keyless: the stack's runs are recorded under the ctx Skyflow's STS gives a token
+            # asked for with the stack's tag as audience, as this one is (recovery/owner.py)
+            owner_tag = client.owner_tag
         orphans, unproved_why = with_proof(client, find_orphans(client, deployment), owner_tag)
+        if unproved_why and not owner_tag and keyless:
+            unproved_why = client.owner_tag_problem
         print(f"{len(pending_creates(deployment))} pending create(s); {len(orphans)} object(s) "
               f"in Skyflow outside the state (stack tag {owner_tag})")
         if unproved_why:

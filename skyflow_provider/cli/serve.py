@@ -17,6 +17,7 @@ from skyflow_provider.auth.credentials import (
     ENV_CREDENTIALS,
     ENV_CREDENTIALS_FILE,
     Credentials,
+    check_url,
     credentials_from_cli,
     is_loopback_host,
 )
@@ -29,7 +30,7 @@ from skyflow_provider.vending.ratelimit import Rate, RateLimiter
 from skyflow_provider.vending.roles import RoleCatalog
 from skyflow_provider.vending.server import DEFAULT_THREADS, VendingServer
 from skyflow_provider.vending.sessions import Authenticator, FixedDevCaller, JwtSessionVerifier
-from skyflow_provider.vending.vendor import DEFAULT_REFRESH_MARGIN, TokenVendor
+from skyflow_provider.vending.vendor import DEFAULT_REFRESH_MARGIN, StsExchange, TokenVendor
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 READY = "skyflow-token serving on {url}"
@@ -44,6 +45,13 @@ examples:
       --auth-issuer https://login.example.com/ --auth-audience skyflow-token \\
       --role checkout=$CHECKOUT_ROLE_ID --allow-origin https://shop.example.com
 
+  # keyless: no credentials at all; each user's verified session token is exchanged at
+  # Skyflow's STS for a token of the role's keyless service account (docs/keyless.md)
+  skyflow-token serve --keyless --management-url https://manage.skyflowapis.com \
+      --auth-jwks https://login.example.com/.well-known/jwks.json \
+      --auth-issuer https://login.example.com/ --auth-audience skyflow-token \
+      --role checkout=$CHECKOUT_SERVICE_ACCOUNT_ID --allow-origin https://shop.example.com
+
   # local development only: no caller authentication, every caller is "insecure-dev-user"
   skyflow-token serve --insecure-dev-no-auth --port 0 --role dev=$ROLE_ID \\
       --credentials credentials.json --allow-origin http://localhost:5173
@@ -55,7 +63,8 @@ HTTP interface:
   errors: {"error": {"message": ...}} with 400/401/403/413/415/429 (Retry-After)/502
 
 The Skyflow context identifier (ctx) of every token is the --ctx-claim claim of the caller's
-verified session, never anything from the request body.
+verified session, never anything from the request body. Keyless, it is the STS config's
+contextClaims taken from that session, and the token expires with the session.
 """
 
 
@@ -81,7 +90,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="extra CA bundle to trust for Skyflow and the JWKS URL (default: "
                    "SKYFLOW_CA_BUNDLE)")
     p.add_argument("--role", action="append", default=[], metavar="NAME=ROLE_ID",
-                   help="a role a page may ask for by NAME (repeatable; at least one)")
+                   help="a role a page may ask for by NAME (repeatable; at least one); "
+                   "with --keyless NAME=SERVICE_ACCOUNT_ID, a keyless account per role")
+    k = p.add_argument_group("keyless (no credentials; docs/keyless.md)")
+    k.add_argument("--keyless", action="store_true",
+                   help="exchange each caller's verified session token at Skyflow's STS "
+                   "instead of holding credentials; an STS config must trust the session "
+                   "issuer and list each --role's service account")
+    k.add_argument("--management-url", metavar="URL",
+                   help="--keyless: where the STS is (default: SKYFLOW_MANAGEMENT_URL, else "
+                   "https://manage.skyflowapis.com)")
     auth = p.add_argument_group("caller authentication (required)")
     auth.add_argument("--auth-jwks", metavar="FILE_OR_URL",
                       help="JWKS that verifies session tokens: a file, or an https URL")
@@ -154,6 +172,25 @@ def build_authenticator(args: argparse.Namespace, ca_bundle: str | None) -> Auth
         raise BadInput(str(exc)) from None
 
 
+def _sts(args: argparse.Namespace, ca_bundle: str | None, timeout: Any) -> StsExchange:
+    """--keyless: the STS to exchange sessions at; refuses what would hold a credential."""
+    if args.insecure_dev_no_auth:
+        raise BadInput("--keyless exchanges the caller's session token: it needs --auth-jwks, "
+                       "--auth-issuer and --auth-audience, not --insecure-dev-no-auth")
+    held = [name for name, value in (("--credentials", args.credentials),
+                                     (ENV_CREDENTIALS, os.environ.get(ENV_CREDENTIALS)),
+                                     (ENV_CREDENTIALS_FILE, os.environ.get(ENV_CREDENTIALS_FILE)))
+            if value]
+    if held:
+        raise BadInput(f"--keyless holds no credentials: drop {', '.join(held)}")
+    url = (args.management_url or os.environ.get("SKYFLOW_MANAGEMENT_URL")
+           or "https://manage.skyflowapis.com").rstrip("/").removesuffix("/v1")
+    problem = check_url(url, "--management-url")
+    if problem:
+        raise BadInput(problem)
+    return StsExchange(url, ca_bundle=ca_bundle, timeout=timeout)
+
+
 def build_app(args: argparse.Namespace) -> tuple[VendingApp, dict[str, Any]]:
     """The app and a description of its settings (no secrets) for the startup log."""
     ca_bundle = args.ca_bundle or os.environ.get("SKYFLOW_CA_BUNDLE") or None
@@ -171,13 +208,22 @@ def build_app(args: argparse.Namespace) -> tuple[VendingApp, dict[str, Any]]:
     except ValueError as exc:
         raise BadInput(str(exc)) from None
     authenticator = build_authenticator(args, ca_bundle)
-    creds = _credentials(args)
-    vendor = TokenVendor(creds, ca_bundle=ca_bundle,
-                         timeout=(min(args.timeout, 10.0), args.timeout),
-                         refresh_margin=args.refresh_margin)
+    timeout = (min(args.timeout, 10.0), args.timeout)
+    if args.keyless:
+        vendor = TokenVendor(sts=_sts(args, ca_bundle, timeout),
+                             refresh_margin=args.refresh_margin)
+        client_id = "none (keyless: each session exchanged at Skyflow's STS)"
+    else:
+        if args.management_url:
+            raise BadInput("--management-url applies to --keyless only (credentials carry "
+                           "their tokenURI)")
+        creds = _credentials(args)
+        vendor = TokenVendor(creds, ca_bundle=ca_bundle, timeout=timeout,
+                             refresh_margin=args.refresh_margin)
+        client_id = creds.client_id
     config = VendingConfig(roles=roles, cors=cors, identity_limit=RateLimiter(rate),
                            address_limit=RateLimiter(ip_rate))
-    facts = {"client_id": creds.client_id, "roles": roles.names,
+    facts = {"client_id": client_id, "roles": roles.names,
              "origins": sorted(cors.origins) or ["(none)"], "rate": str(rate),
              "ip_rate": str(ip_rate),
              "auth": ("INSECURE dev (no authentication)" if args.insecure_dev_no_auth

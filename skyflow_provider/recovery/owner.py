@@ -14,6 +14,14 @@ is read from the host's own frame (its ``request`` argument) at the one moment i
 the process's client is made. ``skyflow:ownerTag`` overrides it (two backends holding stacks of the
 same project and stack name that share one Skyflow account and admin identity: their default tags
 coincide, so each needs its own; docs/reliability.md).
+
+Keyless (docs/keyless.md): Skyflow's STS sets the token's ctx from the subject token's claims, so
+the provider cannot put the tag there itself. It asks for an OIDC token whose *audience* is the
+tag (GitHub Actions: the ``audience`` of the ID token request; other platforms: their own
+setting), the STS config copies ``aud`` into ctx (``GitHubActionsIdentity`` and
+``KubernetesIdentity`` do), and ``api.audit.keyless_proof`` accepts the ctx Skyflow gave as this
+stack's proof only when its ``aud`` is exactly the tag. The whole ctx (repository, ref, ... and
+the tag) is then the value the audit log records for this stack's keyless runs.
 """
 
 from __future__ import annotations

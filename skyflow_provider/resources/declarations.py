@@ -350,7 +350,8 @@ PROVIDER_CONFIG: tuple[Field, ...] = (
     Field("oidc_service_account_id", STRING, "Keyless: the keyless service account the STS "
           "config lists, whose token is asked for (env SKYFLOW_OIDC_SERVICE_ACCOUNT_ID)."),
     Field("oidc_audience", STRING, "Keyless, github-actions: the audience of the requested "
-          "GitHub ID token (env SKYFLOW_OIDC_AUDIENCE; default GitHub's)."),
+          "GitHub ID token (env SKYFLOW_OIDC_AUDIENCE; default the stack's tag, ownerTag, which "
+          "lets recovery prove what a killed keyless run made: docs/keyless.md)."),
     Field("shared_issuers", STRING, "More OIDC issuers shared by many tenants, comma-separated: "
           "an StsConfig trusting one must carry sub in context_claims (env "
           "SKYFLOW_SHARED_ISSUERS; GitHub Actions, GitLab.com, Bitbucket Pipelines, CircleCI and "
@@ -359,5 +360,7 @@ PROVIDER_CONFIG: tuple[Field, ...] = (
           "names this stack in Skyflow's audit log: automatic recovery deletes or takes over "
           "only what a token with this tag created (env SKYFLOW_OWNER_TAG; default "
           "pulumi:<project>/<stack>; set it when stacks of the same project and stack name in "
-          "different backends share one Skyflow account and identity; docs/reliability.md)."),
+          "different backends share one Skyflow account and identity; docs/reliability.md). "
+          "Keyless: it is asked for as the OIDC token's audience, and the proof is the ctx the "
+          "STS gives when that ctx carries it as aud (docs/keyless.md)."),
 )

@@ -9,6 +9,10 @@ an STS config copying the identifying claims into the token's ctx, and one role 
 role whose ``condition`` requires exactly that repository and ref/environment (or that
 Kubernetes namespace and service account). A token from anywhere else still exchanges (STS
 cannot tell), but its Skyflow token holds no role that applies: it can do nothing.
+
+``aud`` is copied into the ctx too: a provider running keyless asks for an OIDC token whose
+audience is its stack's tag, so the ctx names the stack and recovery can prove what a killed run
+made (recovery/owner.py). No condition looks at it.
 """
 
 from __future__ import annotations
@@ -87,22 +91,35 @@ class _KeylessIdentity(pulumi.ComponentResource):
 
 
 class GitHubActionsIdentity(_KeylessIdentity):
-    """A GitHub Actions workflow of one repository (and one ref and/or environment) as a keyless
-    Skyflow identity. Its job needs ``permissions: id-token: write``; the provider or
-    ``skyflow-token --oidc-token-source github-actions`` then exchanges the job's token."""
+    """A GitHub Actions workflow of one repository (and one ref and/or environment, or its pull
+    requests) as a keyless Skyflow identity. Its job needs ``permissions: id-token: write``; the
+    provider or ``skyflow-token --oidc-token-source github-actions`` then exchanges the job's
+    token.
+
+    ``pull_request=True`` (alone) admits the repository's ``pull_request`` workflows (GitHub's
+    ``sub`` ``repo:ORG/REPO:pull_request``; forks get no ID token): give it read-only roles, for
+    ``pulumi preview`` on pull requests. ``issuer`` / ``jwks_uri``: GitHub Enterprise Server's
+    (``https://HOST/_services/token``)."""
 
     def __init__(self, resource_name: str, *, repository: str, roles: Sequence[RoleRef],
                  ref: str | None = None, environment: str | None = None,
+                 pull_request: bool = False,
                  account_name: str | None = None, issuer: str = GITHUB_ISSUER,
                  jwks_uri: str | None = None,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("skyflow:index:GitHubActionsIdentity", resource_name, None, opts)
         _check("repository", repository, REPOSITORY_RE, "write it as 'org/repo'")
-        if ref is None and environment is None:
+        if pull_request and (ref is not None or environment is not None):
+            raise ValueError("GitHubActionsIdentity: pull_request=True admits the repository's "
+                             "pull requests (any head branch); it cannot be combined with ref "
+                             "or environment")
+        if ref is None and environment is None and not pull_request:
             raise ValueError("GitHubActionsIdentity needs ref (e.g. 'refs/heads/main') or "
-                             "environment (e.g. 'prod'): a repository alone would let every "
-                             "branch, including pull requests' workflows, in")
+                             "environment (e.g. 'prod'), or pull_request=True: a repository "
+                             "alone would let every branch and event in")
         parts = [f"request.context.repository == {_literal(repository)}"]
+        if pull_request:
+            parts.append(f"request.context.sub == {_literal(f'repo:{repository}:pull_request')}")
         if ref is not None:
             _check("ref", ref, SAFE_VALUE_RE, "a full ref such as 'refs/heads/main' (no "
                    "quotes or backslashes)")
@@ -117,7 +134,7 @@ class GitHubActionsIdentity(_KeylessIdentity):
         default_name = "gha-" + re.sub(r"[^A-Za-z0-9_.-]", "-", repository.replace("/", "-"))
         self._build(resource_name, account_name=account_name or default_name, issuer=issuer,
                     jwks_uri=jwks_uri or (GITHUB_JWKS if issuer == GITHUB_ISSUER else None),
-                    claims=["repository", "ref", "environment", "sub"],
+                    claims=["repository", "ref", "environment", "sub", "aud"],
                     condition=" && ".join(parts), roles=roles,
                     description=f"keyless: GitHub Actions {repository}")
 
@@ -138,7 +155,7 @@ class KubernetesIdentity(_KeylessIdentity):
         subject = f"system:serviceaccount:{namespace}:{service_account}"
         self._build(resource_name,
                     account_name=account_name or f"k8s-{namespace}-{service_account}",
-                    issuer=issuer, jwks_uri=jwks_uri, claims=["sub"],
+                    issuer=issuer, jwks_uri=jwks_uri, claims=["sub", "aud"],
                     condition=f"request.context.sub == {_literal(subject)}", roles=roles,
                     description=f"keyless: Kubernetes {subject}")
 

@@ -5,7 +5,9 @@ the service account's credentials and hands each signed-in user a token through 
 ``getBearerToken`` callback. This package is that backend, without Pulumi:
 
 * ``TokenVendor``: tokens cached per (role set, context identifier), re-minted when fewer than
-  5 minutes are left, one exchange per key however many callers wait (single-flight);
+  5 minutes are left, one exchange per key however many callers wait (single-flight); or,
+  keyless (``StsExchange``), each user's session token exchanged at Skyflow's STS, with no
+  credentials at all;
 * ``VendingApp``: the WSGI app (``POST /v1/token``, ``GET /healthz``) that authenticates the
   caller's session (``JwtSessionVerifier``), applies the role allow-list, CORS and rate limits;
 * ``VendingServer``: the app on waitress (``skyflow-token serve``), imported on first use, so
@@ -30,7 +32,14 @@ from .sessions import (
     bearer_token,
 )
 from .singleflight import SingleFlight
-from .vendor import TokenVendor, TokenVendorError, VendedToken, VendorStats, cache_key
+from .vendor import (
+    StsExchange,
+    TokenVendor,
+    TokenVendorError,
+    VendedToken,
+    VendorStats,
+    cache_key,
+)
 from .wsgi import call_wsgi
 
 
@@ -59,6 +68,7 @@ __all__ = [
     "RoleRequestError",
     "SessionError",
     "SingleFlight",
+    "StsExchange",
     "TokenVendor",
     "TokenVendorError",
     "VendedToken",

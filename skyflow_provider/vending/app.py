@@ -166,7 +166,8 @@ class VendingApp:
             raise _Reply(exc.status, str(exc), reason="role") from None
         rec.role = role_name
         try:
-            tok, source = self.vendor.fetch([role_id], caller.ctx)
+            tok, source = self.vendor.fetch([role_id], caller.ctx,
+                                            subject_token=caller.subject_token)
         except SkyflowError as exc:
             log.warning("token exchange failed for role %s: %s", role_name,
                         redact_text(str(exc)))

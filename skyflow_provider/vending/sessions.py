@@ -14,7 +14,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -54,10 +54,13 @@ class JwksUnavailable(SessionError):
 
 @dataclass(frozen=True)
 class Caller:
-    """An authenticated end user: ``identity`` for logs and rate limits, ``ctx`` for Skyflow."""
+    """An authenticated end user: ``identity`` for logs and rate limits, ``ctx`` for Skyflow;
+    ``subject_token``: the verified session JWT itself (keyless vending exchanges it at
+    Skyflow's STS), never shown in a repr."""
 
     identity: str
     ctx: str
+    subject_token: str | None = field(default=None, repr=False, compare=False)
 
 
 class Authenticator(Protocol):
@@ -231,7 +234,7 @@ class JwtSessionVerifier:
     def __call__(self, environ: Mapping[str, Any]) -> Caller:
         token = bearer_token(environ)
         if self._cache_size <= 0:
-            return self.caller(self.verify(token))
+            return replace(self.caller(self.verify(token)), subject_token=token)
         digest = hashlib.sha256(token.encode()).digest()
         now = self._clock()
         with self._lock:
@@ -239,16 +242,16 @@ class JwtSessionVerifier:
             if hit is not None:
                 if now < hit[0]:
                     self._verified.move_to_end(digest)
-                    return hit[1]
+                    return replace(hit[1], subject_token=token)
                 del self._verified[digest]
         claims = self.verify(token)
-        caller = self.caller(claims)
+        caller = self.caller(claims)  # cached without the token: only its digest is kept
         until = min(float(claims["exp"]), now + self._cache_seconds)
         with self._lock:
             self._verified[digest] = (until, caller)
             while len(self._verified) > self._cache_size:
                 self._verified.popitem(last=False)
-        return caller
+        return replace(caller, subject_token=token)
 
 
 class FixedDevCaller:

@@ -6,6 +6,11 @@ one that shared a single token would give every user the same identity. The vend
 token per end user and role set, re-mints it when fewer than ``refresh_margin`` seconds are
 left (so a browser always gets a token with at least that much life), and collapses
 concurrent mints for one key into a single exchange.
+
+Keyless (``sts=StsExchange(...)``, docs/keyless.md): the backend holds no credentials. Each
+caller's verified session token is exchanged at Skyflow's STS for a token of the role's keyless
+service account (one account per role: an STS token has no scope), whose ctx the STS takes from
+the session's claims, and whose lifetime ends with the session's.
 """
 
 from __future__ import annotations
@@ -21,7 +26,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..auth.credentials import Credentials, load_credentials
-from ..auth.tokens import format_scope, get_bearer_token, token_expiry, validate_ctx
+from ..auth.oidc import exchange_subject_token
+from ..auth.tokens import (
+    format_scope,
+    get_bearer_token,
+    token_claims,
+    token_expiry,
+    validate_ctx,
+)
 from ..http.errors import SkyflowError
 from .singleflight import SingleFlight
 
@@ -65,6 +77,22 @@ class TokenVendorError(SkyflowError):
     """The token exchange gave something a browser cannot use (e.g. a token without ``exp``)."""
 
 
+@dataclass(frozen=True)
+class StsExchange:
+    """Keyless vending: a caller's verified session token, exchanged at Skyflow's STS
+    (``management_url``) for a token of a keyless service account listed in an STS config that
+    trusts the session's issuer. The token's ctx is that config's ``contextClaims`` taken from
+    the session, its ``exp`` at most the session's."""
+
+    management_url: str
+    ca_bundle: str | None = None
+    timeout: Any = DEFAULT_TIMEOUT
+
+    def __call__(self, service_account_id: str, subject_token: str) -> tuple[str, str]:
+        return exchange_subject_token(subject_token, self.management_url, service_account_id,
+                                      ca_bundle=self.ca_bundle, timeout=self.timeout)
+
+
 @dataclass
 class VendorStats:
     """Counters since start: what the benchmark and health checks report."""
@@ -102,9 +130,11 @@ class TokenVendor:
 
     ``get(role_ids, ctx)`` returns a ``VendedToken`` with at least ``refresh_margin`` seconds
     left (or a freshly minted one). Mints go through ``skyflow_provider.auth.tokens``
-    (``get_bearer_token``) unless a ``minter`` is injected (tests, benchmarks). ``clock`` drives
-    the cache only; assertions are signed with real time, which Skyflow's clock judges.
-    The cache is bounded (``max_entries``, least recently used first out).
+    (``get_bearer_token``) unless a ``minter`` is injected (tests, benchmarks), or, keyless,
+    through ``sts`` with the caller's ``subject_token`` (``role_ids`` is then the one keyless
+    service account). ``clock`` drives the cache only; assertions are signed with real time,
+    which Skyflow's clock judges. The cache is bounded (``max_entries``, least recently used
+    first out).
     """
 
     def __init__(
@@ -117,15 +147,17 @@ class TokenVendor:
         refresh_margin: float = DEFAULT_REFRESH_MARGIN,
         max_entries: int = DEFAULT_MAX_ENTRIES,
         minter: Minter | None = None,
+        sts: StsExchange | None = None,
     ) -> None:
-        if (credentials is None) == (minter is None):
-            raise ValueError("TokenVendor needs exactly one of credentials or minter")
+        if sum(x is not None for x in (credentials, minter, sts)) != 1:
+            raise ValueError("TokenVendor needs exactly one of credentials, minter or sts")
         if refresh_margin < 0 or max_entries < 1:
             raise ValueError("refresh_margin must be >= 0 and max_entries >= 1")
         self._credentials = load_credentials(credentials) if credentials is not None else None
         self._ca_bundle = ca_bundle
         self._timeout = timeout
         self._mint_fn = minter or self._exchange
+        self._sts = sts
         self._clock = clock
         self._margin = float(refresh_margin)
         self._max = max_entries
@@ -137,6 +169,11 @@ class TokenVendor:
     @property
     def client_id(self) -> str | None:
         return self._credentials.client_id if self._credentials else None
+
+    @property
+    def keyless(self) -> bool:
+        """True when tokens come from Skyflow's STS for each caller's session token."""
+        return self._sts is not None
 
     def _exchange(self, role_ids: tuple[str, ...] | None,
                   ctx: str | dict[str, Any] | None) -> tuple[str, str]:
@@ -161,22 +198,29 @@ class TokenVendor:
         return tok if self._usable(tok, self._clock()) else None
 
     def get(self, role_ids: Iterable[str] | str | None = None,
-            ctx: str | Mapping[str, Any] | None = None) -> VendedToken:
+            ctx: str | Mapping[str, Any] | None = None, *,
+            subject_token: str | None = None) -> VendedToken:
         """A token for the role set and context: cached, or minted once for all waiters.
 
         Raises the token code's ``SkyflowError`` when the exchange fails (nothing is cached
-        then, so the next call tries again).
+        then, so the next call tries again). Keyless: ``subject_token`` is the caller's
+        verified session token, ``ctx`` the caller's identity (the cache key).
         """
-        return self.fetch(role_ids, ctx)[0]
+        return self.fetch(role_ids, ctx, subject_token=subject_token)[0]
 
     def fetch(self, role_ids: Iterable[str] | str | None = None,
-              ctx: str | Mapping[str, Any] | None = None) -> tuple[VendedToken, str]:
+              ctx: str | Mapping[str, Any] | None = None, *,
+              subject_token: str | None = None) -> tuple[VendedToken, str]:
         """Like ``get``, and where the token came from: ``cache``, ``minted`` or ``shared``
         (waited on another caller's exchange), for access logs.
         """
         key = cache_key(role_ids, ctx)
         roles, _ = key
         resolved_ctx = validate_ctx(ctx)
+        if self._sts is not None and (not subject_token or not roles or len(roles) != 1):
+            raise TokenVendorError(
+                "keyless vending needs the caller's session token (JwtSessionVerifier) and "
+                "exactly one keyless service account per request", operation="token exchange")
         with self._lock:
             tok = self._cache.get(key)
             if self._usable(tok, self._clock()):
@@ -193,7 +237,7 @@ class TokenVendor:
                     self.stats.cache_hits += 1
                     assert cached is not None
                     return cached
-            return self._mint(key, roles, resolved_ctx)
+            return self._mint(key, roles, resolved_ctx, subject_token)
 
         tok, shared = self._flight.do(key, mint)
         if shared:
@@ -203,10 +247,16 @@ class TokenVendor:
         return tok, "minted"
 
     def _mint(self, key: Hashable, roles: tuple[str, ...] | None,
-              ctx: str | dict[str, Any] | None) -> VendedToken:
+              ctx: str | dict[str, Any] | None, subject_token: str | None = None
+              ) -> VendedToken:
         started = self._clock()
         try:
-            access_token, token_type = self._mint_fn(roles, ctx)
+            if self._sts is not None:
+                assert roles is not None and subject_token is not None
+                access_token, token_type = self._sts(roles[0], subject_token)
+                ctx = token_claims(access_token).get("context_identifier")  # the STS's
+            else:
+                access_token, token_type = self._mint_fn(roles, ctx)
         except BaseException:
             with self._lock:
                 self.stats.failures += 1
@@ -262,7 +312,8 @@ class TokenVendor:
             return len(self._cache)
 
     def __repr__(self) -> str:
-        return (f"TokenVendor(client_id={self.client_id!r}, cached={len(self)}, "
+        who = "keyless" if self._sts is not None else repr(self.client_id)
+        return (f"TokenVendor(client_id={who}, cached={len(self)}, "
                 f"exchanges={self.stats.exchanges})")
 
     def __reduce__(self) -> Any:

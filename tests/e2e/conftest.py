@@ -72,6 +72,32 @@ def api_requests(emu: EmulatorProcess, since: int = 0) -> list[dict[str, Any]]:
     return emu.read_request_log()[since:]
 
 
+def account_admin_role(emu: EmulatorProcess) -> str:
+    """The id of the account's ACCOUNT_ADMIN role."""
+    r = emu.session().get(f"{emu.url}/v1/roles", headers=emu.headers(), timeout=30, params={
+        "resource.ID": emu.account_id, "resource.type": "ACCOUNT", "name": "ACCOUNT_ADMIN"})
+    r.raise_for_status()
+    return str(r.json()["roles"][0]["ID"])
+
+
+def pipeline_bootstrap(emu: EmulatorProcess, issuer_url: str, jwks_uri: str, work_dir: Path,
+                       repository: str, **config: str) -> PulumiProject:
+    """``examples/pipeline/bootstrap`` itself, up with admin credentials (a workstation), trusting
+    a test issuer instead of GitHub's: the deploy identity is ACCOUNT_ADMIN, the pull
+    requests' VAULT_VIEWER of the emulator's vault."""
+    require_pulumi()
+    proj = PulumiProject(REPO_ROOT / "examples" / "pipeline" / "bootstrap", work_dir,
+                         env=provider_env(emu))
+    proj.stack_init("bootstrap")
+    for key, value in {"repository": repository, "deployRoles[0]": account_admin_role(emu),
+                       "previewRoles[0].vault_id": emu.vault_id,
+                       "previewRoles[0].role_name": "VAULT_VIEWER", "issuer": issuer_url,
+                       "jwksUri": jwks_uri, **config}.items():
+        proj.run("config", "set", "--path", key, value)
+    proj.up()
+    return proj
+
+
 # ----- both forms: the Python dynamic resources and the native provider plugin -----------------
 #: The core scenarios run against both: ``dynamic`` runs the Python program ``programs/<name>``,
 #: ``native`` its Pulumi YAML twin ``programs/<name>_yaml`` (same config keys and outputs) on

@@ -22,10 +22,11 @@ import jwt
 import pytest
 import yaml
 
-from tests.e2e.conftest import REPO_ROOT, api_requests, list_service_accounts
+from tests.e2e.conftest import REPO_ROOT, api_requests, list_service_accounts, pipeline_bootstrap
 from tests.helpers.emulator_proc import EmulatorProcess
-from tests.helpers.pulumi_cli import REPO_VENV, PulumiProject
-from tests.helpers.secrets_scan import assert_no_secret_hits
+from tests.helpers.oidc_issuer import OidcIssuer
+from tests.helpers.pulumi_cli import REPO_VENV, PulumiProject, require_pulumi
+from tests.helpers.secrets_scan import assert_no_secret_hits, gunzip, iter_files
 
 pytestmark = pytest.mark.e2e
 
@@ -290,16 +291,21 @@ def test_scoped_tokens_carry_context_and_one_role(emulator, project_factory, tmp
 # --------------------------------------------------------------------------- pipeline
 
 PIPELINE = EXAMPLES / "pipeline"
-WORKFLOW = PIPELINE / ".github" / "workflows" / "skyflow.yml"
+WORKFLOWS = PIPELINE / ".github" / "workflows"
+WORKFLOW = WORKFLOWS / "skyflow.yml"
 STORE_EXPR = re.compile(r"^\$\{\{\s*(secrets|vars)\.([A-Za-z0-9_]+)\s*\}\}$")
-SENSITIVE_ENV = {"SKYFLOW_CREDENTIALS", "SKYFLOW_API_KEY", "SKYFLOW_BEARER_TOKEN",
-                 "PULUMI_CONFIG_PASSPHRASE", "PULUMI_ACCESS_TOKEN"}
+SENSITIVE_ENV = {"PULUMI_CONFIG_PASSPHRASE", "PULUMI_ACCESS_TOKEN"}
+#: what a keyless workflow must never carry, in any form
+CREDENTIAL_ENV = {"SKYFLOW_CREDENTIALS", "SKYFLOW_CREDENTIALS_FILE", "SKYFLOW_API_KEY",
+                  "SKYFLOW_BEARER_TOKEN"}
+JWT_RE = re.compile(r"eyJ[\w-]{10,}\.[\w-]{10,}\.")
 LITERAL_SECRET_PATTERNS = {
     "PEM block": re.compile(r"-----BEGIN"),
     "credentials.json value": re.compile(r"[\"']privateKey[\"']\s*:\s*[\"']"),
     "Skyflow API key": re.compile(r"sky-[A-Za-z0-9]{5}-[a-fA-F0-9]{32}"),
-    "JWT": re.compile(r"eyJ[\w-]{10,}\.[\w-]{10,}\."),
+    "JWT": JWT_RE,
 }
+PIPELINE_REPO = "acme/identities"
 
 
 def load_workflow() -> dict[str, Any]:
@@ -330,7 +336,8 @@ def resolve(env: dict[str, str], store: dict[str, dict[str, str]]) -> dict[str, 
     return out
 
 
-def test_pipeline_workflow_triggers_and_no_secret_literals():
+def test_pipeline_workflow_is_keyless_with_no_secret_literals():
+    assert sorted(p.name for p in WORKFLOWS.iterdir()) == ["skyflow.yml"]  # one per purpose
     doc = load_workflow()
     on = doc["on"]
     assert set(on) == {"pull_request", "push"}, on
@@ -342,11 +349,20 @@ def test_pipeline_workflow_triggers_and_no_secret_literals():
     assert workflow_step(doc, "up", "up")[1].endswith("ci-up.sh")
     assert up["concurrency"]["cancel-in-progress"] is False
 
-    # Credentials and the passphrase come from the secret store, and only into the Pulumi steps.
+    # Keyless: the jobs may ask for their OIDC token, and nothing else is granted.
+    assert doc["permissions"] == {"contents": "read", "id-token": "write"}
+    for job, var in (("preview", "SKYFLOW_PREVIEW_SERVICE_ACCOUNT_ID"),
+                     ("up", "SKYFLOW_DEPLOY_SERVICE_ACCOUNT_ID")):
+        env, _ = workflow_step(doc, job, job)
+        assert env["SKYFLOW_OIDC_TOKEN_SOURCE"] == "github-actions"
+        assert env["SKYFLOW_OIDC_SERVICE_ACCOUNT_ID"] == f"${{{{ vars.{var} }}}}"
+        assert "SKYFLOW_OIDC_AUDIENCE" not in env  # the stack's tag is the audience
+        assert not CREDENTIAL_ENV & set(env), env
     text = WORKFLOW.read_text()
+    assert not [k for k in CREDENTIAL_ENV if k in text]
+    # The one secret left (the state's passphrase) comes from the store, into the Pulumi steps.
     for key in SENSITIVE_ENV:
         for m in re.finditer(rf"^\s*{key}:\s*(.+)$", text, re.M):
-            assert STORE_EXPR.match(m.group(1).strip()), f"{key} is not from the store: {m[0]}"
             assert m.group(1).strip().startswith("${{ secrets."), m[0]
     assert "secrets." not in json.dumps(doc.get("env") or {})
     for job_name, job in doc["jobs"].items():
@@ -354,7 +370,7 @@ def test_pipeline_workflow_triggers_and_no_secret_literals():
             if "secrets." in json.dumps(step):
                 assert step.get("id") in ("preview", "up"), (job_name, step)
 
-    # No literal secret anywhere in the example (workflow, scripts, README).
+    # No literal secret anywhere in the example (workflow, scripts, bootstrap, README).
     for path in sorted(p for p in PIPELINE.rglob("*") if p.is_file()):
         body = path.read_text()
         if path.suffix != ".md":  # the README may name the field it explains
@@ -376,105 +392,167 @@ def checkout(src_files: dict[str, Path], work: Path) -> PulumiProject:
     return PulumiProject(src, work)
 
 
-def test_pipeline_steps_preview_then_up_against_emulator(emulator, tmp_path):
-    doc = load_workflow()
-    admin = emulator.admin_credentials
-    store = {
-        "secrets": {"SKYFLOW_ADMIN_CREDENTIALS": json.dumps(admin, indent=2),
-                    "PULUMI_CONFIG_PASSPHRASE": secrets.token_urlsafe(24)},
-        "vars": {"PULUMI_BACKEND_URL": f"file://{tmp_path / 'ci-state'}",
-                 "SKYFLOW_ACCOUNT_ID": emulator.account_id,
-                 "SKYFLOW_MANAGEMENT_URL": emulator.url,
-                 "SKYFLOW_VAULT_ID": emulator.vault_id},
-    }
-    (tmp_path / "ci-state").mkdir()
-    src_files = {"Pulumi.yaml": REPO_ROOT / "Pulumi.yaml", "__main__.py": REPO_ROOT / "__main__.py"}
-    summary = tmp_path / "step-summary.md"
-    visible: dict[str, str] = {}
-    masks: set[str] = set()
-    runs: list[PulumiProject] = []
+def test_pipeline_bootstrap_then_keyless_preview_and_up(tmp_path):
+    """examples/pipeline as a user runs it: the REAL bootstrap program once with admin
+    credentials (a workstation), then the workflow's steps exactly as written, keyless, against
+    the emulator and a test OIDC issuer answering like GitHub's ACTIONS_ID_TOKEN_REQUEST_URL."""
+    require_pulumi()
+    started = time.monotonic()
+    with OidcIssuer() as idp, EmulatorProcess(tmp_path / "emulator",
+                                              extra_args=["--trust-ca", str(idp.ca_path)]) as emu:
+        assert emu.ca_bundle
+        trust = tmp_path / "ca.pem"  # the emulator's CA and the issuer's (real ones need none)
+        trust.write_text(Path(emu.ca_bundle).read_text() + Path(idp.ca_path).read_text())
 
-    def job_environment(proj: PulumiProject, job: str, step_id: str, event: str
-                        ) -> tuple[dict[str, str], str]:
-        """A runner's environment for one step: the step's env only, resolved from the store."""
-        env = {k: v for k, v in proj.environment().items()
-               if not k.startswith("SKYFLOW_")
-               and k not in ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE",
-                             "PULUMI_SKIP_CONFIRMATIONS")}
-        step_env, script = workflow_step(doc, job, step_id)
-        env.update(resolve(step_env, store))
-        env.update({"CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": event,
-                    "GITHUB_STEP_SUMMARY": str(summary)})
-        # The one addition for the emulator: its private CA (real Skyflow needs none).
-        if emulator.ca_bundle:
-            env["SKYFLOW_CA_BUNDLE"] = emulator.ca_bundle
-        return env, script
+        # 1. Once, from a workstation, with admin credentials: the bootstrap stack.
+        boot = pipeline_bootstrap(emu, idp.url, idp.jwks_uri, tmp_path / "bootstrap",
+                                  PIPELINE_REPO, environment="skyflow-prod")
+        ids = boot.outputs()
+        deploy_id, preview_id = ids["deploy_service_account_id"], ids["preview_service_account_id"]
 
-    def run_job(job: str, step_id: str, event: str) -> subprocess.CompletedProcess[str]:
-        """One job on a fresh runner: new checkout, new PULUMI_HOME, the step's env only."""
-        n = len(runs)
-        proj = checkout(src_files, tmp_path / f"run{n}-{job}")
-        runs.append(proj)
-        env, script = job_environment(proj, job, step_id, event)
-        result = subprocess.run(["bash", "-e", "-c", script], cwd=proj.dir, env=env,
-                                capture_output=True, text=True, timeout=600)
-        # The runner swallows ::add-mask:: commands; everything else is the visible log.
-        lines = result.stdout.splitlines()
-        masks.update(ln.removeprefix("::add-mask::") for ln in lines
-                     if ln.startswith("::add-mask::"))
-        visible[f"run{n} {job} stdout"] = "\n".join(
-            ln for ln in lines if not ln.startswith("::add-mask::"))
-        visible[f"run{n} {job} stderr"] = result.stderr
-        assert result.returncode == 0, f"{job}: {result.stdout}\n{result.stderr}"
-        return result
+        doc = load_workflow()
+        store = {  # the CI store: ids and URLs, and the state's passphrase; no Skyflow secret
+            "secrets": {"PULUMI_CONFIG_PASSPHRASE": secrets.token_urlsafe(24)},
+            "vars": {"PULUMI_BACKEND_URL": f"file://{tmp_path / 'ci-state'}",
+                     "SKYFLOW_ACCOUNT_ID": emu.account_id, "SKYFLOW_MANAGEMENT_URL": emu.url,
+                     "SKYFLOW_VAULT_ID": emu.vault_id,
+                     "SKYFLOW_DEPLOY_SERVICE_ACCOUNT_ID": deploy_id,
+                     "SKYFLOW_PREVIEW_SERVICE_ACCOUNT_ID": preview_id},
+        }
+        (tmp_path / "ci-state").mkdir()
+        src_files = {"Pulumi.yaml": REPO_ROOT / "Pulumi.yaml",
+                     "__main__.py": REPO_ROOT / "__main__.py"}
+        summary = tmp_path / "step-summary.md"
+        visible: dict[str, str] = {}
+        runs: list[PulumiProject] = []
+        envs: list[dict[str, str]] = []
 
-    def mutations(since: int) -> list[dict[str, Any]]:
-        return [r for r in api_requests(emulator, since)
-                if r["method"] != "GET" and r.get("template") != TOKEN_PATH]
+        def run_job(job: str, github: dict[str, str], *, as_job: str | None = None,
+                    ok: bool = True) -> subprocess.CompletedProcess[str]:
+            """One job on a fresh runner (new checkout, new PULUMI_HOME): the step's env only,
+            resolved from the store, plus what GitHub gives a job with id-token: write.
+            ``as_job``: run this job's script with another job's env (a pull request that
+            edited the workflow to deploy)."""
+            n = len(runs)
+            proj = checkout(src_files, tmp_path / f"run{n}-{job}")
+            runs.append(proj)
+            env = {k: v for k, v in proj.environment().items()
+                   if not k.startswith("SKYFLOW_")
+                   and k not in ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE",
+                                 "PULUMI_SKIP_CONFIRMATIONS")}
+            step_env, _ = workflow_step(doc, as_job or job, as_job or job)
+            env.update(resolve(step_env, store))
+            env.update(idp.github_env(), CI="true", GITHUB_ACTIONS="true",
+                       GITHUB_EVENT_NAME=github.get("event_name", "push"),
+                       GITHUB_STEP_SUMMARY=str(summary), SKYFLOW_CA_BUNDLE=str(trust))
+            envs.append(env)
+            idp.github = dict(github)
+            result = subprocess.run(["bash", "-e", "-c", workflow_step(doc, job, job)[1]],
+                                    cwd=proj.dir, env=env, capture_output=True, text=True,
+                                    timeout=600)
+            visible[f"run{n} {job} stdout"] = result.stdout
+            visible[f"run{n} {job} stderr"] = result.stderr
+            assert (result.returncode == 0) == ok, f"{job}: {result.stdout}\n{result.stderr}"
+            return result
 
-    # A pull request: preview on an empty stack plans the creates and changes nothing.
-    since = len(api_requests(emulator))
-    pr = run_job("preview", "preview", "pull_request")
-    assert "to create" in pr.stdout, pr.stdout
-    assert mutations(since) == []
-    key_lines = {ln for ln in admin["privateKey"].splitlines() if not ln.startswith("-----")}
-    assert key_lines <= masks  # every line of the multi-line secret is masked in the log
+        def since(mark: int) -> list[dict[str, Any]]:
+            return api_requests(emu, mark)
 
-    # Merged to main: up creates the reference stack, outputs printed masked.
-    push = run_job("up", "up", "push")
-    assert "created" in push.stdout and "[secret]" in push.stdout, push.stdout
-    names = {sa["name"] for sa in list_service_accounts(emulator)}
-    assert {"prod-payments-api", "prod-analytics-etl", "prod-legacy-batch"} <= names, names
+        def mutations(log: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return [r for r in log if r["method"] != "GET" and r.get("status") == 200
+                    and r["operation"] != "AuthenticationService_GetSTSToken"]
 
-    # The next pull request, on another fresh runner: nothing to change.
-    since = len(api_requests(emulator))
-    again = run_job("preview", "preview", "pull_request")
-    assert "to create" not in again.stdout and "unchanged" in again.stdout, again.stdout
-    assert mutations(since) == []
-    assert "pulumi preview (prod)" in summary.read_text()
+        main = {"repository": PIPELINE_REPO, "ref": "refs/heads/main",
+                "environment": "skyflow-prod", "event_name": "push"}
+        pull = {"repository": PIPELINE_REPO, "ref": "refs/pull/7/merge",
+                "event_name": "pull_request"}
 
-    # Collect the generated secrets, then tear down (not a workflow step: test cleanup).
-    last = runs[-1]
-    env, _ = job_environment(last, "up", "up", "push")
-    pulumi = [str(last.pulumi), "--non-interactive", "--stack", "prod"]
-    shown = subprocess.run([*pulumi[:1], "stack", "output", "--json", "--show-secrets",
-                            *pulumi[1:]], cwd=last.dir, env=env, capture_output=True,
-                           text=True, check=True, timeout=120)
-    outs = json.loads(shown.stdout)
-    generated = {k: json.loads(v)["privateKey"] if k.endswith("_credentials") else v
-                 for k, v in outs.items() if k.endswith(("_credentials", "_api_key"))}
-    assert len(generated) == 3, sorted(outs)
-    destroyed = subprocess.run([*pulumi[:1], "destroy", "--yes", "--skip-preview", *pulumi[1:]],
-                               cwd=last.dir, env=env, capture_output=True, text=True,
-                               timeout=600)
-    assert destroyed.returncode == 0, destroyed.stdout + destroyed.stderr
-    visible["destroy"] = destroyed.stdout + destroyed.stderr
-    assert {sa["ID"] for sa in list_service_accounts(emulator)} == {admin["clientID"]}
+        # A pull request: preview on an empty stack plans the creates and changes nothing.
+        mark = len(api_requests(emu))
+        pr = run_job("preview", pull)
+        assert "to create" in pr.stdout and "keyless" in pr.stdout, pr.stdout
+        assert mutations(since(mark)) == []
+        # ... and a pull request that edits the workflow to deploy with its token is refused:
+        # the pull requests' identity is read-only.
+        mark = len(api_requests(emu))
+        edited = run_job("up", pull, as_job="preview", ok=False)
+        assert "403" in edited.stdout + edited.stderr
+        assert mutations(since(mark)) == []
+        assert {r["subject"] for r in since(mark)
+                if r["operation"] == "AuthenticationService_GetSTSToken"} == {preview_id}
 
-    roots = [tmp_path / "ci-state", summary, emulator.data_dir / "requests.jsonl"]
-    roots += [p.dir for p in runs] + [p.home_dir for p in runs]
-    assert_no_plaintext({"admin private key": admin["privateKey"], **generated}, roots,
-                        min_secrets=4, texts=visible)
+        # Tokens of another branch and of another repository exchange (STS cannot tell), but
+        # the deploy identity's condition holds for neither: every create is denied.
+        for other in ({**main, "ref": "refs/heads/feature"},
+                      {**main, "repository": "evil/identities"}):
+            mark = len(api_requests(emu))
+            denied = run_job("up", other, ok=False)
+            assert "403" in denied.stdout + denied.stderr, denied.stdout[-3000:]
+            assert re.search(r"missing permission (serviceAccount|role|policy)\.create",
+                             denied.stdout + denied.stderr), denied.stdout[-3000:]
+            assert mutations(since(mark)) == []
+        assert {sa["ID"] for sa in list_service_accounts(emu)} == {
+            emu.admin_credentials["clientID"], deploy_id, preview_id}
+
+        # Merged to main: up creates the reference stack, as the keyless deploy account.
+        mark = len(api_requests(emu))
+        push = run_job("up", main)
+        assert "created" in push.stdout and "[secret]" in push.stdout, push.stdout
+        made = mutations(since(mark))
+        assert made and {r["subject"] for r in made} == {deploy_id}
+        assert not [r for r in since(mark)
+                    if r["operation"] == "AuthenticationService_GetAuthToken"]
+        names = {sa["name"] for sa in list_service_accounts(emu)}
+        assert {"prod-payments-api", "prod-analytics-etl", "prod-legacy-batch"} <= names, names
+
+        # The next pull request, on another fresh runner: nothing to change.
+        mark = len(api_requests(emu))
+        again = run_job("preview", pull)
+        assert "to create" not in again.stdout and "unchanged" in again.stdout, again.stdout
+        assert mutations(since(mark)) == []
+        assert "pulumi preview (prod)" in summary.read_text()
+
+        # No credential in any runner's environment, nor in the stack's config.
+        for env in envs:
+            assert not CREDENTIAL_ENV & set(env), sorted(env)
+        for proj in runs:
+            assert not [p for p in proj.dir.glob("Pulumi.*.yaml")
+                        if "skyflow:" in p.read_text()]
+
+        # Collect the generated secrets, then tear down, keyless too (test clean-up).
+        last, env = runs[-1], {**envs[-1], **resolve(workflow_step(doc, "up", "up")[0], store)}
+        idp.github = dict(main)
+        pulumi = [str(last.pulumi), "--non-interactive", "--stack", "prod"]
+        shown = subprocess.run([*pulumi[:1], "stack", "output", "--json", "--show-secrets",
+                                *pulumi[1:]], cwd=last.dir, env=env, capture_output=True,
+                               text=True, check=True, timeout=120)
+        outs = json.loads(shown.stdout)
+        generated = {k: json.loads(v)["privateKey"] if k.endswith("_credentials") else v
+                     for k, v in outs.items() if k.endswith(("_credentials", "_api_key"))}
+        assert len(generated) == 3, sorted(outs)
+        destroyed = subprocess.run([*pulumi[:1], "destroy", "--yes", "--skip-preview",
+                                    *pulumi[1:]], cwd=last.dir, env=env, capture_output=True,
+                                   text=True, timeout=600)
+        assert destroyed.returncode == 0, destroyed.stdout + destroyed.stderr
+        visible["destroy"] = destroyed.stdout + destroyed.stderr
+        boot.destroy()
+        assert {sa["ID"] for sa in list_service_accounts(emu)} == {
+            emu.admin_credentials["clientID"]}
+
+        roots = [tmp_path / "ci-state", summary, emu.data_dir / "requests.jsonl"]
+        roots += [p.dir for p in runs] + [p.home_dir for p in runs]
+        oidc = {f"OIDC token {i}": t for i, t in enumerate(idp.issued)}
+        assert len(oidc) >= 5  # one per job at least
+        assert_no_plaintext({"admin private key": emu.admin_credentials["privateKey"],
+                             "GitHub request token": idp.request_token, **oidc, **generated},
+                            roots, min_secrets=len(oidc) + 5, texts=visible)
+        # No bearer token of any kind (an STS token, an OIDC token) in the state or the logs.
+        for path in iter_files([tmp_path / "ci-state", *[p.home_dir for p in runs]]):
+            data = path.read_bytes()
+            data = gunzip(data) if path.suffix == ".gz" else data
+            assert not JWT_RE.search(data.decode("utf-8", "replace")), path
+        assert not [k for k, v in visible.items() if JWT_RE.search(v)]
+    print(f"pipeline bootstrap + keyless jobs: {time.monotonic() - started:.1f}s")
 
 
 # --------------------------------------------------------------------------- README walkthrough

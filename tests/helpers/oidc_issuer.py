@@ -11,7 +11,9 @@ Serves what the keyless tests need, shaped like GitHub Actions' issuer:
   :attr:`OidcIssuer.github`.
 
 ``mint(...)`` signs any token directly (expired, not yet valid, another issuer, a key the JWKS
-does not list). Nothing here imports the code under test.
+does not list); ``sign(claims)`` any claims (an app's session token); ``kubernetes_token(ns,
+name)`` a projected service-account token with a cluster's claims. Nothing here imports the code
+under test.
 
     with OidcIssuer() as idp:
         idp.url, idp.ca_path, idp.jwks_uri
@@ -75,6 +77,8 @@ class OidcIssuer:
         self.github: dict[str, Any] = {"repository": "acme/identities",
                                        "ref": "refs/heads/main"}
         self.requests: list[str] = []  # paths served, for assertions (never a token)
+        #: every token the token endpoint handed out: the secrets a scan must not find
+        self.issued: list[str] = []
         self.jwks_fetches = 0
         self._server: ThreadingHTTPServer | None = None
         self.url = ""
@@ -143,31 +147,55 @@ class OidcIssuer:
         g = {**self.github, **claims}
         repo = g["repository"]
         owner = repo.split("/", 1)[0]
+        event = g.get("event_name") or "push"
+        # GitHub's default subject: the environment, else pull_request, else the ref
         sub = (f"repo:{repo}:environment:{g['environment']}" if g.get("environment")
+               else f"repo:{repo}:pull_request" if event == "pull_request"
                else f"repo:{repo}:ref:{g['ref']}")
         out = {"sub": sub, "aud": audience or f"https://github.com/{owner}",
                "repository": repo, "repository_owner": owner, "ref": g["ref"],
-               "ref_type": "branch", "workflow": "skyflow", "event_name": "push",
+               "ref_type": "branch", "workflow": "skyflow", "event_name": event,
                "job_workflow_ref": f"{repo}/.github/workflows/skyflow.yml@{g['ref']}",
                "run_id": str(secrets.randbelow(10**9))}
         if g.get("environment"):
             out["environment"] = g["environment"]
-        out.update({k: v for k, v in claims.items() if k not in ("repository", "ref")})
+        out.update({k: v for k, v in claims.items()
+                    if k not in ("repository", "ref", "event_name")})
         return out
 
     def mint(self, *, kid: str = "rs-1", iss: str | None = None, lifetime: int | None = None,
              nbf_in: int | None = None, exp: int | None = None, audience: str | None = None,
              **claims: Any) -> str:
         """A signed token with GitHub's claims; every knob a refusal test needs."""
+        return self.sign(self.github_claims(audience, **claims), kid=kid, iss=iss,
+                         lifetime=lifetime, nbf_in=nbf_in, exp=exp)
+
+    def sign(self, claims: dict[str, Any], *, kid: str = "rs-1", iss: str | None = None,
+             lifetime: int | None = None, nbf_in: int | None = None,
+             exp: int | None = None) -> str:
+        """Any claims, signed, with ``iss``, ``iat``, ``exp`` and ``jti`` added."""
         key = self.keys[kid]
         now = int(time.time())
-        body = self.github_claims(audience, **claims)
+        body = dict(claims)
         body.update(iss=iss or self.url, iat=now,
                     exp=exp if exp is not None else now + (lifetime or self.lifetime),
                     jti=secrets.token_hex(8))
         if nbf_in is not None:
             body["nbf"] = now + nbf_in
         return jwt.encode(body, key.private, algorithm=key.alg, headers={"kid": kid})
+
+    def kubernetes_token(self, namespace: str, service_account: str, *,
+                         audience: str = "skyflow", **kw: Any) -> str:
+        """A projected service-account token as a cluster issues it: ``sub``
+        ``system:serviceaccount:<ns>:<name>``, ``aud`` a list, the ``kubernetes.io`` claim."""
+        pod = f"{service_account}-{secrets.token_hex(3)}"
+        return self.sign({"sub": f"system:serviceaccount:{namespace}:{service_account}",
+                          "aud": [audience], "nbf": int(time.time()),
+                          "kubernetes.io": {"namespace": namespace,
+                                            "pod": {"name": pod, "uid": secrets.token_hex(8)},
+                                            "serviceaccount": {"name": service_account,
+                                                               "uid": secrets.token_hex(8)}}},
+                         **kw)
 
     # -- HTTP
     def _send(self, h: BaseHTTPRequestHandler, status: int, body: dict[str, Any]) -> None:
@@ -193,6 +221,8 @@ class OidcIssuer:
                 self._send(h, 401, {"message": "bad request token"})
                 return
             audience = (parse_qs(parts.query).get("audience") or [None])[0]
-            self._send(h, 200, {"count": 1, "value": self.mint(audience=audience)})
+            token = self.mint(audience=audience)
+            self.issued.append(token)
+            self._send(h, 200, {"count": 1, "value": token})
         else:
             self._send(h, 404, {"message": "not found"})

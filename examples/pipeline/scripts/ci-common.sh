@@ -15,7 +15,10 @@ if [ "${PULUMI_SECRETS_PROVIDER:-passphrase}" = passphrase ] \
   ci_fail "PULUMI_CONFIG_PASSPHRASE is empty: add the secret (pull requests from forks get no secrets)"
 fi
 if [ -n "${SKYFLOW_OIDC_TOKEN_SOURCE:-}" ]; then
-  echo "ci: keyless: the job's OIDC token ($SKYFLOW_OIDC_TOKEN_SOURCE) is exchanged at Skyflow's STS"
+  [ -n "${SKYFLOW_OIDC_SERVICE_ACCOUNT_ID:-}" ] || ci_fail "SKYFLOW_OIDC_SERVICE_ACCOUNT_ID is" \
+    "empty: set the repository variable to the bootstrap stack's output (examples/pipeline/README.md)"
+  echo "ci: keyless: the job's OIDC token ($SKYFLOW_OIDC_TOKEN_SOURCE) is exchanged at Skyflow's" \
+       "STS for service account $SKYFLOW_OIDC_SERVICE_ACCOUNT_ID"
 elif [ -z "${SKYFLOW_CREDENTIALS:-}${SKYFLOW_CREDENTIALS_FILE:-}${SKYFLOW_API_KEY:-}${SKYFLOW_BEARER_TOKEN:-}" ]; then
   echo "ci: no SKYFLOW_CREDENTIALS in the environment; the stack config must hold" \
        "skyflow:credentials (pulumi config set --secret skyflow:credentials < credentials.json)"

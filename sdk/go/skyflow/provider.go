@@ -60,13 +60,13 @@ type providerArgs struct {
 	KeyDriftReport *bool `pulumi:"keyDriftReport"`
 	// Management API base URL (env SKYFLOW_MANAGEMENT_URL; default https://manage.skyflowapis.com).
 	ManagementUrl *string `pulumi:"managementUrl"`
-	// Keyless, github-actions: the audience of the requested GitHub ID token (env SKYFLOW_OIDC_AUDIENCE; default GitHub's).
+	// Keyless, github-actions: the audience of the requested GitHub ID token (env SKYFLOW_OIDC_AUDIENCE; default the stack's tag, ownerTag, which lets recovery prove what a killed keyless run made: docs/keyless.md).
 	OidcAudience *string `pulumi:"oidcAudience"`
 	// Keyless: the keyless service account the STS config lists, whose token is asked for (env SKYFLOW_OIDC_SERVICE_ACCOUNT_ID).
 	OidcServiceAccountId *string `pulumi:"oidcServiceAccountId"`
 	// Keyless: where the workload's OIDC token comes from, exchanged at Skyflow's STS instead of any credential: github-actions, file:PATH (re-read each time, e.g. a Kubernetes projected token), env:VARIABLE (GitLab id_tokens) or command:COMMAND (env SKYFLOW_OIDC_TOKEN_SOURCE).
 	OidcTokenSource *string `pulumi:"oidcTokenSource"`
-	// The context identifier (ctx) of the provider's own token, which names this stack in Skyflow's audit log: automatic recovery deletes or takes over only what a token with this tag created (env SKYFLOW_OWNER_TAG; default pulumi:<project>/<stack>; set it when stacks of the same project and stack name in different backends share one Skyflow account and identity; docs/reliability.md).
+	// The context identifier (ctx) of the provider's own token, which names this stack in Skyflow's audit log: automatic recovery deletes or takes over only what a token with this tag created (env SKYFLOW_OWNER_TAG; default pulumi:<project>/<stack>; set it when stacks of the same project and stack name in different backends share one Skyflow account and identity; docs/reliability.md). Keyless: it is asked for as the OIDC token's audience, and the proof is the ctx the STS gives when that ctx carries it as aud (docs/keyless.md).
 	OwnerTag *string `pulumi:"ownerTag"`
 	// More OIDC issuers shared by many tenants, comma-separated: an StsConfig trusting one must carry sub in context_claims (env SKYFLOW_SHARED_ISSUERS; GitHub Actions, GitLab.com, Bitbucket Pipelines, CircleCI and Terraform Cloud are always checked).
 	SharedIssuers *string `pulumi:"sharedIssuers"`
@@ -94,13 +94,13 @@ type ProviderArgs struct {
 	KeyDriftReport pulumi.BoolPtrInput
 	// Management API base URL (env SKYFLOW_MANAGEMENT_URL; default https://manage.skyflowapis.com).
 	ManagementUrl pulumi.StringPtrInput
-	// Keyless, github-actions: the audience of the requested GitHub ID token (env SKYFLOW_OIDC_AUDIENCE; default GitHub's).
+	// Keyless, github-actions: the audience of the requested GitHub ID token (env SKYFLOW_OIDC_AUDIENCE; default the stack's tag, ownerTag, which lets recovery prove what a killed keyless run made: docs/keyless.md).
 	OidcAudience pulumi.StringPtrInput
 	// Keyless: the keyless service account the STS config lists, whose token is asked for (env SKYFLOW_OIDC_SERVICE_ACCOUNT_ID).
 	OidcServiceAccountId pulumi.StringPtrInput
 	// Keyless: where the workload's OIDC token comes from, exchanged at Skyflow's STS instead of any credential: github-actions, file:PATH (re-read each time, e.g. a Kubernetes projected token), env:VARIABLE (GitLab id_tokens) or command:COMMAND (env SKYFLOW_OIDC_TOKEN_SOURCE).
 	OidcTokenSource pulumi.StringPtrInput
-	// The context identifier (ctx) of the provider's own token, which names this stack in Skyflow's audit log: automatic recovery deletes or takes over only what a token with this tag created (env SKYFLOW_OWNER_TAG; default pulumi:<project>/<stack>; set it when stacks of the same project and stack name in different backends share one Skyflow account and identity; docs/reliability.md).
+	// The context identifier (ctx) of the provider's own token, which names this stack in Skyflow's audit log: automatic recovery deletes or takes over only what a token with this tag created (env SKYFLOW_OWNER_TAG; default pulumi:<project>/<stack>; set it when stacks of the same project and stack name in different backends share one Skyflow account and identity; docs/reliability.md). Keyless: it is asked for as the OIDC token's audience, and the proof is the ctx the STS gives when that ctx carries it as aud (docs/keyless.md).
 	OwnerTag pulumi.StringPtrInput
 	// More OIDC issuers shared by many tenants, comma-separated: an StsConfig trusting one must carry sub in context_claims (env SKYFLOW_SHARED_ISSUERS; GitHub Actions, GitLab.com, Bitbucket Pipelines, CircleCI and Terraform Cloud are always checked).
 	SharedIssuers pulumi.StringPtrInput

@@ -107,7 +107,7 @@ Object.defineProperty(exports, "managementUrl", {
 });
 
 /**
- * Keyless, github-actions: the audience of the requested GitHub ID token (env SKYFLOW_OIDC_AUDIENCE; default GitHub's).
+ * Keyless, github-actions: the audience of the requested GitHub ID token (env SKYFLOW_OIDC_AUDIENCE; default the stack's tag, ownerTag, which lets recovery prove what a killed keyless run made: docs/keyless.md).
  */
 export declare const oidcAudience: string | undefined;
 Object.defineProperty(exports, "oidcAudience", {
@@ -140,7 +140,7 @@ Object.defineProperty(exports, "oidcTokenSource", {
 });
 
 /**
- * The context identifier (ctx) of the provider's own token, which names this stack in Skyflow's audit log: automatic recovery deletes or takes over only what a token with this tag created (env SKYFLOW_OWNER_TAG; default pulumi:<project>/<stack>; set it when stacks of the same project and stack name in different backends share one Skyflow account and identity; docs/reliability.md).
+ * The context identifier (ctx) of the provider's own token, which names this stack in Skyflow's audit log: automatic recovery deletes or takes over only what a token with this tag created (env SKYFLOW_OWNER_TAG; default pulumi:<project>/<stack>; set it when stacks of the same project and stack name in different backends share one Skyflow account and identity; docs/reliability.md). Keyless: it is asked for as the OIDC token's audience, and the proof is the ctx the STS gives when that ctx carries it as aud (docs/keyless.md).
  */
 export declare const ownerTag: string | undefined;
 Object.defineProperty(exports, "ownerTag", {

@@ -46,10 +46,10 @@ class ProviderArgs:
         :param pulumi.Input[_builtins.str] credentials_file: Path to a credentials.json (env SKYFLOW_CREDENTIALS_FILE).
         :param pulumi.Input[_builtins.bool] key_drift_report: Refresh lists each service account's keys to report keys deleted or added outside Pulumi: one more GET per account (env SKYFLOW_KEY_DRIFT_REPORT; default true).
         :param pulumi.Input[_builtins.str] management_url: Management API base URL (env SKYFLOW_MANAGEMENT_URL; default https://manage.skyflowapis.com).
-        :param pulumi.Input[_builtins.str] oidc_audience: Keyless, github-actions: the audience of the requested GitHub ID token (env SKYFLOW_OIDC_AUDIENCE; default GitHub's).
+        :param pulumi.Input[_builtins.str] oidc_audience: Keyless, github-actions: the audience of the requested GitHub ID token (env SKYFLOW_OIDC_AUDIENCE; default the stack's tag, ownerTag, which lets recovery prove what a killed keyless run made: docs/keyless.md).
         :param pulumi.Input[_builtins.str] oidc_service_account_id: Keyless: the keyless service account the STS config lists, whose token is asked for (env SKYFLOW_OIDC_SERVICE_ACCOUNT_ID).
         :param pulumi.Input[_builtins.str] oidc_token_source: Keyless: where the workload's OIDC token comes from, exchanged at Skyflow's STS instead of any credential: github-actions, file:PATH (re-read each time, e.g. a Kubernetes projected token), env:VARIABLE (GitLab id_tokens) or command:COMMAND (env SKYFLOW_OIDC_TOKEN_SOURCE).
-        :param pulumi.Input[_builtins.str] owner_tag: The context identifier (ctx) of the provider's own token, which names this stack in Skyflow's audit log: automatic recovery deletes or takes over only what a token with this tag created (env SKYFLOW_OWNER_TAG; default pulumi:<project>/<stack>; set it when stacks of the same project and stack name in different backends share one Skyflow account and identity; docs/reliability.md).
+        :param pulumi.Input[_builtins.str] owner_tag: The context identifier (ctx) of the provider's own token, which names this stack in Skyflow's audit log: automatic recovery deletes or takes over only what a token with this tag created (env SKYFLOW_OWNER_TAG; default pulumi:<project>/<stack>; set it when stacks of the same project and stack name in different backends share one Skyflow account and identity; docs/reliability.md). Keyless: it is asked for as the OIDC token's audience, and the proof is the ctx the STS gives when that ctx carries it as aud (docs/keyless.md).
         :param pulumi.Input[_builtins.str] shared_issuers: More OIDC issuers shared by many tenants, comma-separated: an StsConfig trusting one must carry sub in context_claims (env SKYFLOW_SHARED_ISSUERS; GitHub Actions, GitLab.com, Bitbucket Pipelines, CircleCI and Terraform Cloud are always checked).
         :param pulumi.Input[_builtins.str] vault_id: Default vault id for programs that read it (env SKYFLOW_VAULT_ID).
         """
@@ -196,7 +196,7 @@ class ProviderArgs:
     @pulumi.getter(name="oidcAudience")
     def oidc_audience(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        Keyless, github-actions: the audience of the requested GitHub ID token (env SKYFLOW_OIDC_AUDIENCE; default GitHub's).
+        Keyless, github-actions: the audience of the requested GitHub ID token (env SKYFLOW_OIDC_AUDIENCE; default the stack's tag, ownerTag, which lets recovery prove what a killed keyless run made: docs/keyless.md).
         """
         return pulumi.get(self, "oidc_audience")
 
@@ -232,7 +232,7 @@ class ProviderArgs:
     @pulumi.getter(name="ownerTag")
     def owner_tag(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        The context identifier (ctx) of the provider's own token, which names this stack in Skyflow's audit log: automatic recovery deletes or takes over only what a token with this tag created (env SKYFLOW_OWNER_TAG; default pulumi:<project>/<stack>; set it when stacks of the same project and stack name in different backends share one Skyflow account and identity; docs/reliability.md).
+        The context identifier (ctx) of the provider's own token, which names this stack in Skyflow's audit log: automatic recovery deletes or takes over only what a token with this tag created (env SKYFLOW_OWNER_TAG; default pulumi:<project>/<stack>; set it when stacks of the same project and stack name in different backends share one Skyflow account and identity; docs/reliability.md). Keyless: it is asked for as the OIDC token's audience, and the proof is the ctx the STS gives when that ctx carries it as aud (docs/keyless.md).
         """
         return pulumi.get(self, "owner_tag")
 
@@ -301,10 +301,10 @@ class Provider(pulumi.ProviderResource):
         :param pulumi.Input[_builtins.str] credentials_file: Path to a credentials.json (env SKYFLOW_CREDENTIALS_FILE).
         :param pulumi.Input[_builtins.bool] key_drift_report: Refresh lists each service account's keys to report keys deleted or added outside Pulumi: one more GET per account (env SKYFLOW_KEY_DRIFT_REPORT; default true).
         :param pulumi.Input[_builtins.str] management_url: Management API base URL (env SKYFLOW_MANAGEMENT_URL; default https://manage.skyflowapis.com).
-        :param pulumi.Input[_builtins.str] oidc_audience: Keyless, github-actions: the audience of the requested GitHub ID token (env SKYFLOW_OIDC_AUDIENCE; default GitHub's).
+        :param pulumi.Input[_builtins.str] oidc_audience: Keyless, github-actions: the audience of the requested GitHub ID token (env SKYFLOW_OIDC_AUDIENCE; default the stack's tag, ownerTag, which lets recovery prove what a killed keyless run made: docs/keyless.md).
         :param pulumi.Input[_builtins.str] oidc_service_account_id: Keyless: the keyless service account the STS config lists, whose token is asked for (env SKYFLOW_OIDC_SERVICE_ACCOUNT_ID).
         :param pulumi.Input[_builtins.str] oidc_token_source: Keyless: where the workload's OIDC token comes from, exchanged at Skyflow's STS instead of any credential: github-actions, file:PATH (re-read each time, e.g. a Kubernetes projected token), env:VARIABLE (GitLab id_tokens) or command:COMMAND (env SKYFLOW_OIDC_TOKEN_SOURCE).
-        :param pulumi.Input[_builtins.str] owner_tag: The context identifier (ctx) of the provider's own token, which names this stack in Skyflow's audit log: automatic recovery deletes or takes over only what a token with this tag created (env SKYFLOW_OWNER_TAG; default pulumi:<project>/<stack>; set it when stacks of the same project and stack name in different backends share one Skyflow account and identity; docs/reliability.md).
+        :param pulumi.Input[_builtins.str] owner_tag: The context identifier (ctx) of the provider's own token, which names this stack in Skyflow's audit log: automatic recovery deletes or takes over only what a token with this tag created (env SKYFLOW_OWNER_TAG; default pulumi:<project>/<stack>; set it when stacks of the same project and stack name in different backends share one Skyflow account and identity; docs/reliability.md). Keyless: it is asked for as the OIDC token's audience, and the proof is the ctx the STS gives when that ctx carries it as aud (docs/keyless.md).
         :param pulumi.Input[_builtins.str] shared_issuers: More OIDC issuers shared by many tenants, comma-separated: an StsConfig trusting one must carry sub in context_claims (env SKYFLOW_SHARED_ISSUERS; GitHub Actions, GitLab.com, Bitbucket Pipelines, CircleCI and Terraform Cloud are always checked).
         :param pulumi.Input[_builtins.str] vault_id: Default vault id for programs that read it (env SKYFLOW_VAULT_ID).
         """

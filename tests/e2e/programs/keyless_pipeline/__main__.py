@@ -1,9 +1,14 @@
-"""What the pipeline manages, run keyless: one service account; with config ``unsafe`` an
-StsConfig that preview must refuse."""
+"""What the pipeline manages, run keyless (tests/e2e/test_keyless.py).
+
+Config: ``name`` and the cluster's ``clusterIssuer`` / ``clusterJwks``: one service account and a
+workload's KubernetesIdentity (pod payments/api, VAULT_VIEWER on ``vaultId``); with ``count``,
+that many service accounts only (the killed-run test); with ``unsafe``, an StsConfig that preview
+must refuse.
+"""
 
 import pulumi
 
-from skyflow_provider import ServiceAccount, StsConfig
+from skyflow_provider import KubernetesIdentity, ServiceAccount, StsConfig
 
 cfg = pulumi.Config()
 unsafe = cfg.get("unsafe")
@@ -19,7 +24,16 @@ if unsafe:
         "gitlab-without-project": {"issuer": "https://gitlab.com", "context_claims": ["ref"]},
     }
     StsConfig("unsafe", **{**base, **cases[unsafe]})
+elif cfg.get("count"):
+    for i in range(int(cfg.require("count"))):
+        ServiceAccount(f"sa-{i}", name=f"{cfg.require('name')}-{i}")
 else:
     sa = ServiceAccount("svc", name=cfg.require("name"))
     pulumi.export("client_id", sa.client_id)
     pulumi.export("credentials", sa.credentials)
+    pod = KubernetesIdentity(
+        "payments", issuer=cfg.require("clusterIssuer"), jwks_uri=cfg.require("clusterJwks"),
+        namespace="payments", service_account="api",
+        roles=[{"vault_id": cfg.require("vaultId"), "role_name": "VAULT_VIEWER"}])
+    pulumi.export("pod_service_account_id", pod.service_account_id)
+    pulumi.export("pod_condition", pod.condition)
