@@ -146,19 +146,29 @@ if [[ ! -x "$CLI_BUILD/out/pulumi" ]]; then
   log "pulumi built in $((SECONDS - start))s"
 fi
 
+# copy_host SRC DEST: a language host's module into DEST/host and the shared engine watch into
+# DEST/enginewatch, where the host's go.mod `replace ... => ../enginewatch` finds it.
+copy_host() {
+  rm -rf "$2"
+  mkdir -p "$2/host" "$2/enginewatch"
+  cp "$1"/go.mod "$1"/go.sum "$1"/*.go "$2/host/"
+  cp "$ROOT/tools/enginewatch/go.mod" "$ROOT/tools/enginewatch/"*.go "$2/enginewatch/"
+  rm -f "$2/enginewatch/"*_test.go
+}
+
 # The YAML language host (Pulumi YAML programs, examples/yaml): our main (tools/pulumi-language-yaml,
 # a log filter) around pulumi-yaml's host, built once per its module's sources, like the CLI.
 # Cold: ~1 min on 2 cores with the CLI's modules cached.
 YAML_SRC="$ROOT/tools/pulumi-language-yaml"
-yaml_key="$(cat "$YAML_SRC/go.mod" "$YAML_SRC/go.sum" "$YAML_SRC"/*.go | sha256sum | cut -c1-12)"
+WATCH_SRC="$ROOT/tools/enginewatch"  # the engine watch both hosts share (a local module)
+yaml_key="$(cat "$YAML_SRC/go.mod" "$YAML_SRC/go.sum" "$YAML_SRC"/*.go "$WATCH_SRC"/go.mod "$WATCH_SRC"/*.go | sha256sum | cut -c1-12)"
 YAML_BUILD="$BUILD_DIR/language-yaml-$yaml_key"
 if [[ ! -x "$YAML_BUILD/out/pulumi-language-yaml" ]]; then
   log "building pulumi-language-yaml (tools/pulumi-language-yaml on github.com/pulumi/pulumi-yaml)"
   rm -rf "$YAML_BUILD"
-  mkdir -p "$YAML_BUILD/src"
-  cp "$YAML_SRC/go.mod" "$YAML_SRC/go.sum" "$YAML_SRC"/*.go "$YAML_BUILD/src/"
+  copy_host "$YAML_SRC" "$YAML_BUILD/src"
   start=$SECONDS
-  (cd "$YAML_BUILD/src" && go build -trimpath -tags "$BUILD_TAGS" -ldflags "-s -w" \
+  (cd "$YAML_BUILD/src/host" && go build -trimpath -tags "$BUILD_TAGS" -ldflags "-s -w" \
     -o "$YAML_BUILD/out/pulumi-language-yaml.tmp" .) ||
     die "building the YAML language host failed (see the go output above)"
   mv "$YAML_BUILD/out/pulumi-language-yaml.tmp" "$YAML_BUILD/out/pulumi-language-yaml"
@@ -168,15 +178,14 @@ fi
 LH_BUILD="$BUILD_DIR/language-python-$HASH"
 log "building pulumi-language-python (tools/pulumi-language-python, sdk/v3 v$PULUMI_VERSION)"
 rm -rf "$LH_BUILD"
-mkdir -p "$LH_BUILD/src"
-cp "$LH_SRC"/go.mod "$LH_SRC"/go.sum "$LH_SRC"/*.go "$LH_BUILD/src/"
+copy_host "$LH_SRC" "$LH_BUILD/src"
 start=$SECONDS
-(cd "$LH_BUILD/src" && go build -trimpath -tags "$BUILD_TAGS" -ldflags "$LDFLAGS" \
+(cd "$LH_BUILD/src/host" && go build -trimpath -tags "$BUILD_TAGS" -ldflags "$LDFLAGS" \
   -o "$LH_BUILD/out/pulumi-language-python" .) ||
   die "building the Python language host failed (see the go output above)"
 log "pulumi-language-python built in $((SECONDS - start))s"
 
-SDK_DIR="$(cd "$LH_BUILD/src" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3)"
+SDK_DIR="$(cd "$LH_BUILD/src/host" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3)"
 [[ -n "$SDK_DIR" && -d "$SDK_DIR/python" ]] || die "sdk/v3 module not found in the module cache"
 for f in "$SDK_DIR/python/cmd/pulumi-language-python-exec" "$SDK_DIR/python/dist/pulumi-resource-pulumi-python"; do
   [[ -f "$f" ]] || die "missing $f in the sdk/v3 v$PULUMI_VERSION module"

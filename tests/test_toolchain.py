@@ -132,3 +132,18 @@ def test_missing_virtualenv_is_a_clear_error(tmp_path: Path) -> None:
     # A project outside this repository is told how to make a venv, not about our setup script.
     assert "python3 -m venv" in out
     assert "scripts/setup.sh" not in out
+
+
+def test_engine_watch_of_the_language_hosts() -> None:
+    """tools/enginewatch, which both language hosts build in (a killed run's hosts exit within
+    seconds of their engine): its Go tests, run here so that `make test` covers them."""
+    from tests.helpers.prerequisites import INSTALL_GO, require_tool
+
+    go = require_tool("go", INSTALL_GO)
+    env = {**os.environ, "GOFLAGS": "-buildvcs=false", "GOTOOLCHAIN": "local", "CGO_ENABLED": "0"}
+    done = subprocess.run([go, "test", "-count=1", "-v", "./..."], cwd=REPO_ROOT / "tools" /
+                          "enginewatch", env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    passed = re.findall(r"^--- PASS: (\w+)", done.stdout, re.M)
+    assert sorted(passed) == ["TestAliveIsFalseForAnotherParent",
+                              "TestWatchCallsGoneOnlyAfterTheEngineStopsListening"], done.stdout

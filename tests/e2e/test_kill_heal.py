@@ -43,8 +43,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 COUNT = 20
 #: the processes this project ships: the dynamic-provider host, the native plugin, and the
-#: Python language host (tools/pulumi-language-python); each exits once its engine is gone
-PROVIDERS = ("pulumi.dynamic", "pulumi-resource-skyflow", "pulumi-language-python")
+#: Python and YAML language hosts (tools/pulumi-language-*, both on tools/enginewatch); each
+#: exits once its engine is gone
+PROVIDERS = ("pulumi.dynamic", "pulumi-resource-skyflow", "pulumi-language-python",
+             "pulumi-language-yaml")
 
 
 def session_processes(sid: int) -> list[str]:
@@ -125,8 +127,8 @@ def start_and_kill(emulator: EmulatorProcess, proj: PulumiProject, kill_after: i
         time.sleep(0.1)
     providers_left = [p for p in session_processes(sid) if any(m in p for m in PROVIDERS)]
     gone_after = time.monotonic() - killed_at
-    # Whatever else is left of the killed run (not ours: Pulumi YAML's language host) is noted
-    # and stopped, so the suite leaves nothing running.
+    # Whatever else is left of the killed run (nothing of ours may be) is noted and stopped, so
+    # the suite leaves nothing running.
     others = session_processes(sid)
     kill_all_of_session(sid)
     assert providers_left == [], (providers_left, others)

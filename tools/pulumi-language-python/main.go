@@ -11,7 +11,7 @@
 // does that, and a missing virtualenv is reported as an error. It reports no required plugins
 // (dynamic providers need none; `pulumi-resource-pulumi-python` is a bundled plugin).
 //
-// It exits within seconds once the engine that started it is gone (watchEngine): a SIGKILLed
+// It exits within seconds once the engine that started it is gone (tools/enginewatch): a SIGKILLed
 // `pulumi up` cannot stop its plugins, and the SDK's health check asks only every 5 minutes.
 package main
 
@@ -21,7 +21,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -39,6 +38,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/python/toolchain"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/emptypb"
+	"skyflow-pulumi/tools/enginewatch"
 )
 
 const (
@@ -99,7 +99,7 @@ func main() {
 		if err := rpcutil.Healthcheck(ctx, engineAddress, 5*time.Minute, stop); err != nil {
 			cmdutil.Exit(fmt.Errorf("could not start health check: %w", err))
 		}
-		go watchEngine(engineAddress, os.Getppid(), time.Second, func() {
+		go enginewatch.Watch(engineAddress, os.Getppid(), time.Second, func() {
 			fmt.Fprintln(os.Stderr, "pulumi-language-python: the Pulumi engine that started "+
 				"this language host is gone; exiting")
 			host.cancelAll()
@@ -383,43 +383,6 @@ func (h *pythonHost) cancelAll() {
 	defer h.mu.Unlock()
 	for _, cancel := range h.running {
 		cancel()
-	}
-}
-
-// engineMisses is how many failed checks in a row mean the engine is gone.
-const engineMisses = 2
-
-// engineAlive reports whether the engine still listens at address and the process that started
-// this host is still its parent. A refused connect means nobody listens there any more; a
-// timeout or any other error is not proof of a dead engine. A changed parent means the engine
-// process died and this one was re-parented (to init or a subreaper).
-func engineAlive(address string, parent int) bool {
-	if os.Getppid() != parent {
-		return false
-	}
-	conn, err := net.DialTimeout("tcp", address, time.Second)
-	if err == nil {
-		_ = conn.Close()
-		return true
-	}
-	return !errors.Is(err, syscall.ECONNREFUSED)
-}
-
-// watchEngine calls gone once the engine at address has failed engineMisses checks in a row,
-// one every interval.
-func watchEngine(address string, parent int, interval time.Duration, gone func()) {
-	misses := 0
-	for {
-		time.Sleep(interval)
-		if engineAlive(address, parent) {
-			misses = 0
-			continue
-		}
-		misses++
-		if misses >= engineMisses {
-			gone()
-			return
-		}
 	}
 }
 

@@ -103,3 +103,8 @@ require (
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 	lukechampine.com/frand v1.4.2 // indirect
 )
+
+require skyflow-pulumi/tools/enginewatch v0.0.0
+
+// The engine watch both language hosts share (scripts/build-pulumi.sh copies it beside them).
+replace skyflow-pulumi/tools/enginewatch => ../enginewatch

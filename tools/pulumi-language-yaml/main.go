@@ -30,6 +30,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"google.golang.org/grpc"
+	"skyflow-pulumi/tools/enginewatch"
 )
 
 // ValueNotLogged replaces a property value in the host's log.
@@ -66,11 +67,20 @@ func main() {
 		stop()
 		close(cancelServe)
 	}()
-	// Exit when the engine goes away, like every other plugin.
+	// Exit when the engine goes away, like every other plugin, and within seconds (the SDK's
+	// health check asks only every 5 minutes): a killed run must leave no process behind.
 	if engineAddress != "" {
 		if err := rpcutil.Healthcheck(ctx, engineAddress, 5*time.Minute, stop); err != nil {
 			cmdutil.Exit(fmt.Errorf("could not start health check host RPC server: %w", err))
 		}
+		go enginewatch.Watch(engineAddress, os.Getppid(), time.Second, func() {
+			fmt.Fprintln(os.Stderr, "pulumi-language-yaml: the Pulumi engine that started "+
+				"this language host is gone; exiting")
+			stop()
+			// GracefulStop waits for running RPCs (a Run evaluating the program): do not let
+			// one keep this process alive.
+			time.AfterFunc(3*time.Second, func() { os.Exit(0) })
+		})
 	}
 
 	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{

@@ -1,0 +1,3 @@
+module skyflow-pulumi/tools/enginewatch
+
+go 1.22
