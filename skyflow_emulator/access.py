@@ -93,6 +93,12 @@ def _from_token(ctx: Ctx, credential: str) -> Principal:
                      context=claims.get("context_identifier"), claims=claims)
 
 
+def issued_principal(ctx: Ctx, token: str) -> Principal:
+    """Whom a token exchange just issued ``token`` to (its own token: verified like any other),
+    so the exchange is audited under that identity and context."""
+    return _from_token(ctx, token)
+
+
 def _grants(ctx: Ctx) -> list[Grant]:
     """The caller's grants for this request: its token's scope, conditions evaluated."""
     assert ctx.principal is not None

@@ -22,7 +22,13 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import BaseConverter, Map, MapAdapter, Rule
 from werkzeug.wrappers import Request, Response
 
-from .access import authenticate, authenticate_admin, authorize, authorize_data
+from .access import (
+    authenticate,
+    authenticate_admin,
+    authorize,
+    authorize_data,
+    issued_principal,
+)
 from .context import Ctx
 from .cors import Cors
 from .errors import ApiError, error_response
@@ -167,6 +173,9 @@ class App:
             return error_response(err), False
         if ctx.log_subject:
             entry["subject"] = ctx.log_subject
+        if route.auth == "none" and isinstance(result.get("accessToken"), str):
+            # a token exchange: audited under the identity and context it issued to
+            ctx.principal = issued_principal(ctx, result["accessToken"])
         # a dropped response was served all the same: the write is committed
         self._audit(route, ctx, target, request_id, result, 200, "success")
         return _json(result), decision.drop
@@ -182,7 +191,11 @@ class App:
             AuditLog(self.state).record(Served(
                 method=request.method, template=route.template, operation=route.operation,
                 path=request.path, params=ctx.params, query=request.args,
-                body=ctx.parsed_body(), answer=answer, code=code, message=message,
+                # a token exchange's body is an assertion or a subject token: never looked at
+                body=None if route.auth == "none" else ctx.parsed_body(),
+                # ...and its answer a token: the id of the account it was issued to instead
+                answer={"clientID": principal.subject} if route.auth == "none" else answer,
+                code=code, message=message,
                 request_id=request_id, actor=principal.subject,
                 auth_mode="SERVICE_ACCOUNT_JWT" if principal.mode == "SERVICE_ACCOUNT_JWT"
                 else "AUTH_NONE", jwt_id=str(principal.claims.get("jti") or ""),

@@ -32,7 +32,7 @@ COLLECTIONS = {
     "roleDefinitions": "ROLE", "policies": "POLICY", "rules": "RULE", "members": "MEMBER",
     "permissions": "MEMBER", "events": "AUDIT", "audit": "AUDIT", "vaults": "VAULT",
     "vault-templates": "VAULT_TEMPLATE", "workspaces": "WORKSPACE", "users": "USER",
-    "sts": "TOKEN",
+    "sts": "TOKEN", "oauth": "TOKEN",
 }
 #: last literal segments that name the action rather than a collection
 ACTION_SEGMENTS = {"assign": "ASSIGN", "unassign": "UNASSIGN", "rotate": "ROTATE"}

@@ -15,10 +15,17 @@ EVENTS = "/v1/audit/events"
 SA_T = "/v1/serviceAccounts/{ID}"
 
 
-def events(api: Api, bearer: Any = None, **filters: str) -> list[dict[str, Any]]:
+EXCHANGES = ("/v1/auth/sa/oauth/token", "/v1/auth/sts/token")
+
+
+def events(api: Api, bearer: Any = None, exchanges: bool = False,
+           **filters: str) -> list[dict[str, Any]]:
+    """The events matching ``filters``; without the token exchanges that made the tokens the
+    tests use (they carry the same ctx), unless ``exchanges``."""
     params = {"filterOps.accountID": api.emu.account_id, "limit": "1000", **filters}
     kwargs: dict[str, Any] = {} if bearer is None else {"bearer": bearer}
-    return list(api.call("GET", EVENTS, params=params, expect=200, **kwargs).json()["event"])
+    got = api.call("GET", EVENTS, params=params, expect=200, **kwargs).json()["event"]
+    return [e for e in got if exchanges or e["request"]["httpInfo"]["URI"] not in EXCHANGES]
 
 
 def jti(token: str) -> str:
@@ -103,8 +110,12 @@ def test_filters_paging_and_order(api: Api, unique: str) -> None:
     ids = [api.call("POST", "/v1/serviceAccounts", bearer=token, expect=200, json_body={
         "serviceAccount": {"name": f"{unique}-{i}"}}).json()["clientID"] for i in range(3)]
     api.call("GET", SA_T, path={"ID": ids[0]}, bearer=token, expect=200)
-    mine = {"filterOps.context.bearerTokenContextID": ctx}
+    # (resourceType: the token's own exchange, with the same ctx, is of type TOKEN)
+    mine = {"filterOps.context.bearerTokenContextID": ctx,
+            "filterOps.resourceType": "SERVICE_ACCOUNT"}
     assert len(events(api, **mine)) == 4
+    assert len(events(api, exchanges=True, **{"filterOps.context.bearerTokenContextID": ctx})) \
+        == 5
     posts = events(api, **mine, **{"filterOps.httpMethod": "POST"})
     assert [e["resourceIDs"][1] for e in posts] == [f"SERVICE_ACCOUNT/{i}" for i in ids]
     assert len(events(api, **mine, **{"filterOps.actionType": "READ"})) == 1
@@ -171,3 +182,33 @@ def test_faults_are_not_served_a_dropped_answer_was_and_the_log_survives_a_resta
     emu.restart(kill=True)
     api._admin = None
     assert events(api, **mine) == [dropped]
+
+
+def test_a_token_exchange_is_recorded_as_the_identity_it_issued_to_without_the_assertion(
+        api: Api, unique: str) -> None:
+    """The JWT-bearer exchange authenticates by its assertion, not a bearer token: it is
+    recorded once it issued, under the account and ctx of the token it issued (its jti), with
+    that account's id; never the assertion or the token."""
+    sa = api.create_sa(f"{unique}-x")
+    ctx = f"pulumi:exchange/{unique}"
+    assertion = api.emu.assertion(sa, ctx=ctx)
+    r = api.emu.exchange(assertion)
+    assert r.status_code == 200, r.text
+    token = r.json()["accessToken"]
+    [event] = events(api, exchanges=True,
+                     **{"filterOps.context.bearerTokenContextID": ctx})
+    assert event["request"]["httpInfo"] == {"URI": EXCHANGES[0], "method": "POST"}
+    assert event["request"]["apiName"] == "/v1.AuthenticationService/GetAuthToken"
+    assert event["request"]["resourceType"] == "TOKEN"
+    assert event["context"]["actor"] == sa["clientID"]
+    assert event["context"]["jwtID"] == jti(token)
+    assert set(event["resourceIDs"]) == {f"ACCOUNT/{api.emu.account_id}",
+                                         f"SERVICE_ACCOUNT/{sa['clientID']}"}
+    text = json.dumps(event)
+    assert assertion not in text and token not in text
+    assert assertion.split(".")[2] not in text and token.split(".")[2] not in text
+    # a refused exchange names nobody it could trust: not recorded
+    bad = api.emu.exchange(api.emu.assertion(sa, ctx=ctx, exp_in=-60))
+    assert bad.status_code == 401
+    assert len(events(api, exchanges=True,
+                      **{"filterOps.context.bearerTokenContextID": ctx})) == 1

@@ -3,6 +3,7 @@ a real OIDC issuer's tokens (tests/helpers/oidc_issuer.py: HTTPS, its own CA, RS
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -105,6 +106,17 @@ def test_exchange_rs256_and_es256(sts_api: Api, idp: OidcIssuer, setup: dict[str
     entries = [e for e in sts_api.emu.read_request_log()
                if e["operation"] == "AuthenticationService_GetSTSToken" and e["status"] == 200]
     assert entries and entries[-1]["subject"] == setup["sa"]
+    # the audit log has the exchange: the keyless account, the ctx it was given, its jti;
+    # never the subject token or the token it issued
+    audit = sts_api.call("GET", "/v1/audit/events", expect=200, params={
+        "filterOps.accountID": sts_api.emu.account_id, "filterOps.context.jwtID": claims["jti"],
+        "filterOps.httpURI": EXCHANGE}).json()["event"]
+    assert [e["context"]["actor"] for e in audit] == [setup["sa"]]
+    assert audit[0]["context"]["bearerTokenContextID"] == json.dumps(
+        claims["context_identifier"], sort_keys=True, separators=(",", ":"))
+    assert f"SERVICE_ACCOUNT/{setup['sa']}" in audit[0]["resourceIDs"]
+    assert subject.split(".")[2] not in json.dumps(audit)
+    assert token.split(".")[2] not in json.dumps(audit)
 
 
 def test_token_of_another_repository_or_branch_can_do_nothing(
