@@ -30,7 +30,7 @@ dist: setup
 bench: setup
 	@bash scripts/bench.sh
 
-# Issue 15's scale run alone: N=100/300/1000 service accounts + as many assignments created,
+# The N=1000 scale run alone: N=100/300/1000 service accounts + as many assignments created,
 # refreshed and destroyed, against the engine floor and the floor + 1 API call per step
 # (benchmarks/results/create_costs_n1000.*; ~10 min). PULUMI_SKIP_CHECKPOINTS for all: with the
 # file backend's per-step checkpoint the floor alone needs over 20 min at N=1000. `bash scripts/bench.sh --backend-curve` measures the

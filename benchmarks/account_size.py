@@ -1,4 +1,4 @@
-"""Issue 26's account-size scenario: the same small ``up`` in an empty Skyflow account and in
+"""The account-size scenario: the same small ``up`` in an empty Skyflow account and in
 accounts that already hold 1,000 and 10,000 other service accounts.
 
 Why: an ``up`` should cost what its work costs, not what the account holds. A team's stack of
@@ -134,7 +134,7 @@ def targets(data: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def markdown(data: dict[str, Any]) -> str:
-    lines = ["## Account size (issue 26)", "",
+    lines = ["## Account size", "",
              f"`pulumi up` (then destroy) of {data['pairs']} service accounts + {data['pairs']} "
              "VAULT_VIEWER role assignments, in an emulator holding only the admin and in "
              "emulators holding other service accounts made directly through the API "

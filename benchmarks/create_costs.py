@@ -1,4 +1,4 @@
-"""Issue 15's figures: API calls per created object, create time against a plain floor,
+"""The create costs: API calls per created object, create time against a plain floor,
 refresh GETs, the emulator's share, and (``--with-1000``) N=1000 against the engine floor.
 
 Why apart from ``stacks.py``: those sequences compare one shape (accounts + assignments) with
@@ -54,7 +54,7 @@ OPS_1000 = ("create", "refresh", REFRESH_READS, "destroy")
 RUNS_1000 = 3
 #: the scale curve; the runs at the largest N are the ones the targets hold
 SCALE_SIZES = (100, 300, 1000)
-#: issue 26: each form within 1.2x of the floor + 1 call per command at N=1000, the native form
+#: the targets: each form within 1.2x of the floor + 1 call per command at N=1000, the native form
 #: within 1.05x of the dynamic one; at N=50, create within 1.5x of the plain floor and 1.15x of
 #: the floor + 1 create call
 LIMITS = {"calls_per_object": 1.1, "create_vs_plain": 1.5, "create_vs_wire_create": 1.15,
@@ -336,7 +336,7 @@ OP_NAMES = {"create": "create", "destroy": "destroy",
 
 
 def scale_targets(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """Issue 26's N=1000 targets, per command: each form against the floor + 1 call, the native
+    """The N=1000 targets, per command: each form against the floor + 1 call, the native
     form against the dynamic one; medians of the per-run ratios (the cases of one run are
     interleaved, so a burst of load hits both sides of a ratio)."""
     rows: list[dict[str, Any]] = []
@@ -350,7 +350,7 @@ def scale_targets(data: dict[str, Any]) -> list[dict[str, Any]]:
                   "native_vs_dynamic", "native_vs_dynamic"),
                  (WIRE, FLOOR, "the floor + 1 API call vs the engine floor (the price of the "
                   "call itself)", None, ""),
-                 (OURS, FLOOR, "the dynamic resources vs the engine floor (the last issue's "
+                 (OURS, FLOOR, "the dynamic resources vs the engine floor (the earlier "
                   "yardstick)", None, ""))
         for num, den, label, limit, key in pairs:
             ratios = scale_ratios(data, op, num, den)
@@ -417,7 +417,7 @@ def markdown(data: dict[str, Any]) -> str:
     when = (f"Run of {meta['date']}, code {meta['code']['commit']}, {meta['nproc']} CPUs, "
             f"{load}, Pulumi CLI {meta['pulumi_cli']}; "
             f"{data.get('wall_seconds', 0) / 60:.1f} min in all." if meta.get("date") else "")
-    lines = ["## Create costs (issue 15)", "", *([when, ""] if when else []),
+    lines = ["## Create costs", "", *([when, ""] if when else []),
              *(["Engine option PULUMI_SKIP_CHECKPOINTS=true (checkpoint written once per "
                 "command, for floor and ours alike).", ""] if data.get("skip_checkpoints")
                else []),
@@ -474,7 +474,7 @@ def markdown(data: dict[str, Any]) -> str:
     lines += ["", "| Target | Measured | Limit | Result |", "|---|---|---|---|"]
     for t in data["targets"]:
         lines.append(f"| {t['name']} | {t['measured']} | {t['limit']} | **{t['result']}** |")
-    if data.get("issue26"):  # make bench-1000: every target of the issue, this run's and others
+    if data.get("issue26"):  # make bench-1000: every target, this run's and others
         from .issue26 import markdown as issue26_markdown
 
         lines[:0] = [issue26_markdown(data["issue26"])]
@@ -542,7 +542,7 @@ def run_backend_curve(emu: EmulatorProcess, work: Path, backends: dict[str, dict
 
 
 def backend_markdown(data: dict[str, Any]) -> str:
-    lines = ["## Backends, checkpoints on (issue 15)", "",
+    lines = ["## Backends, checkpoints on", "",
              "| Backend | Case | N | create s | ms per resource create / refresh / destroy | "
              "ours / floor (create) |", "|---|---|---|---|---|---|"]
     for backend, cases in data["backends"].items():

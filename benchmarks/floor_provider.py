@@ -254,7 +254,7 @@ class FloorAssignment(Resource, module="floor", name="Assignment"):
 
 
 class PlainProvider(ResourceProvider):
-    """Issue 15's floor: a do-nothing dynamic resource with three string inputs, no outputs of
+    """The plain floor: a do-nothing dynamic resource with three string inputs, no outputs of
     its own and no secrets (what a new user compares a resource against)."""
 
     def create(self, props: dict[str, Any]) -> CreateResult:

@@ -1,4 +1,5 @@
-"""Issue 26's targets in one table, whichever command measured them.
+"""The targets against the floor + 1 call and the account size in one table, whichever
+command measured them.
 
 Why: ``make bench`` measures the N=50 create, the calls and the account-size scenario;
 ``make bench-1000`` the N=1000 commands. Each prints the whole list: the targets it measured
@@ -17,7 +18,7 @@ from .create_costs import OP_NAMES, OPS_1000
 
 BENCH, BENCH_1000 = "make bench", "make bench-1000"
 
-#: (target id, what the issue asks, the command that measures it), in the issue's order
+#: (target id, what is asked, the command that measures it), in the order of performance.md
 SPEC: list[tuple[str, str, str]] = [
     *[(f"n1000.{op}.{key}", f"N=1000, {OP_NAMES[op].split(' (')[0]}: {what}", BENCH_1000)
       for op in OPS_1000 if op != "refresh"
@@ -100,8 +101,8 @@ def table(this: dict[str, Any], this_cmd: str, other: dict[str, Any] | None
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
-    lines = ["## Issue 26 targets", "",
-             "Every target of the issue, from this run where it measured it, else from the other "
+    lines = ["## Targets: the floor + 1 call and the account size", "",
+             "Every target, from this run where it measured it, else from the other "
              "command's last results file.", "",
              "| Target | Result | Measured | From |", "|---|---|---|---|"]
     lines += [f"| {r['target']} | **{r['result']}** | {r['measured']} | {r['from']} |"

@@ -1,4 +1,4 @@
-"""Issue 13's figures: the native provider plugin against the dynamic resources and the floor.
+"""The native provider plugin against the dynamic resources and the floor.
 
 One run drives three stacks of the same shape (N service accounts + N VAULT_VIEWER role
 assignments) through create -> no-op up -> refresh -> destroy, interleaved per run so background
@@ -311,7 +311,7 @@ def ratios(data: dict[str, Any]) -> dict[str, dict[str, float]]:
 def markdown(data: dict[str, Any]) -> str:
     """The native table, the profile and the parallelism figures."""
     n = data["n"]
-    lines = [f"## Native provider plugin vs dynamic resources vs engine floor (issue 13), N={n}",
+    lines = [f"## Native provider plugin vs dynamic resources vs engine floor, N={n}",
              "",
              f"{n} service accounts + {n} VAULT_VIEWER role assignments ({2 * n} resources); "
              f"{data['runs']} run(s), the three stacks interleaved; medians. Native = Pulumi YAML "
@@ -376,7 +376,7 @@ def markdown(data: dict[str, Any]) -> str:
 def run_native(emu: EmulatorProcess, work: Path, *, n: int = 100, runs: int = 1,
                parallel: int | None = None, profile: bool = True) -> dict[str, Any]:
     """The whole native comparison at one N (timed runs, then the profiled pass)."""
-    _say(f"issue 13: native vs dynamic vs floor at N={n}")
+    _say(f"native plugin vs dynamic vs floor at N={n}")
     started = time.perf_counter()
     data = NativeBench(emu, work, n, parallel).run(runs, profile=profile)
     data["ratios"] = ratios(data)

@@ -1,7 +1,8 @@
 """``python -m benchmarks.run``: every scenario in one process tree against a fresh emulator.
 
-Writes ``benchmarks/results/latest.{json,md,png}``. Reports PASS/FAIL against the issue's
-targets but always exits 0 unless the benchmark itself broke: it measures, it does not gate.
+Writes ``benchmarks/results/latest.{json,md,png}``. Reports PASS/FAIL against the
+targets (docs/performance.md) but always exits 0 unless the benchmark itself broke: it
+measures, it does not gate.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="only scenario 7 (token vending, ~15 s, no Pulumi needed); writes "
                    "<out>/vending.{json,md}")
     p.add_argument("--skip-costs", action="store_true",
-                   help="skip the issue-15 create costs (calls per object, plain floor)")
+                   help="skip the create costs (calls per object, plain floor)")
     p.add_argument("--costs-sizes", default="50,100",
                    help="N values of the create costs (default 50,100; --quick: 5,10)")
     p.add_argument("--with-1000", action="store_true",
@@ -64,7 +65,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--runs-1000", type=int, default=create_costs.RUNS_1000, metavar="N",
                    help="interleaved runs at N=1000 (default 3; targets use their median)")
     p.add_argument("--skip-native", action="store_true",
-                   help="skip issue 13's native plugin vs dynamic vs floor comparison")
+                   help="skip the native plugin vs dynamic vs floor comparison")
     p.add_argument("--native-only", action="store_true",
                    help="only the native comparison (~3 min); writes <out>/native.{json,md}")
     p.add_argument("--native-n", type=int, default=None,
@@ -82,7 +83,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    "number of accounts one command creates: 1000 with --only-1000, else the "
                    "largest size); create costs wait until it is full before each command")
     p.add_argument("--skip-account-size", action="store_true",
-                   help="skip issue 26's account-size scenario")
+                   help="skip the account-size scenario")
     p.add_argument("--account-size-only", action="store_true",
                    help="only the account-size scenario (~4 min); writes "
                    "<out>/account_size.{json,md}")
@@ -223,7 +224,7 @@ def _verdict(ok: bool | None) -> str:
 
 
 def targets(results: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, str], int]:
-    """The issue's targets at N=100 (or the largest N run below it, e.g. in --quick)."""
+    """The targets at N=100 (or the largest N run below it, e.g. in --quick)."""
     stacks = results["stacks"]
     sizes = [int(n) for n in stacks["skyflow"]["create"]]
     at = TARGET_N if TARGET_N in sizes else max(n for n in sizes if n <= TARGET_N)
@@ -407,14 +408,14 @@ def main(argv: list[str] | None = None) -> int:
             say("scenario 7: token vending")
             results["vending"] = run_vending(emu, quick=args.quick)
         if not args.skip_costs or args.with_1000:
-            say("issue 15: create costs")
+            say("create costs")
             results["create_costs"] = create_costs.run_costs(
                 emu, Path(tmp) / "costs", sizes=args.costs_size_list,
                 with_1000=args.with_1000, only_1000=args.skip_costs, parallel=args.parallel,
                 skip_checkpoints=args.skip_checkpoints, runs_1000=args.runs_1000,
                 scale_sizes=args.scale_sizes)
         if not args.skip_account_size:
-            say("issue 26: account size")
+            say("account size")
             results["account_size"] = account_size.run_account_size(
                 Path(tmp) / "account-size", sizes=args.account_size_list,
                 runs=args.account_size_runs, parallel=args.parallel)

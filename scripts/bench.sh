@@ -4,7 +4,7 @@
 # target, only when the benchmark itself breaks. Arguments go to `python -m benchmarks.run`
 # (--runs N, --sizes 1,10,100, --with-500, --quick, --parallel P; --vending-only runs just the
 # token-vending scenario 7 in ~15 s, --skip-vending leaves it out; --native-only runs just the
-# native plugin vs dynamic vs floor comparison of issue 13 at N=100 in ~3 min, --skip-native).
+# native plugin vs dynamic vs floor comparison at N=100 in ~3 min, --skip-native).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh

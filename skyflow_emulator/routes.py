@@ -50,7 +50,7 @@ US = "UserService_"
 VT = "VaultTemplateService_"
 WSP = "/v1/workspaces/{ID}"
 
-# Vaults, their schema versions and templates, workspaces and users (issue 27).
+# Vaults, their schema versions and templates, workspaces and users.
 VAULT_ROUTES: list[Route] = [
     Route("GET", "/v1/vaults", "list-vaults", vaults.list_, "vault.read", t.anywhere),
     Route("POST", "/v1/vaults", "create-vault", vaults.create, "vault.create", acct),

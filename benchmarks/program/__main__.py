@@ -4,7 +4,7 @@ Config (set by benchmarks/run.py): ``mode`` (``skyflow``, ``floor``: same shape,
 ``wire``: the floor plus one Management API GET per provider call, or ``wire_create``: the same
 but each create POSTs the server's cheapest create and each delete DELETEs it again),
 ``n``, ``prefix`` (unique Skyflow names per run), ``rev`` (changing it updates every
-display_name in place), ``vaultId``; ``shape`` (issue 15, default ``pairs``): ``pairs`` as
+display_name in place), ``vaultId``; ``shape`` (create costs, default ``pairs``): ``pairs`` as
 above, ``accounts`` (N service accounts alone; ``apikeys``: the same with API keys),
 ``plain`` (N do-nothing resources with three string inputs, the floor whatever ``mode`` says),
 ``auth`` (``api_key``: the accounts of ``pairs`` are API-key accounts),

@@ -6,8 +6,8 @@ Why: Skyflow's create responses carry no ``namespace`` (``v1CreateServiceAccount
 would cost one call per object. The spec's example namespaces end in ``/<type>:<id>`` under a
 per-account prefix, so a new object's namespace is derived from one listed sibling's: one small
 listing (a single short page) per provider process and object type, whatever the size of the
-account. (Issue 15 listed every object of the type once per process to find names as well;
-issue 26 measured that at 40 pages for 1000 accounts. Names are now looked up one at a time, and
+account. (A first design listed every object of the type once per process to find names as
+well: 40 pages for 1000 accounts, docs/performance.md. Names are now looked up one at a time, and
 only when a killed run or a lost answer makes it necessary: ``recovery/takeover.py``,
 ``idempotency``.)
 """

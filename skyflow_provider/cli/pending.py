@@ -4,8 +4,9 @@ Why: when the CLI dies mid-run, Pulumi records the creates it was waiting for as
 operations*, without ids. The objects may exist in Skyflow all the same: accounts, roles and
 policies nobody manages, and, worst, keys and API keys nobody holds. The provider heals by itself
 on the next ``up`` what Skyflow's audit log proves a run of this stack made (docs/reliability.md,
-issues 16 and 22); this tool is for what that automatic path leaves to a human (adoption turned
-off, no audit permission or no tag in the provider's token, leftovers made under another tag)::
+"A killed pulumi up heals itself"); this tool is for what that automatic path leaves to a human
+(adoption turned off, no audit permission or no tag in the provider's token, leftovers made under
+another tag)::
 
     pulumi cancel --yes                              # file/S3 backends: the dead run's lock
     pulumi stack export > before.json

@@ -92,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", action="append", default=[], metavar="NAME=ROLE_ID",
                    help="a role a page may ask for by NAME (repeatable; at least one); "
                    "with --keyless NAME=SERVICE_ACCOUNT_ID, a keyless account per role")
-    k = p.add_argument_group("keyless (no credentials; docs/keyless.md)")
+    k = p.add_argument_group("keyless (no credentials; https://github.com/skyflow-pulumi/"
+                             "skyflow-pulumi/blob/main/docs/keyless.md)")
     k.add_argument("--keyless", action="store_true",
                    help="exchange each caller's verified session token at Skyflow's STS "
                    "instead of holding credentials; an STS config must trust the session "

@@ -5,7 +5,7 @@ Why: a killed ``pulumi up`` leaves its creates in the checkpoint as *pending ope
 (without ids: they never returned), and the next ``up`` repeats them. That is the only place
 that says "a run of this stack may have left an object of this name, or a key on this account,
 behind", and so the only reason to look anything up in Skyflow before a create: without it a
-create is just the create (issue 26: no listing whose cost grows with the account). Reading it
+create is just the create (no listing whose cost grows with the account). Reading it
 is one ``pulumi stack export`` with the CLI that started this process (``lifeline.read_back``).
 
 When: before this process's first create check (``SkyflowProvider.check`` of a new resource

@@ -5,7 +5,7 @@ Why: a create hands its result (a key, an account) to the engine, which writes i
 checkpoint. ``deliver`` undoes results that have nobody to go to (the engine already died while
 the request was in flight, the common case after a SIGKILL), but a SIGKILL
 can also land in the instant after a result left and before the engine wrote it: the key stays
-valid and no state holds it (issue 16). After its engine is gone, this process reads the
+valid and no state holds it. After its engine is gone, this process reads the
 stack's last checkpoint (``pulumi stack export``, the same file the next run starts from) and
 undoes everything it made that the checkpoint does not hold. Only what this process made is
 touched, and only after a state was read: when that fails, nothing is deleted.

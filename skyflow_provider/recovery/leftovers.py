@@ -9,7 +9,7 @@ accounts a killed run was minting on (its pending key creates) and which keys th
 the audit log says which keys a token of this stack minted (``api.audit``). Only a key that is
 both unheld and provably this stack's is deleted: another stack's key on the same account (a
 second consumer of a shared account), or a key a person made, by hand or with the same identity
-outside any run, is not (issue 22: before it, "unheld" alone deleted them, 3 runs of 3). When the
+outside any run, is not (the first design deleted them on "unheld" alone, 3 runs of 3). When the
 audit log cannot answer, nothing is deleted and every unheld key is reported.
 
 Cost: nothing unless a killed run left a pending key create on the account: then one key listing
@@ -26,7 +26,7 @@ from ..api import audit, idempotency
 from . import ledger
 from .checkpoint import CHECKPOINT, Checkpoint, Creating
 
-#: kept for callers of the issue 16 name
+#: the earlier name, kept for its callers
 Minting = Creating
 
 

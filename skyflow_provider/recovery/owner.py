@@ -2,10 +2,10 @@
 provider's own token, so that Skyflow's audit log records which stack made what.
 
 Why a tag in the token: recovery may delete or take over only what a run of *this* stack made
-(issue 22), and after a SIGKILL of every process, maybe on another CI machine, the only witness
-that survives is Skyflow itself. Every request the provider sends carries its token; the audit
-log keeps the token's ctx as ``bearerTokenContextID``. One filter then asks "which objects did a
-token of this stack create", for every run that ever ran, on any machine.
+(docs/reliability.md), and after a SIGKILL of every process, maybe on another CI machine, the only
+witness that survives is Skyflow itself. Every request the provider sends carries its token; the
+audit log keeps the token's ctx as ``bearerTokenContextID``. One filter then asks "which objects
+did a token of this stack create", for every run that ever ran, on any machine.
 
 Where the project and stack come from: the URN of the engine request being served
 (``urn:pulumi:<stack>::<project>::...``), in both forms. The native plugin binds it for the thread

@@ -4,11 +4,12 @@ by the create that repeats it, when Skyflow's audit log proves this stack made i
 Why: a killed ``pulumi up`` leaves the objects its creates made outside the state, and the
 next ``up`` repeats those creates (the checkpoint keeps them as pending). Creating again would
 duplicate them, each with a live key nobody holds; taking over "the object of this name created
-by this identity" (issue 16) took over another stack's object whenever two stacks shared an
-identity and a name, and its destroy then deleted it (issue 22). So:
+by this identity" (the first design) took over another stack's object whenever two stacks
+shared an identity and a name, and its destroy then deleted it. So:
 
 * only a create the checkpoint names as a killed run's pending create looks its name up at all
-  (one name-filtered listing); every other create is the create alone (issue 26);
+  (one name-filtered listing); every other create is the create alone (no call that grows with
+  the account);
 * of the objects of that name that no state holds and this process did not make, the one a token
   of this stack created (``audit.Who.stack``) is taken over; with several, or with
   ``skyflow:adoptOwnOrphans`` false, the create stops, naming them;

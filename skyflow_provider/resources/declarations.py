@@ -270,7 +270,7 @@ STS_CONFIG = ResourceSpec(
     "Kubernetes cluster) may be exchanged for tokens of the listed (keyless) service accounts. "
     "STS has no audience or subject restriction: for an issuer shared by many tenants, put the "
     "identifying claims in context_claims and require them in the role assignments' condition "
-    "(GitHubActionsIdentity and KubernetesIdentity do both).",
+    "(the Python components GitHubActionsIdentity and KubernetesIdentity do both).",
     (
         Field("name", STRING, "Unique name in the account. Updates in place.", required=True),
         DESCRIPTION,

@@ -1,5 +1,5 @@
 """The account's vaults (with their typed schema), people and workspaces, declared once
-(``declarations.py`` registers them in ``RESOURCES`` and ``FUNCTIONS``; issue 27).
+(``declarations.py`` registers them in ``RESOURCES`` and ``FUNCTIONS``).
 """
 
 from __future__ import annotations

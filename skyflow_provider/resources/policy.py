@@ -289,7 +289,7 @@ class PolicyProvider(NamedRecovery, SkyflowProvider):
             return self._adopt(props)
         what = f"create policy {props['name']!r}"
         orphan = self.leftover(props, what)
-        if orphan is not None:  # left by a killed run (issue 16): take it over
+        if orphan is not None:  # left by a killed run: take it over
             return self._adopt(props, str(orphan["ID"]))
         body = {
             "name": props["name"],

@@ -101,7 +101,7 @@ class RoleProvider(NamedRecovery, SkyflowProvider):
             return self._adopt(props)
         what = f"create role {props['name']!r}"
         orphan = self.leftover(props, what)
-        if orphan is not None:  # left by a killed run (issue 16): take it over
+        if orphan is not None:  # left by a killed run: take it over
             return self._adopt(props, str(orphan["ID"]))
         body = {
             "roleDefinition": self._definition(props),

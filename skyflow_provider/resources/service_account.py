@@ -179,7 +179,7 @@ class ServiceAccountProvider(NamedRecovery, AccountKeys):
             return self._adopt(props)
         what = f"create service account {props['name']!r}"
         orphan = self.leftover(props, what)
-        if orphan is not None:  # left by a killed run (issue 16): take it over, keys replaced
+        if orphan is not None:  # left by a killed run: take it over, keys replaced
             return self._adopt(props, str(orphan["ID"]), orphan=True)
         sa, cc = self._bodies(props)
         body: dict[str, Any] = {"serviceAccount": {"name": props["name"], **sa},
@@ -364,7 +364,7 @@ class ServiceAccountProvider(NamedRecovery, AccountKeys):
                                  f"service account {id_}: key")
         rotation.apply(outs, news, the_plan, slots_for(api_key_mode),
                        self._ops(id_, api_key_mode), at, "key")
-        # exclusive_keys and a new key minted: a rotation killed mid-way (issue 16) may have
+        # exclusive_keys and a new key minted: a rotation killed mid-way may have
         # left the key it minted, valid and held by nobody; delete whatever is not held
         minted = the_plan.rotate or the_plan.recreate
         if news.get("exclusive_keys") is True and (olds.get("unmanaged_key_ids") or minted

@@ -100,7 +100,7 @@ class UserProvider(NamedRecovery, SkyflowProvider):
         email = str(props["email"])
         what = f"create user {email!r}"
         orphan = self.leftover(props, what)
-        if orphan is not None:  # left by a killed run (issue 16): take it over
+        if orphan is not None:  # left by a killed run: take it over
             return self._adopt(props, str(orphan["ID"]))
         body = {"user": {"name": props["name"], "userIdentity": {"email": email}}}
         resp = self.create_unique(what, props, vault_creates.create_user, self.client, body)

@@ -196,7 +196,7 @@ class VaultProvider(NamedRecovery, SkyflowProvider):
         ws_id = str(ws.get("ID"))
         what = f"create vault {props['name']!r}"
         orphan = self.leftover({**props, "workspace_id": ws_id}, what)
-        if orphan is not None:  # left by a killed run (issue 16): take it over
+        if orphan is not None:  # left by a killed run: take it over
             return self._adopt({**props, "workspace_id": ws_id}, str(orphan["ID"]))
         body = self._body(props)
         body["workspaceID"] = ws_id

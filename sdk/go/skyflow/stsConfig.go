@@ -12,7 +12,7 @@ import (
 	"github.com/skyflow-pulumi/skyflow-pulumi/sdk/go/skyflow/internal"
 )
 
-// Skyflow's STS configuration: tokens of one OIDC issuer (GitHub Actions, GitLab, a Kubernetes cluster) may be exchanged for tokens of the listed (keyless) service accounts. STS has no audience or subject restriction: for an issuer shared by many tenants, put the identifying claims in context_claims and require them in the role assignments' condition (GitHubActionsIdentity and KubernetesIdentity do both).
+// Skyflow's STS configuration: tokens of one OIDC issuer (GitHub Actions, GitLab, a Kubernetes cluster) may be exchanged for tokens of the listed (keyless) service accounts. STS has no audience or subject restriction: for an issuer shared by many tenants, put the identifying claims in context_claims and require them in the role assignments' condition (the Python components GitHubActionsIdentity and KubernetesIdentity do both).
 type StsConfig struct {
 	pulumi.CustomResourceState
 

@@ -151,7 +151,7 @@ class StsConfig(pulumi.CustomResource):
                  service_account_ids: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  __props__=None):
         """
-        Skyflow's STS configuration: tokens of one OIDC issuer (GitHub Actions, GitLab, a Kubernetes cluster) may be exchanged for tokens of the listed (keyless) service accounts. STS has no audience or subject restriction: for an issuer shared by many tenants, put the identifying claims in context_claims and require them in the role assignments' condition (GitHubActionsIdentity and KubernetesIdentity do both).
+        Skyflow's STS configuration: tokens of one OIDC issuer (GitHub Actions, GitLab, a Kubernetes cluster) may be exchanged for tokens of the listed (keyless) service accounts. STS has no audience or subject restriction: for an issuer shared by many tenants, put the identifying claims in context_claims and require them in the role assignments' condition (the Python components GitHubActionsIdentity and KubernetesIdentity do both).
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
@@ -170,7 +170,7 @@ class StsConfig(pulumi.CustomResource):
                  args: StsConfigArgs,
                  opts: Optional[pulumi.ResourceOptions] = None):
         """
-        Skyflow's STS configuration: tokens of one OIDC issuer (GitHub Actions, GitLab, a Kubernetes cluster) may be exchanged for tokens of the listed (keyless) service accounts. STS has no audience or subject restriction: for an issuer shared by many tenants, put the identifying claims in context_claims and require them in the role assignments' condition (GitHubActionsIdentity and KubernetesIdentity do both).
+        Skyflow's STS configuration: tokens of one OIDC issuer (GitHub Actions, GitLab, a Kubernetes cluster) may be exchanged for tokens of the listed (keyless) service accounts. STS has no audience or subject restriction: for an issuer shared by many tenants, put the identifying claims in context_claims and require them in the role assignments' condition (the Python components GitHubActionsIdentity and KubernetesIdentity do both).
 
         :param str resource_name: The name of the resource.
         :param StsConfigArgs args: The arguments to use to populate this resource's properties.
