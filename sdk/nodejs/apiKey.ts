@@ -102,7 +102,7 @@ export class ApiKey extends pulumi.CustomResource {
     /**
      * Optional hint (jwt or api_key), filled from service_account when given; never causes a diff.
      */
-    declare public readonly serviceAccountAuthType: pulumi.Output<enums.AuthType | undefined>;
+    declare public readonly serviceAccountAuthType: pulumi.Output<string | undefined>;
     /**
      * The API-key service account (its id). Changing it replaces the key.
      */

@@ -33,7 +33,7 @@ export interface GetSystemRoleResult {
     /**
      * A system role name: VAULT_OWNER, VAULT_EDITOR, VAULT_VIEWER, PIPELINE_MANAGER, CONNECTION_MANAGER.
      */
-    readonly name: enums.SystemRoleName;
+    readonly name: string;
     /**
      * The role's id in that vault.
      */

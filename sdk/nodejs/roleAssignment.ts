@@ -58,7 +58,7 @@ export class RoleAssignment extends pulumi.CustomResource {
     /**
      * SERVICE_ACCOUNT or USER. Changing it replaces.
      */
-    declare public readonly memberType: pulumi.Output<enums.MemberType>;
+    declare public readonly memberType: pulumi.Output<string>;
     /**
      * The member id actually assigned.
      */

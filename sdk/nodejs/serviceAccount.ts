@@ -62,7 +62,7 @@ export class ServiceAccount extends pulumi.CustomResource {
     /**
      * jwt (key pair and credentials.json) or api_key. Changing it replaces the account (deleted first, so the name is free).
      */
-    declare public readonly authType: pulumi.Output<enums.AuthType>;
+    declare public readonly authType: pulumi.Output<string>;
     /**
      * Skyflow's clientID (= the resource id).
      */

@@ -106,7 +106,7 @@ export class ServiceAccountKey extends pulumi.CustomResource {
     /**
      * Optional hint (jwt or api_key), filled from service_account when given; never causes a diff.
      */
-    declare public readonly serviceAccountAuthType: pulumi.Output<enums.AuthType | undefined>;
+    declare public readonly serviceAccountAuthType: pulumi.Output<string | undefined>;
     /**
      * The JWT service account (its id). Changing it replaces the key.
      */

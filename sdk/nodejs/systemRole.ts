@@ -50,7 +50,7 @@ export class SystemRole extends pulumi.CustomResource {
     /**
      * A system role name: VAULT_OWNER, VAULT_EDITOR, VAULT_VIEWER, PIPELINE_MANAGER, CONNECTION_MANAGER.
      */
-    declare public readonly name: pulumi.Output<enums.SystemRoleName>;
+    declare public readonly name: pulumi.Output<string>;
     /**
      * The role's id in that vault.
      */

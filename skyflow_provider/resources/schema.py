@@ -22,16 +22,24 @@ PLUGIN_DOWNLOAD_URL = "github://api.github.com/skyflow-pulumi/skyflow-pulumi"
 GO_MODULE = "github.com/skyflow-pulumi/skyflow-pulumi/sdk/go"
 
 
-def type_ref(t: Type) -> dict[str, Any]:
-    """A schema type spec for a field type."""
+def type_ref(t: Type, *, enums: bool = True) -> dict[str, Any]:
+    """A schema type spec for a field type.
+
+    ``enums=False`` (resource and function outputs) gives an enum's underlying string: Pulumi
+    YAML's type checker refuses an enum output passed to the same enum input (``${svc.authType}``
+    into ``serviceAccountAuthType``), so enums type what goes in and plain strings what comes out,
+    as large providers (azure-native) do.
+    """
     if t.enum is not None:
+        if not enums:
+            return {"type": "string"}
         return {"$ref": f"#/types/{PACKAGE}:index:{t.enum.name}"}
     if t.name == "array":
         assert t.items is not None
-        return {"type": "array", "items": type_ref(t.items)}
+        return {"type": "array", "items": type_ref(t.items, enums=enums)}
     if t.name == "map":
         assert t.items is not None
-        return {"type": "object", "additionalProperties": type_ref(t.items)}
+        return {"type": "object", "additionalProperties": type_ref(t.items, enums=enums)}
     if t.name == "object":
         assert t.object is not None
         return {"$ref": f"#/types/{PACKAGE}:index:{t.object.name}"}
@@ -40,9 +48,11 @@ def type_ref(t: Type) -> dict[str, Any]:
     return {"type": t.name}
 
 
-def property_spec(f: Field, *, for_input: bool = False) -> dict[str, Any]:
+def property_spec(f: Field, *, for_input: bool = False, enums: bool | None = None
+                  ) -> dict[str, Any]:
     """One property: type, description, secret, replaceOnChanges, default."""
-    out: dict[str, Any] = {**type_ref(f.type), "description": f.description}
+    typed = type_ref(f.type, enums=for_input if enums is None else enums)
+    out: dict[str, Any] = {**typed, "description": f.description}
     if f.secret:
         out["secret"] = True
     if f.replaces:
@@ -52,9 +62,9 @@ def property_spec(f: Field, *, for_input: bool = False) -> dict[str, Any]:
     return out
 
 
-def _properties(fields: tuple[Field, ...] | list[Field], *, for_input: bool
-                ) -> dict[str, dict[str, Any]]:
-    return {f.camel: property_spec(f, for_input=for_input) for f in fields}
+def _properties(fields: tuple[Field, ...] | list[Field], *, for_input: bool,
+                enums: bool | None = None) -> dict[str, dict[str, Any]]:
+    return {f.camel: property_spec(f, for_input=for_input, enums=enums) for f in fields}
 
 
 def resource_schema(spec: ResourceSpec) -> dict[str, Any]:
@@ -77,8 +87,8 @@ def function_schema(spec: ResourceSpec, description: str) -> dict[str, Any]:
     inputs = [f for f in spec.fields if f.kind == "input"]
     state = [f for f in spec.fields if f.kind in ("input", "output")]
 
-    def props(fields: list[Field]) -> dict[str, dict[str, Any]]:
-        out = _properties(fields, for_input=False)
+    def props(fields: list[Field], *, enums: bool) -> dict[str, dict[str, Any]]:
+        out = _properties(fields, for_input=False, enums=enums)
         for prop in out.values():
             prop.pop("replaceOnChanges", None)
         return out
@@ -86,11 +96,11 @@ def function_schema(spec: ResourceSpec, description: str) -> dict[str, Any]:
     return {
         "description": description,
         "inputs": {
-            "properties": props(inputs),
+            "properties": props(inputs, enums=True),
             "required": [f.camel for f in inputs if f.required],
         },
         "outputs": {
-            "properties": props(state),
+            "properties": props(state, enums=False),
             "required": [f.camel for f in state if f.required or f.kind == "input"],
         },
     }

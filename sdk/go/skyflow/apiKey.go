@@ -42,7 +42,7 @@ type ApiKey struct {
 	// Any value; changing it rotates the key in place: the new key is minted and published first, the previous one stays valid for overlap_hours.
 	RotationTrigger pulumi.AnyOutput `pulumi:"rotationTrigger"`
 	// Optional hint (jwt or api_key), filled from service_account when given; never causes a diff.
-	ServiceAccountAuthType AuthTypePtrOutput `pulumi:"serviceAccountAuthType"`
+	ServiceAccountAuthType pulumi.StringPtrOutput `pulumi:"serviceAccountAuthType"`
 	// The API-key service account (its id). Changing it replaces the key.
 	ServiceAccountId pulumi.StringPtrOutput `pulumi:"serviceAccountId"`
 }
@@ -231,8 +231,8 @@ func (o ApiKeyOutput) RotationTrigger() pulumi.AnyOutput {
 }
 
 // Optional hint (jwt or api_key), filled from service_account when given; never causes a diff.
-func (o ApiKeyOutput) ServiceAccountAuthType() AuthTypePtrOutput {
-	return o.ApplyT(func(v *ApiKey) AuthTypePtrOutput { return v.ServiceAccountAuthType }).(AuthTypePtrOutput)
+func (o ApiKeyOutput) ServiceAccountAuthType() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ApiKey) pulumi.StringPtrOutput { return v.ServiceAccountAuthType }).(pulumi.StringPtrOutput)
 }
 
 // The API-key service account (its id). Changing it replaces the key.

@@ -31,7 +31,7 @@ type LookupSystemRoleArgs struct {
 
 type LookupSystemRoleResult struct {
 	// A system role name: VAULT_OWNER, VAULT_EDITOR, VAULT_VIEWER, PIPELINE_MANAGER, CONNECTION_MANAGER.
-	Name SystemRoleName `pulumi:"name"`
+	Name string `pulumi:"name"`
 	// The role's id in that vault.
 	RoleId string `pulumi:"roleId"`
 	// The vault whose built-in role to find.
@@ -69,8 +69,8 @@ func (o LookupSystemRoleResultOutput) ToLookupSystemRoleResultOutputWithContext(
 }
 
 // A system role name: VAULT_OWNER, VAULT_EDITOR, VAULT_VIEWER, PIPELINE_MANAGER, CONNECTION_MANAGER.
-func (o LookupSystemRoleResultOutput) Name() SystemRoleNameOutput {
-	return o.ApplyT(func(v LookupSystemRoleResult) SystemRoleName { return v.Name }).(SystemRoleNameOutput)
+func (o LookupSystemRoleResultOutput) Name() pulumi.StringOutput {
+	return o.ApplyT(func(v LookupSystemRoleResult) string { return v.Name }).(pulumi.StringOutput)
 }
 
 // The role's id in that vault.

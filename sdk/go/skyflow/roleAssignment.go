@@ -20,7 +20,7 @@ type RoleAssignment struct {
 	// The member's id, for users (with member_type USER). Changing it replaces.
 	MemberId pulumi.StringPtrOutput `pulumi:"memberId"`
 	// SERVICE_ACCOUNT or USER. Changing it replaces.
-	MemberType MemberTypeOutput `pulumi:"memberType"`
+	MemberType pulumi.StringOutput `pulumi:"memberType"`
 	// The member id actually assigned.
 	ResolvedMemberId pulumi.StringOutput `pulumi:"resolvedMemberId"`
 	// The role id actually assigned (also when given by name).
@@ -170,8 +170,8 @@ func (o RoleAssignmentOutput) MemberId() pulumi.StringPtrOutput {
 }
 
 // SERVICE_ACCOUNT or USER. Changing it replaces.
-func (o RoleAssignmentOutput) MemberType() MemberTypeOutput {
-	return o.ApplyT(func(v *RoleAssignment) MemberTypeOutput { return v.MemberType }).(MemberTypeOutput)
+func (o RoleAssignmentOutput) MemberType() pulumi.StringOutput {
+	return o.ApplyT(func(v *RoleAssignment) pulumi.StringOutput { return v.MemberType }).(pulumi.StringOutput)
 }
 
 // The member id actually assigned.

@@ -23,7 +23,7 @@ type ServiceAccount struct {
 	// The current API key's id (api_key accounts).
 	ApiKeyId pulumi.StringPtrOutput `pulumi:"apiKeyId"`
 	// jwt (key pair and credentials.json) or api_key. Changing it replaces the account (deleted first, so the name is free).
-	AuthType AuthTypeOutput `pulumi:"authType"`
+	AuthType pulumi.StringOutput `pulumi:"authType"`
 	// Skyflow's clientID (= the resource id).
 	ClientId pulumi.StringOutput `pulumi:"clientId"`
 	// Skyflow's clientName.
@@ -272,8 +272,8 @@ func (o ServiceAccountOutput) ApiKeyId() pulumi.StringPtrOutput {
 }
 
 // jwt (key pair and credentials.json) or api_key. Changing it replaces the account (deleted first, so the name is free).
-func (o ServiceAccountOutput) AuthType() AuthTypeOutput {
-	return o.ApplyT(func(v *ServiceAccount) AuthTypeOutput { return v.AuthType }).(AuthTypeOutput)
+func (o ServiceAccountOutput) AuthType() pulumi.StringOutput {
+	return o.ApplyT(func(v *ServiceAccount) pulumi.StringOutput { return v.AuthType }).(pulumi.StringOutput)
 }
 
 // Skyflow's clientID (= the resource id).

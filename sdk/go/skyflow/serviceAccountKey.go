@@ -44,7 +44,7 @@ type ServiceAccountKey struct {
 	// Any value; changing it rotates the key in place: the new key is minted and published first, the previous one stays valid for overlap_hours.
 	RotationTrigger pulumi.AnyOutput `pulumi:"rotationTrigger"`
 	// Optional hint (jwt or api_key), filled from service_account when given; never causes a diff.
-	ServiceAccountAuthType AuthTypePtrOutput `pulumi:"serviceAccountAuthType"`
+	ServiceAccountAuthType pulumi.StringPtrOutput `pulumi:"serviceAccountAuthType"`
 	// The JWT service account (its id). Changing it replaces the key.
 	ServiceAccountId pulumi.StringPtrOutput `pulumi:"serviceAccountId"`
 	// When the current key became valid.
@@ -244,8 +244,8 @@ func (o ServiceAccountKeyOutput) RotationTrigger() pulumi.AnyOutput {
 }
 
 // Optional hint (jwt or api_key), filled from service_account when given; never causes a diff.
-func (o ServiceAccountKeyOutput) ServiceAccountAuthType() AuthTypePtrOutput {
-	return o.ApplyT(func(v *ServiceAccountKey) AuthTypePtrOutput { return v.ServiceAccountAuthType }).(AuthTypePtrOutput)
+func (o ServiceAccountKeyOutput) ServiceAccountAuthType() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ServiceAccountKey) pulumi.StringPtrOutput { return v.ServiceAccountAuthType }).(pulumi.StringPtrOutput)
 }
 
 // The JWT service account (its id). Changing it replaces the key.

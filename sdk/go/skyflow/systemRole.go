@@ -17,7 +17,7 @@ type SystemRole struct {
 	pulumi.CustomResourceState
 
 	// A system role name: VAULT_OWNER, VAULT_EDITOR, VAULT_VIEWER, PIPELINE_MANAGER, CONNECTION_MANAGER.
-	Name SystemRoleNameOutput `pulumi:"name"`
+	Name pulumi.StringOutput `pulumi:"name"`
 	// The role's id in that vault.
 	RoleId pulumi.StringOutput `pulumi:"roleId"`
 	// The vault whose built-in role to find.
@@ -128,8 +128,8 @@ func (o SystemRoleOutput) ToSystemRoleOutputWithContext(ctx context.Context) Sys
 }
 
 // A system role name: VAULT_OWNER, VAULT_EDITOR, VAULT_VIEWER, PIPELINE_MANAGER, CONNECTION_MANAGER.
-func (o SystemRoleOutput) Name() SystemRoleNameOutput {
-	return o.ApplyT(func(v *SystemRole) SystemRoleNameOutput { return v.Name }).(SystemRoleNameOutput)
+func (o SystemRoleOutput) Name() pulumi.StringOutput {
+	return o.ApplyT(func(v *SystemRole) pulumi.StringOutput { return v.Name }).(pulumi.StringOutput)
 }
 
 // The role's id in that vault.

@@ -356,7 +356,7 @@ class ApiKey(pulumi.CustomResource):
 
     @_builtins.property
     @pulumi.getter(name="serviceAccountAuthType")
-    def service_account_auth_type(self) -> pulumi.Output[Optional['AuthType']]:
+    def service_account_auth_type(self) -> pulumi.Output[Optional[_builtins.str]]:
         """
         Optional hint (jwt or api_key), filled from service_account when given; never causes a diff.
         """

@@ -37,7 +37,7 @@ class GetSystemRoleResult:
 
     @_builtins.property
     @pulumi.getter
-    def name(self) -> 'SystemRoleName':
+    def name(self) -> _builtins.str:
         """
         A system role name: VAULT_OWNER, VAULT_EDITOR, VAULT_VIEWER, PIPELINE_MANAGER, CONNECTION_MANAGER.
         """

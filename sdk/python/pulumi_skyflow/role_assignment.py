@@ -277,7 +277,7 @@ class RoleAssignment(pulumi.CustomResource):
 
     @_builtins.property
     @pulumi.getter(name="memberType")
-    def member_type(self) -> pulumi.Output['MemberType']:
+    def member_type(self) -> pulumi.Output[_builtins.str]:
         """
         SERVICE_ACCOUNT or USER. Changing it replaces.
         """

@@ -468,7 +468,7 @@ class ServiceAccount(pulumi.CustomResource):
 
     @_builtins.property
     @pulumi.getter(name="authType")
-    def auth_type(self) -> pulumi.Output['AuthType']:
+    def auth_type(self) -> pulumi.Output[_builtins.str]:
         """
         jwt (key pair and credentials.json) or api_key. Changing it replaces the account (deleted first, so the name is free).
         """

@@ -152,7 +152,7 @@ class SystemRole(pulumi.CustomResource):
 
     @_builtins.property
     @pulumi.getter
-    def name(self) -> pulumi.Output['SystemRoleName']:
+    def name(self) -> pulumi.Output[_builtins.str]:
         """
         A system role name: VAULT_OWNER, VAULT_EDITOR, VAULT_VIEWER, PIPELINE_MANAGER, CONNECTION_MANAGER.
         """
