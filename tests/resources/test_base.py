@@ -174,25 +174,6 @@ def test_replacements_with_reused_identity_delete_first(cls, old, new) -> None:
     assert p.diff("x", state(p, old), news(p, new)).delete_before_replace is True
 
 
-class Mocks(pulumi.runtime.Mocks):
-    def __init__(self) -> None:
-        self.registered: list[pulumi.runtime.MockResourceArgs] = []
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.registered.append(args)
-        return f"{args.name}-id", dict(args.inputs)
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
-        return {}, []
-
-
-@pytest.fixture
-def mocks():
-    m = Mocks()
-    pulumi.runtime.set_mocks(m, preview=False)
-    yield m
-
-
 @pulumi.runtime.test
 def test_type_tokens_and_attributes(mocks) -> None:
     sa = sp.ServiceAccount("sa", sp.ServiceAccountArgs(name="a"))

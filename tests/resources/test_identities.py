@@ -11,33 +11,16 @@ import pytest
 
 from skyflow_provider import GitHubActionsIdentity, KubernetesIdentity
 
-
-class Mocks(pulumi.runtime.Mocks):
-    def __init__(self) -> None:
-        self.registered: list[pulumi.runtime.MockResourceArgs] = []
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.registered.append(args)
-        return f"{args.name}-id", dict(args.inputs)
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
-        return {}, []
+from .conftest import RecordingMocks
 
 
-@pytest.fixture
-def mocks() -> Mocks:
-    m = Mocks()
-    pulumi.runtime.set_mocks(m, preview=False)
-    return m
-
-
-def _of(mocks: Mocks, kind: str, prefix: str) -> list[dict[str, Any]]:
+def _of(mocks: RecordingMocks, kind: str, prefix: str) -> list[dict[str, Any]]:
     return [dict(r.inputs) for r in mocks.registered
             if r.typ.endswith(f":{kind}") and r.name.startswith(prefix)]
 
 
 @pulumi.runtime.test
-def test_github_identities_pin_repository_and_ref_or_pull_requests(mocks: Mocks) -> Any:
+def test_github_identities_pin_repository_and_ref_or_pull_requests(mocks: RecordingMocks) -> Any:
     deploy = GitHubActionsIdentity("deploy", repository="acme/identities",
                                    ref="refs/heads/main", environment="prod", roles=["r1", "r2"])
     preview = GitHubActionsIdentity("preview", repository="acme/identities", pull_request=True,
@@ -64,7 +47,7 @@ def test_github_identities_pin_repository_and_ref_or_pull_requests(mocks: Mocks)
 
 
 @pulumi.runtime.test
-def test_kubernetes_identity_pins_the_service_account(mocks: Mocks) -> Any:
+def test_kubernetes_identity_pins_the_service_account(mocks: RecordingMocks) -> Any:
     pod = KubernetesIdentity("pod", issuer="https://oidc.example.com/id/ABC",
                              namespace="payments", service_account="api", roles=["r1"])
     assert pod.condition == "request.context.sub == 'system:serviceaccount:payments:api'"
@@ -86,7 +69,7 @@ def test_kubernetes_identity_pins_the_service_account(mocks: Mocks) -> Any:
     ({"repository": "acme identities", "ref": "refs/heads/main"}, "org/repo"),
     ({"repository": "acme/identities", "ref": "refs/heads/x' || true || '"}, "no quotes"),
 ])
-def test_unsafe_github_identities_are_refused(mocks: Mocks, kwargs: dict[str, Any],
+def test_unsafe_github_identities_are_refused(mocks: RecordingMocks, kwargs: dict[str, Any],
                                               says: str) -> None:
     with pytest.raises(ValueError, match=says):
         GitHubActionsIdentity("bad", roles=["r1"], **kwargs)

@@ -4,8 +4,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pulumi
 import pytest
 
@@ -38,25 +36,6 @@ def test_role_and_system_role(make, fake) -> None:
     assert s.create(checked(s, {"vault_id": "v1", "name": "VAULT_EDITOR"})).id == "sysedit"
     with pytest.raises(SkyflowProviderError, match="no system role"):
         s.create(checked(s, {"vault_id": "v1", "name": "NOPE"}))
-
-
-class Mocks(pulumi.runtime.Mocks):
-    def __init__(self) -> None:
-        self.registered: list[pulumi.runtime.MockResourceArgs] = []
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.registered.append(args)
-        return f"{args.name}-id", dict(args.inputs)
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
-        return {}, []
-
-
-@pytest.fixture
-def mocks():
-    m = Mocks()
-    pulumi.runtime.set_mocks(m, preview=False)
-    yield m
 
 
 @pulumi.runtime.test
