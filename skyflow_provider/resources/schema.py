@@ -48,11 +48,10 @@ def type_ref(t: Type, *, enums: bool = True) -> dict[str, Any]:
     return {"type": t.name}
 
 
-def property_spec(f: Field, *, for_input: bool = False, enums: bool | None = None
-                  ) -> dict[str, Any]:
-    """One property: type, description, secret, replaceOnChanges, default."""
-    typed = type_ref(f.type, enums=for_input if enums is None else enums)
-    out: dict[str, Any] = {**typed, "description": f.description}
+def property_spec(f: Field, *, for_input: bool = False, enums: bool = True) -> dict[str, Any]:
+    """One property: type, description, secret, replaceOnChanges, default (``enums``: see
+    type_ref; False for what a resource or function gives back)."""
+    out: dict[str, Any] = {**type_ref(f.type, enums=enums), "description": f.description}
     if f.secret:
         out["secret"] = True
     if f.replaces:
@@ -63,7 +62,7 @@ def property_spec(f: Field, *, for_input: bool = False, enums: bool | None = Non
 
 
 def _properties(fields: tuple[Field, ...] | list[Field], *, for_input: bool,
-                enums: bool | None = None) -> dict[str, dict[str, Any]]:
+                enums: bool = True) -> dict[str, dict[str, Any]]:
     return {f.camel: property_spec(f, for_input=for_input, enums=enums) for f in fields}
 
 
@@ -75,7 +74,7 @@ def resource_schema(spec: ResourceSpec) -> dict[str, Any]:
         "description": spec.description,
         "inputProperties": _properties(inputs, for_input=True),
         "requiredInputs": [f.camel for f in inputs if f.required],
-        "properties": _properties(state, for_input=False),
+        "properties": _properties(state, for_input=False, enums=False),
         # Inputs with a default and outputs Skyflow always returns are always set in state.
         "required": [f.camel for f in state if f.required or f.has_default],
     }
@@ -87,7 +86,7 @@ def function_schema(spec: ResourceSpec, description: str) -> dict[str, Any]:
     inputs = [f for f in spec.fields if f.kind == "input"]
     state = [f for f in spec.fields if f.kind in ("input", "output")]
 
-    def props(fields: list[Field], *, enums: bool) -> dict[str, dict[str, Any]]:
+    def props(fields: list[Field], *, enums: bool = True) -> dict[str, dict[str, Any]]:
         out = _properties(fields, for_input=False, enums=enums)
         for prop in out.values():
             prop.pop("replaceOnChanges", None)
@@ -96,7 +95,7 @@ def function_schema(spec: ResourceSpec, description: str) -> dict[str, Any]:
     return {
         "description": description,
         "inputs": {
-            "properties": props(inputs, enums=True),
+            "properties": props(inputs),
             "required": [f.camel for f in inputs if f.required],
         },
         "outputs": {
