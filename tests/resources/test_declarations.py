@@ -110,28 +110,29 @@ def test_schema_marks_exactly_the_declared_secrets(spec) -> None:
     assert spec.token == f"skyflow:index:{spec.name}"
 
 
-def _enum_fields(spec):
-    return [f for f in spec.fields if f.type.enum is not None
-            or (f.type.items is not None and f.type.items.enum is not None)]
+def _enum_of(f):
+    """The enum a field holds, itself or as its list's items; None when it holds none."""
+    return f.type.enum or (f.type.items.enum if f.type.items is not None else None)
 
 
-@pytest.mark.parametrize("spec", [s for s in RESOURCES if _enum_fields(s)],
-                         ids=[s.name for s in RESOURCES if _enum_fields(s)])
+@pytest.mark.parametrize("spec", [s for s in RESOURCES if any(map(_enum_of, s.fields))],
+                         ids=[s.name for s in RESOURCES if any(map(_enum_of, s.fields))])
 def test_schema_enums_type_inputs_and_outputs_are_strings(spec) -> None:
     """Inputs carry the enum (SDK constants, checks in the editor); outputs the plain string, so
     an output passes straight into the same enum input in Pulumi YAML (its checker refuses an
     enum-typed value there: tests/e2e/test_rotation.py's YAML program does exactly that)."""
-    res = _schema()["resources"][spec.token]
-    for f in _enum_fields(spec):
-        enum = (f.type.enum or f.type.items.enum).name
+    schema = _schema()
+    res = schema["resources"][spec.token]
+    for f in spec.fields:
+        enum = _enum_of(f)
+        if enum is None:
+            continue
         out = res["properties"][f.camel]
         assert "$ref" not in json.dumps(out), (spec.name, f.camel, out)
         if f.kind == "input":
-            assert f"#/types/skyflow:index:{enum}" in json.dumps(res["inputProperties"][f.camel])
-    types = _schema()["types"]
-    for f in _enum_fields(spec):
-        enum = (f.type.enum or f.type.items.enum)
-        assert [e["value"] for e in types[f"skyflow:index:{enum.name}"]["enum"]] == \
+            assert f"#/types/skyflow:index:{enum.name}" in json.dumps(
+                res["inputProperties"][f.camel])
+        assert [e["value"] for e in schema["types"][f"skyflow:index:{enum.name}"]["enum"]] == \
             list(enum.values)
 
 
