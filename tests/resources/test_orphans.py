@@ -98,30 +98,32 @@ def test_engine_gone_is_asked_now(monkeypatch: pytest.MonkeyPatch) -> None:
     assert lifeline.engine_gone() is True
 
 
-@pytest.mark.parametrize("kind", ["ServiceAccountKey", "ApiKey"])
-def test_no_key_is_minted_once_the_engine_is_gone(make, fake, dead_engine, kind) -> None:
+def _key_case(fake: Any, kind: str) -> tuple[bool, type, str, set[str]]:
+    """An account of the kind's auth type made as this stack's identity: (API key?, the key
+    provider class, the account id, the keys it holds now)."""
     from skyflow_provider.resources.api_key import ApiKeyProvider
     from skyflow_provider.resources.service_account_key import ServiceAccountKeyProvider
     as_identity(fake)
     api = kind == "ApiKey"
     sa = fake.create_service_account({"serviceAccount": {"name": "k"}, "apiKeyEnabled": api})
-    held = set(fake.api_keys if api else fake.keys)
+    return (api, ApiKeyProvider if api else ServiceAccountKeyProvider, sa["clientID"],
+            set(fake.api_keys if api else fake.keys))
+
+
+@pytest.mark.parametrize("kind", ["ServiceAccountKey", "ApiKey"])
+def test_no_key_is_minted_once_the_engine_is_gone(make, fake, dead_engine, kind) -> None:
+    api, cls, sa_id, held = _key_case(fake, kind)
     calls = len(fake.calls)
-    p = make(ApiKeyProvider if api else ServiceAccountKeyProvider)
+    p = make(cls)
     with pytest.raises(ledger.EngineGoneError, match=r"engine is gone: no .*was made"):
-        p.create(checked(p, {"service_account_id": sa["clientID"]}))
+        p.create(checked(p, {"service_account_id": sa_id}))
     assert set(fake.api_keys if api else fake.keys) == held
     assert not [c for c in fake.calls[calls:] if c.startswith("create")]
 
 
 @pytest.mark.parametrize("kind", ["ServiceAccountKey", "ApiKey"])
 def test_a_key_minted_while_the_engine_died_is_deleted(make, fake, monkeypatch, kind) -> None:
-    from skyflow_provider.resources.api_key import ApiKeyProvider
-    from skyflow_provider.resources.service_account_key import ServiceAccountKeyProvider
-    as_identity(fake)
-    api = kind == "ApiKey"
-    sa = fake.create_service_account({"serviceAccount": {"name": "k"}, "apiKeyEnabled": api})
-    held = set(fake.api_keys if api else fake.keys)
+    api, cls, sa_id, held = _key_case(fake, kind)
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen()
@@ -134,10 +136,10 @@ def test_a_key_minted_while_the_engine_died_is_deleted(make, fake, monkeypatch, 
         return real(sa_id)
 
     setattr(fake, op, engine_dies_meanwhile)
-    p = make(ApiKeyProvider if api else ServiceAccountKeyProvider)
+    p = make(cls)
     with pytest.raises(ledger.EngineGoneError, match=r"engine is gone: .*of service account .*"
                                                      r"deleted again"):
-        p.create(checked(p, {"service_account_id": sa["clientID"]}))
+        p.create(checked(p, {"service_account_id": sa_id}))
     assert set(fake.api_keys if api else fake.keys) == held  # nothing left nobody holds
 
 
