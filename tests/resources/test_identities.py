@@ -19,6 +19,13 @@ def _of(mocks: RecordingMocks, kind: str, prefix: str) -> list[dict[str, Any]]:
             if r.typ.endswith(f":{kind}") and r.name.startswith(prefix)]
 
 
+def _all_made(*identities: Any) -> pulumi.Output[list[Any]]:
+    """Every part's id: the check runs only once each part is registered (waiting on one
+    part's id alone raced the others' registration)."""
+    parts = [p for i in identities for p in (i.account, i.sts_config, *i.role_assignments)]
+    return pulumi.Output.all(*(p.id for p in parts))
+
+
 @pulumi.runtime.test
 def test_github_identities_pin_repository_and_ref_or_pull_requests(mocks: RecordingMocks) -> Any:
     deploy = GitHubActionsIdentity("deploy", repository="acme/identities",
@@ -43,7 +50,7 @@ def test_github_identities_pin_repository_and_ref_or_pull_requests(mocks: Record
             condition = deploy.condition if name == "deploy" else preview.condition
             assert all(a["condition"] == condition for a in assignments)
 
-    return pulumi.Output.all(deploy.service_account_id, preview.sts_config_id).apply(check)
+    return _all_made(deploy, preview).apply(check)
 
 
 @pulumi.runtime.test
@@ -58,7 +65,7 @@ def test_kubernetes_identity_pins_the_service_account(mocks: RecordingMocks) -> 
         (assignment,) = _of(mocks, "RoleAssignment", "pod")
         assert assignment["condition"] == pod.condition
 
-    return pod.sts_config_id.apply(check)
+    return _all_made(pod).apply(check)
 
 
 @pytest.mark.parametrize("kwargs, says", [
