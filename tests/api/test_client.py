@@ -198,9 +198,8 @@ def test_one_pool_serves_every_thread_on_kept_connections(server: ScriptedServer
         t.join()
     assert not errors
     assert len(server.requests) == 20
-    pools = [p for m in c._pool._managers.values() for p in m.pools._container.values()]
-    assert len(pools) == 1  # one host, one pool, shared by the four threads
-    assert 1 <= pools[0].num_connections <= 4  # at most one connection per thread, kept alive
+    assert len(c._pool.direct._idle) == 1  # one host, one pool, shared by the four threads
+    assert 1 <= c._pool.direct.opened <= 4  # at most one connection per thread, kept alive
 
 
 

@@ -4,18 +4,22 @@ into errors that name the cause and the fix, never a secret."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
 
 import pytest
 import urllib3
+from urllib3.util.retry import Retry
 
 from skyflow_provider.api.client import ManagementClient
 from skyflow_provider.api.settings import settings_from_config
 from skyflow_provider.http import pool as pool_mod
 from skyflow_provider.http.errors import TransportError
-from skyflow_provider.http.pool import ApiPool, Reply, encode_query, to_timeout
+from skyflow_provider.http.pool import ApiPool, Reply, encode_query, timeouts, to_timeout
 from skyflow_provider.http.transport import make_retry
 from tests.helpers.emulator_proc import EmulatorProcess
 from tests.helpers.moto_proc import free_port
@@ -34,6 +38,8 @@ def test_timeouts_in_requests_forms() -> None:
     assert (t.connect_timeout, t.read_timeout) == (5, 5)
     t = to_timeout(None)
     assert (t.connect_timeout, t.read_timeout) == (10.0, 60.0)
+    assert timeouts(None) == (10.0, 60.0) and timeouts(4) == (4, 4)
+    assert timeouts([2.0, 9.0]) == (2.0, 9.0)
 
 
 def test_reply_json_errors_like_requests() -> None:
@@ -72,11 +78,52 @@ def test_connections_kept_alive_against_the_emulator(emu: EmulatorProcess) -> No
         r = p.send("GET", emu.url + "/v1/serviceAccounts", headers={}, retry=retry)
         assert r.status_code == 401 and r.attempts == 1  # TLS fine; no token
         assert "error" in r.json()
-    pools = [c for m in p._managers.values() for c in m.pools._container.values()]
-    assert [c.num_connections for c in pools] == [1]
+    assert p.direct.opened == 1  # one connection, kept alive for the ten calls
+    assert not p._managers  # no proxy: urllib3's managers are not used
     p.clear()
     assert p.send("GET", emu.url + "/v1/serviceAccounts", headers={},
                   retry=retry).status_code == 401  # reopens after clear()
+    assert p.direct.opened == 2
+
+
+def test_a_connection_the_server_closed_is_not_reused(emu: EmulatorProcess) -> None:
+    """An idle kept-alive connection the server has closed is dropped before the next call,
+    so even a POST (never retried after a read error) goes out on a fresh one."""
+    p = ApiPool(str(emu.ca_bundle))
+    retry = make_retry(idempotent=False)
+    assert p.send("GET", emu.url + "/v1/serviceAccounts", headers={},
+                  retry=retry).status_code == 401
+    (idle,) = [c for d in p.direct._idle.values() for c in d]
+    assert idle.sock is not None
+    idle.sock.shutdown(socket.SHUT_RD)  # what a server's close looks like from here
+    r = p.send("POST", emu.url + "/v1/serviceAccounts", headers={}, body=b"{}", retry=retry)
+    assert r.status_code == 401 and r.attempts == 1
+    assert p.direct.opened == 2
+
+
+def test_connections_are_not_churned_by_more_threads_than_urllib3_kept(
+        emu: EmulatorProcess) -> None:
+    """16 threads at once (the plugin serves up to 32): one connection per call in flight,
+    each kept for the next call, none opened and thrown away."""
+    p = ApiPool(str(emu.ca_bundle))
+    retry = make_retry(idempotent=True)
+    barrier = threading.Barrier(16)
+    codes: list[int] = []
+
+    def work() -> None:
+        barrier.wait()
+        for _ in range(5):
+            codes.append(p.send("GET", emu.url + "/v1/serviceAccounts", headers={},
+                                retry=retry).status_code)
+
+    threads = [threading.Thread(target=work) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert codes == [401] * 80
+    assert 1 <= p.direct.opened <= 16
+    assert sum(len(d) for d in p.direct._idle.values()) == p.direct.opened
 
 
 def _client(emu: EmulatorProcess, **env: str) -> ManagementClient:
@@ -117,3 +164,118 @@ def test_nothing_listening_is_no_response_naming_the_cause(emu: EmulatorProcess)
     text = str(info.value)
     assert f"no response from {url}" in text and "Connection refused" in text
     assert "c2VjcmV0LXRva2Vu" not in text and info.value.__cause__ is None
+
+
+class _RawServer:
+    """A plain-HTTP server that answers each request with the next scripted behaviour:
+    ``(status, body)``, ``"drop"`` (read the request, close without an answer) or ``"hang"``
+    (read it, answer nothing until the client gives up)."""
+
+    def __init__(self, script: list[Any]) -> None:
+        self.script = list(script)
+        self.requests: list[bytes] = []
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        with conn:
+            buf = b""
+            while True:
+                while b"\r\n\r\n" not in buf:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    buf += chunk
+                head, _, buf = buf.partition(b"\r\n\r\n")
+                length = int(next((line.split(b":")[1] for line in head.split(b"\r\n")
+                                   if line.lower().startswith(b"content-length:")), b"0"))
+                while len(buf) < length:
+                    buf += conn.recv(65536)
+                buf = buf[length:]
+                self.requests.append(head.split(b"\r\n")[0])
+                action = self.script.pop(0) if self.script else (200, b"{}")
+                if action == "drop":
+                    return
+                if action == "hang":
+                    time.sleep(2)
+                    return
+                status, body = action
+                conn.sendall(b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
+                             b"Content-Length: %d\r\n\r\n%s" % (status, len(body), body))
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def raw() -> Iterator[Callable[[list[Any]], _RawServer]]:
+    servers: list[_RawServer] = []
+
+    def make(script: list[Any]) -> _RawServer:
+        servers.append(_RawServer(script))
+        return servers[-1]
+
+    yield make
+    for s in servers:
+        s.close()
+
+
+def _fast(idempotent: bool) -> Retry:
+    return make_retry(idempotent=idempotent, backoff_factor=0.0)
+
+
+def test_dropped_answer_retried_only_when_idempotent(
+        raw: Callable[[list[Any]], _RawServer]) -> None:
+    srv = raw(["drop", "drop", (200, b'{"ok": true}')])
+    r = ApiPool().send("GET", srv.url + "/v1/roles/r", headers={}, retry=_fast(True))
+    assert (r.status_code, r.json(), r.attempts) == (200, {"ok": True}, 3)
+    srv = raw(["drop", (200, b"{}")])
+    with pytest.raises(urllib3.exceptions.ProtocolError):  # a create may have happened
+        ApiPool().send("POST", srv.url + "/v1/serviceAccounts", headers={}, body=b"{}",
+                       retry=_fast(False))
+    assert len(srv.requests) == 1
+    srv = raw(["drop"] * 5)
+    with pytest.raises(urllib3.exceptions.MaxRetryError) as info:
+        ApiPool().send("GET", srv.url + "/v1/roles/r", headers={}, retry=_fast(True))
+    assert isinstance(info.value.reason, urllib3.exceptions.ProtocolError)
+    assert len(srv.requests) == 3  # read=2: the first attempt and two retries
+
+
+def test_read_timeout_is_urllib3s_error_and_retried_when_idempotent(
+        raw: Callable[[list[Any]], _RawServer]) -> None:
+    srv = raw(["hang", (204, b"")])
+    r = ApiPool().send("DELETE", srv.url + "/v1/roles/r", headers={}, retry=_fast(True),
+                       timeout=(1.0, 0.3))
+    assert (r.status_code, r.attempts) == (204, 2)
+    srv = raw(["hang"])
+    with pytest.raises(urllib3.exceptions.ReadTimeoutError):
+        ApiPool().send("POST", srv.url + "/v1/roles", headers={}, body=b"{}",
+                       retry=_fast(False), timeout=(1.0, 0.3))
+    assert len(srv.requests) == 1
+
+
+def test_status_retries_follow_the_policy(raw: Callable[[list[Any]], _RawServer]) -> None:
+    srv = raw([(503, b"{}"), (200, b'{"a": 1}')])
+    r = ApiPool().send("GET", srv.url + "/x", headers={}, retry=_fast(True))
+    assert (r.status_code, r.json(), r.attempts) == (200, {"a": 1}, 2)
+    srv = raw([(503, b"{}"), (200, b"{}")])
+    r = ApiPool().send("POST", srv.url + "/x", headers={}, body=b"{}", retry=_fast(False))
+    assert (r.status_code, r.attempts) == (503, 1)  # a create is not repeated after a 503
+    srv = raw([(429, b"{}"), (201, b"{}")])
+    r = ApiPool().send("POST", srv.url + "/x", headers={}, body=b"{}", retry=_fast(False))
+    assert (r.status_code, r.attempts) == (201, 2)  # 429: refused unprocessed, so retried
+    srv = raw([(503, b'{"last": 1}')] * 9)
+    r = ApiPool().send("GET", srv.url + "/x", headers={},
+                       retry=make_retry(idempotent=True, total=2, backoff_factor=0.0))
+    assert (r.status_code, r.json(), r.attempts) == (503, {"last": 1}, 3)
+    assert len(srv.requests) == 3
+    assert [line.split(b" ")[0] for line in srv.requests] == [b"GET"] * 3
