@@ -139,3 +139,23 @@ def test_key_stock_zero_generates_every_pair_inline(tmp_path: Path) -> None:
         assert status["workerPid"] is None
         assert status["inline"] == 1 and status["fromStock"] == 0
     assert os.path.isdir(tmp_path / "emu")
+
+
+def test_pairs_taken_in_a_burst_are_made_again_only_once_takes_pause() -> None:
+    """The worker is not asked for a pair while creates keep coming (it would take CPU from
+    the client being served), only once no pair has been taken for ``refill_after``."""
+    stock = KeyStock(3, refill_after=2.0).start()
+    try:
+        _wait(lambda: stock.status()["level"] == 3)
+        for _ in range(3):
+            stock.take()
+            time.sleep(0.3)  # a burst: each take within refill_after of the one before
+        time.sleep(1.0)  # the worker makes a pair in ~70 ms: asked at once, 3 would be back
+        assert stock.status()["produced"] == 3 and stock.status()["level"] == 0
+        _wait(lambda: stock.status()["level"] == 3)  # asked after the pause
+        time.sleep(0.3)
+        assert stock.status()["produced"] == 6  # exactly the pairs taken, no more
+    finally:
+        stock.close()
+    with pytest.raises(ValueError):
+        KeyStock(1, refill_after=-1)
