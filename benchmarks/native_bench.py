@@ -348,8 +348,9 @@ def markdown(data: dict[str, Any]) -> str:
         f"{4 * (os.cpu_count() or 1)}"
     lines += ["", f"Engine `--parallel`: {engine}. Dynamic provider host: a gRPC server with "
               f"{data.get('dynamic_host_workers')} threads (pulumi.dynamic.__main__), so at most "
-              "that many dynamic calls at once; the plugin: one asyncio loop, blocking calls in "
-              "a 32-thread pool."]
+              "that many dynamic calls at once; the plugin: a synchronous gRPC server, each "
+              "request on its own thread (SKYFLOW_PROVIDER_THREADS, default 32), so the "
+              "engine's --parallel decides."]
     prof = data.get("profile") or {}
     if prof:
         lines += ["", "Plugin processes, profiled pass (py-spy `--idle` at "
