@@ -18,6 +18,7 @@ from urllib3.util.retry import Retry
 from skyflow_provider.api.client import ManagementClient
 from skyflow_provider.api.settings import settings_from_config
 from skyflow_provider.http import pool as pool_mod
+from skyflow_provider.http import transport
 from skyflow_provider.http.errors import TransportError
 from skyflow_provider.http.pool import ApiPool, Reply, encode_query, timeouts, to_timeout
 from skyflow_provider.http.transport import make_retry
@@ -279,3 +280,21 @@ def test_status_retries_follow_the_policy(raw: Callable[[list[Any]], _RawServer]
     assert (r.status_code, r.json(), r.attempts) == (503, {"last": 1}, 3)
     assert len(srv.requests) == 3
     assert [line.split(b" ")[0] for line in srv.requests] == [b"GET"] * 3
+
+
+def test_a_new_trust_context_gets_new_connections(emu: EmulatorProcess) -> None:
+    """A replaced CA file means a new SSLContext (TrustCache): the connections made under the
+    old one are closed, not reused, so the new trust applies from the next call."""
+    p = ApiPool(str(emu.ca_bundle))
+    retry = make_retry(idempotent=True)
+    url = emu.url + "/v1/serviceAccounts"
+    assert p.send("GET", url, headers={}, retry=retry).status_code == 401
+    (old,) = [c for d in p.direct._idle.values() for c in d]
+    # what TrustCache does RECHECK_S after the CA file changed: a new context is built
+    p.trust._context = None
+    transport._contexts.clear()
+    assert p.send("GET", url, headers={}, retry=retry).status_code == 401
+    assert old.sock is None  # closed
+    assert len(p.direct._idle) == 1 and p.direct.opened == 2
+    (new,) = [c for d in p.direct._idle.values() for c in d]
+    assert new is not old
