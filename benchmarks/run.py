@@ -57,6 +57,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="skip the create costs (calls per object, plain floor)")
     p.add_argument("--costs-sizes", default="50,100",
                    help="N values of the create costs (default 50,100; --quick: 5,10)")
+    p.add_argument("--costs-runs", type=int, default=create_costs.COMPARE_RUNS,
+                   help="interleaved runs of the N=50 create comparison (its targets are "
+                        "medians of them; the other sizes run once)")
     p.add_argument("--with-1000", action="store_true",
                    help="also N=1000 accounts + 1000 assignments vs the engine floor")
     p.add_argument("--only-1000", action="store_true",
@@ -96,7 +99,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="re-render latest.md and latest.png from <out>/latest.json; no runs")
     args = p.parse_args(argv)
     if args.quick:
-        args.sizes, args.runs = "1,5", 1
+        args.sizes, args.runs, args.costs_runs = "1,5", 1, 1
         if args.costs_sizes == "50,100":
             args.costs_sizes = "5,10"
     args.scale_sizes = (5, 10) if args.quick else create_costs.SCALE_SIZES
@@ -410,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_costs or args.with_1000:
             say("create costs")
             results["create_costs"] = create_costs.run_costs(
-                emu, Path(tmp) / "costs", sizes=args.costs_size_list,
+                emu, Path(tmp) / "costs", sizes=args.costs_size_list, runs=args.costs_runs,
                 with_1000=args.with_1000, only_1000=args.skip_costs, parallel=args.parallel,
                 skip_checkpoints=args.skip_checkpoints, runs_1000=args.runs_1000,
                 scale_sizes=args.scale_sizes)
