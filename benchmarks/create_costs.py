@@ -73,6 +73,12 @@ SCALE_ONLY = (WIRE, NATIVE)
 #: the N=1000 runs: the engine floor, the floor that also makes one API call per step, and our
 #: stack in both forms (the dynamic resources, the native plugin)
 SCALE_CASES = (FLOOR, WIRE, OURS, NATIVE)
+def compared_size(sizes: list[int] | tuple[int, ...]) -> int:
+    """The N the create-time targets compare at: COMPARE_N, else the largest size run (a smoke
+    run's)."""
+    return COMPARE_N if COMPARE_N in sizes else max(sizes)
+
+
 def _verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
@@ -238,11 +244,10 @@ def run_costs(emu: EmulatorProcess, work: Path, *, sizes: tuple[int, ...] = (50,
                                                        extra_args=["--key-stock", "0"]))
             runner0 = Runner(emu0, work / "no-stock", parallel, skip_checkpoints,
                              stocked=[emu, emu0])
+        compared = compared_size(sizes) if sizes else 0
         for run in range(runs if not only_1000 else 0):
-            # every case of one run before the next run (interleaved); sizes other than the
-            # compared one (or the smallest, in a smoke run) once
-            for n in (s for s in sizes if run == 0 or s == min(sizes, key=lambda v: abs(
-                    v - COMPARE_N))):
+            # every case of one run before the next run (interleaved); the other sizes once
+            for n in (s for s in sizes if run == 0 or s == compared):
                 for case in (c for c in CASES if c not in SCALE_ONLY):
                     r = runner0 if case == NO_STOCK_CASE else runner
                     out = r.run(case, n, run, ("create", "refresh", "destroy"))
@@ -293,8 +298,7 @@ def targets(data: dict[str, Any]) -> list[dict[str, Any]]:
             gets = _median(rs, "refresh", "gets_per_resource")
             add(f"refresh: GETs per resource (own read), {case}, N={n}", f"{gets:.2f}",
                 "exactly 1", abs(gets - 1.0) < 1e-9, "refresh_gets")
-    n = str(COMPARE_N) if str(COMPARE_N) in cases.get("service accounts", {}) else \
-        max(cases.get("service accounts", {"0": None}), key=int)
+    n = str(compared_size([int(k) for k in cases.get("service accounts", {"0": None})]))
     if n in cases.get("plain floor", {}):
         ours = _median(cases["service accounts"][n], "create", "seconds")
         plain = _median(cases["plain floor"][n], "create", "seconds")
@@ -428,7 +432,8 @@ def markdown(data: dict[str, Any]) -> str:
                 "command, for floor and ours alike).", ""] if data.get("skip_checkpoints")
                else []),
              f"One stack per case and N; create, refresh, destroy through the real CLI; at "
-             f"N={COMPARE_N} {data.get('runs', 1)} interleaved runs (a row each; the targets hold "
+             f"N={compared_size(data['sizes']) if data.get('sizes') else COMPARE_N} "
+             f"{data.get('runs', 1)} interleaved runs (a row each; the targets hold "
              "their medians), other sizes once. Calls "
              "exclude the token exchange (counted apart). Emulator share = the sum of the "
              "emulator's request-log durations / the command's wall time (the rest is the engine, "

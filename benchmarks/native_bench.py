@@ -50,11 +50,12 @@ def yaml_program(n: int, dest: Path) -> Path:
     layout's cost, not the plugin's (docs/performance.md).
     """
     dest.mkdir(parents=True, exist_ok=True)
-    project = ["name: skyflow-bench-native", "runtime: yaml",
+    name_line = "name: skyflow-bench-native"
+    project = [name_line, "runtime: yaml",
                f"description: make bench - {n} service accounts + {n} role assignments (native)",
                "config:", "  vaultId:", "    type: string", "  prefix:", "    type: string"]
     # pulumi-yaml 1.25 needs the name in the template too, or it fails on a config reference
-    lines = ["name: skyflow-bench-native", "resources:"]
+    lines = [name_line, "resources:"]
     for i in range(n):
         name = f"${{prefix}}-sa-{i:04d}"
         lines += [f"  sa{i:04d}:", "    type: skyflow:index:ServiceAccount", "    properties:",
