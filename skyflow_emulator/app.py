@@ -165,7 +165,14 @@ class App:
                 check = authorize if route.auth == "bearer" else authorize_data
                 target = route.target(ctx)
                 check(ctx, route.permission, target)
-            result = route.handler(ctx)
+            # the request's writes and its audit event commit together or not at all: a
+            # crash between the two would leave an object whose maker nobody can prove
+            with self.state.store.request():
+                result = route.handler(ctx)
+                if route.auth == "none" and isinstance(result.get("accessToken"), str):
+                    # a token exchange: audited under the identity and context it issued to
+                    ctx.principal = issued_principal(ctx, result["accessToken"])
+                self._audit(route, ctx, target, request_id, result, 200, "success")
         except ApiError as err:
             if ctx.log_subject:
                 entry["subject"] = ctx.log_subject
@@ -173,11 +180,7 @@ class App:
             return error_response(err), False
         if ctx.log_subject:
             entry["subject"] = ctx.log_subject
-        if route.auth == "none" and isinstance(result.get("accessToken"), str):
-            # a token exchange: audited under the identity and context it issued to
-            ctx.principal = issued_principal(ctx, result["accessToken"])
         # a dropped response was served all the same: the write is committed
-        self._audit(route, ctx, target, request_id, result, 200, "success")
         return _json(result), decision.drop
 
     def _audit(self, route: Route, ctx: Ctx, target: Target | None, request_id: str,

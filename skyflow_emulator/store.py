@@ -1,5 +1,9 @@
 """SQLite storage in the data dir: WAL, one transaction per write, safe across threads.
 
+A request's writes and its audit event commit together (``Store.request``): a crash after a
+write but before its audit event would leave an object nobody can prove they made, and the
+provider's recovery rests on that proof.
+
 Objects are JSON documents in one table keyed by (kind, id) with a few indexed columns; the
 relations (role members, policy-role attachments) have their own tables so that assignment is
 idempotent by construction (primary keys).
@@ -263,6 +267,14 @@ class Tx:
         return [json.loads(r[0]) for r in self.c.execute(sql, args).fetchall()]
 
 
+class _Unit:
+    """One request's open write transaction (opened by its first write)."""
+
+    def __init__(self) -> None:
+        self.conn: sqlite3.Connection | None = None
+        self.depth = 0
+
+
 class Store:
     """A small pool of SQLite connections; writes are serialised by one lock."""
 
@@ -273,6 +285,7 @@ class Store:
         self._created = 0
         self._pool_size = pool_size
         self._create_lock = threading.Lock()
+        self._local = threading.local()
         conn = self._connect()
         conn.executescript(SCHEMA)
         self._pool.put(conn)
@@ -289,23 +302,65 @@ class Store:
             self._created += 1
         return conn
 
+    def _take(self) -> sqlite3.Connection:
+        try:
+            return self._pool.get_nowait()
+        except queue.Empty:
+            return self._connect()
+
     @contextmanager
     def _conn(self) -> Iterator[sqlite3.Connection]:
-        try:
-            conn = self._pool.get_nowait()
-        except queue.Empty:
-            conn = self._connect()
+        conn = self._take()
         try:
             yield conn
         finally:
-            if self._pool.qsize() < self._pool_size:
-                self._pool.put(conn)
-            else:
-                conn.close()
+            self._give(conn)
+
+    def _unit(self) -> _Unit | None:
+        unit: _Unit | None = getattr(self._local, "unit", None)
+        return unit
+
+    @contextmanager
+    def request(self) -> Iterator[None]:
+        """Every write on this thread until the end of the block commits as one transaction,
+        or none does (an exception rolls all back). Reads after the first write see it."""
+        if self._unit() is not None:
+            raise RuntimeError("Store.request: already inside a request")
+        unit = _Unit()
+        self._local.unit = unit
+        try:
+            yield
+        except BaseException:
+            self._end(unit, "ROLLBACK")
+            raise
+        else:
+            self._end(unit, "COMMIT")
+        finally:
+            self._local.unit = None
+
+    def _end(self, unit: _Unit, how: str) -> None:
+        conn, unit.conn = unit.conn, None
+        if conn is None:
+            return
+        try:
+            conn.execute(how)
+        finally:
+            self._write_lock.release()
+            self._give(conn)
+
+    def _give(self, conn: sqlite3.Connection) -> None:
+        if self._pool.qsize() < self._pool_size:
+            self._pool.put(conn)
+        else:
+            conn.close()
 
     @contextmanager
     def read(self) -> Iterator[Tx]:
         """A consistent snapshot for reads (a deferred transaction)."""
+        unit = self._unit()
+        if unit is not None and unit.conn is not None:
+            yield Tx(unit.conn)  # the request has written: read what it wrote
+            return
         with self._conn() as conn:
             conn.execute("BEGIN")
             try:
@@ -315,7 +370,13 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Tx]:
-        """One write transaction: all or nothing, committed before the response is sent."""
+        """One write transaction: all or nothing, committed before the response is sent
+        (inside ``request``, a savepoint of the request's transaction)."""
+        unit = self._unit()
+        if unit is not None:
+            with self._in_unit(unit) as tx:
+                yield tx
+            return
         with self._write_lock, self._conn() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -324,6 +385,33 @@ class Store:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+
+    @contextmanager
+    def _in_unit(self, unit: _Unit) -> Iterator[Tx]:
+        if unit.conn is None:
+            self._write_lock.acquire()
+            conn = self._take()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                self._write_lock.release()
+                self._give(conn)
+                raise
+            unit.conn = conn
+        conn = unit.conn
+        unit.depth += 1
+        point = f"w{unit.depth}"
+        conn.execute(f"SAVEPOINT {point}")
+        try:
+            yield Tx(conn)
+        except BaseException:
+            conn.execute(f"ROLLBACK TO {point}")
+            conn.execute(f"RELEASE {point}")
+            raise
+        else:
+            conn.execute(f"RELEASE {point}")
+        finally:
+            unit.depth -= 1
 
     def close(self) -> None:
         while True:

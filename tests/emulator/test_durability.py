@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import requests
 
 from tests.helpers.emulator_proc import EmulatorProcess
 
@@ -73,3 +76,47 @@ def test_parallel_writes_and_reads(fresh_emu: EmulatorProcess) -> None:
     for i, sa_id in enumerate(ids):
         got = api.call("GET", "/v1/serviceAccounts/{ID}", path={"ID": sa_id}, expect=200).json()
         assert got["serviceAccount"]["description"] == f"d{i}"
+
+
+def test_kill_9_mid_burst_leaves_no_object_without_its_audit_event(
+        fresh_emu: EmulatorProcess) -> None:
+    """Whatever a crash catches in flight, every object that survives has the audit event of
+    its create: the provider proves an object is its own by that event, and an object without
+    one would be made a second time by its retry."""
+    api = Api(fresh_emu)
+    token, stop = api.admin_token, threading.Event()
+
+    def burst(worker: int) -> None:
+        local = Api(fresh_emu)
+        local._admin = token
+        for i in range(1000):
+            if stop.is_set():
+                return
+            try:
+                local.call("POST", "/v1/policies", json_body={
+                    "name": f"Burst{worker}x{i}", "activated": False,
+                    "resource": {"ID": fresh_emu.vault_id, "type": "VAULT"},
+                    "ruleParams": [{"name": "a", "ruleExpression": "ALLOW READ ON t.*"}]})
+            except requests.RequestException:
+                return  # the server died under this request
+
+    with ThreadPoolExecutor(8) as pool:
+        for w in range(8):
+            pool.submit(burst, w)
+        deadline = time.monotonic() + 30
+        while len(fresh_emu.read_request_log()) < 60 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        fresh_emu.restart(kill=True)
+        stop.set()
+    api = Api(fresh_emu)
+    policies = api.call("GET", "/v1/policies", expect=200, params={
+        "resource.ID": fresh_emu.vault_id, "resource.type": "VAULT",
+        "limit": "1000"}).json()["policies"]
+    made = [p["ID"] for p in policies if p["name"].startswith("Burst")]
+    assert len(made) >= 40, len(made)
+    events = api.call("GET", "/v1/audit/events", expect=200, params={
+        "filterOps.accountID": fresh_emu.account_id, "filterOps.actionType": "CREATE",
+        "filterOps.resourceType": "POLICY", "limit": "1000"}).json()["event"]
+    audited = {r.split("/", 1)[1] for e in events for r in e["resourceIDs"]
+               if r.startswith("POLICY/")}
+    assert set(made) <= audited, sorted(set(made) - audited)
