@@ -9,9 +9,10 @@ role; giving up leaves an orphan Pulumi does not know about. So every create her
    and asks Skyflow's audit log which of them *this process* created (its tokens' ``jwtID``,
    ``audit.Who.process``), leaving out what the process already knows it made. One: it is
    ours, and it is adopted. None: the create did not happen, so it is sent again (up to
-   ``ATTEMPTS`` times). More than one: we stop with a message naming them rather than guess.
-   When the log cannot answer (no permission; API-key credentials) nothing is adopted: the
-   create stops, naming the objects and ``adopt_id``.
+   ``ATTEMPTS`` times; objects of the name it did not make are named in a warning). More
+   than one: we stop with a message naming them rather than guess. When the log cannot
+   answer (no permission; API-key credentials) nothing is adopted: the create stops, naming
+   the objects and ``adopt_id``.
 
 The proof is what makes this safe for service accounts and policies, whose names Skyflow does
 not force unique: an object another stack or a person made under the same name is never
@@ -165,6 +166,12 @@ def create_or_adopt(
                 raise AdoptionError(
                     f"{what}: the response was lost and {len(mine)} new objects now carry this "
                     f"name ({', '.join(sorted(mine))})", operation=what)
+            if not mine:
+                # not ours by the audit log: never adopted, never deleted, but named, since a
+                # create whose audit event Skyflow lost would look the same
+                log.warning("%s: the response was lost; %s of this name exist(s) that this "
+                            "process did not make (by the audit log) and stay(s) untouched; "
+                            "sending the create again", what, ", ".join(sorted(candidates)))
         if attempt < ATTEMPTS - 1:
             sleep(BACKOFF_S * 2 ** attempt)
     assert last is not None

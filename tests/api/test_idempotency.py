@@ -108,6 +108,22 @@ def test_an_account_of_the_name_made_by_another_token_is_never_adopted() -> None
     assert [k["keyID"] for k in client.keys.values() if k.get("saID") == theirs]
 
 
+def test_an_unproven_namesake_is_named_and_left_when_the_create_is_sent_again(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A 503 before commit with another team's account of the name live: the create is sent
+    again, theirs is untouched, and the warning names it (a create of ours whose audit event
+    Skyflow lost would look the same, so the user must hear of it)."""
+    client = LossyClient()
+    client.tokens = FakeTokens("jti-another-team")
+    theirs = client.create_service_account({"serviceAccount": {"name": "dev-svc"}})["clientID"]
+    client.tokens = FakeTokens("jti-this-process")
+    client.fail_before = 1
+    created = provider(ServiceAccountProvider, client).create(sa_props("dev-svc"))
+    assert created.id != theirs and set(client.sas) == {theirs, created.id}
+    assert f"{theirs} of this name exist(s) that this process did not make" in caplog.text
+    assert "untouched; sending the create again" in caplog.text
+
+
 def test_without_the_audit_log_a_lost_create_adopts_nothing_and_names_the_way_out() -> None:
     client = LossyClient(create_service_account=1)
     client.audit_denied = True
