@@ -344,6 +344,10 @@ class Store:
             return
         try:
             conn.execute(how)
+        except BaseException:
+            if conn.in_transaction:  # a failed COMMIT: the pool never gets an open transaction
+                conn.execute("ROLLBACK")
+            raise
         finally:
             self._write_lock.release()
             self._give(conn)

@@ -7,6 +7,7 @@ the provider's retry would make a second one.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 from werkzeug.test import Client
 
 from skyflow_emulator import bootstrap
+from skyflow_emulator import store as store_module
 from skyflow_emulator.app import App
 from skyflow_emulator.auth import TokenIssuer
 from skyflow_emulator.faults import FaultConfig, Faults
@@ -160,3 +162,30 @@ def store_vault(store: Store) -> str:
 def policies(store: Store) -> list[dict[str, Any]]:
     with store.read() as tx:
         return tx.find("policy")
+
+
+def test_a_failed_commit_rolls_back_and_frees_the_store(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A COMMIT that fails (disk full, I/O error) must not leave the write lock held or an
+    open transaction on a pooled connection for the next request to inherit."""
+    fail = {"commit": False}
+
+    class Flaky(sqlite3.Connection):
+        def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
+            if sql == "COMMIT" and fail["commit"]:
+                fail["commit"] = False
+                raise sqlite3.OperationalError("disk I/O error")
+            return super().execute(sql, *args)
+
+    real = sqlite3.connect
+    monkeypatch.setattr(store_module.sqlite3, "connect",
+                        lambda *a, **kw: real(*a, **kw, factory=Flaky))
+    store = Store(tmp_path / "state.db")
+    with pytest.raises(sqlite3.OperationalError), store.request():
+        with store.write() as tx:
+            tx.put("sa", "h", {"ID": "h"})
+        fail["commit"] = True
+    assert elsewhere(store, "h") is None
+    with store.request(), store.write() as tx:  # the lock is free, the connection clean
+        tx.put("sa", "i", {"ID": "i"})
+    assert elsewhere(store, "i") == {"ID": "i"}
