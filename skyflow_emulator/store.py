@@ -272,7 +272,6 @@ class _Unit:
 
     def __init__(self) -> None:
         self.conn: sqlite3.Connection | None = None
-        self.depth = 0
 
 
 class Store:
@@ -403,19 +402,15 @@ class Store:
                 raise
             unit.conn = conn
         conn = unit.conn
-        unit.depth += 1
-        point = f"w{unit.depth}"
-        conn.execute(f"SAVEPOINT {point}")
+        # one name at every depth: SQLite's ROLLBACK TO and RELEASE act on the innermost
+        conn.execute("SAVEPOINT w")
         try:
             yield Tx(conn)
         except BaseException:
-            conn.execute(f"ROLLBACK TO {point}")
-            conn.execute(f"RELEASE {point}")
+            conn.execute("ROLLBACK TO w")
+            conn.execute("RELEASE w")
             raise
-        else:
-            conn.execute(f"RELEASE {point}")
-        finally:
-            unit.depth -= 1
+        conn.execute("RELEASE w")
 
     def close(self) -> None:
         while True:

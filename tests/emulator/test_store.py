@@ -100,6 +100,17 @@ def test_a_failed_write_block_undoes_only_itself(store: Store) -> None:
     assert elsewhere(store, "e") is None
 
 
+def test_a_failed_nested_write_block_undoes_only_itself(store: Store) -> None:
+    with store.request(), store.write() as outer:
+        outer.put("sa", "j", {"ID": "j"})
+        with pytest.raises(ValueError), store.write() as inner:
+            inner.put("sa", "k", {"ID": "k"})
+            raise ValueError("a nested check failed")
+        outer.put("sa", "l", {"ID": "l"})
+    assert elsewhere(store, "j") == {"ID": "j"} and elsewhere(store, "l") == {"ID": "l"}
+    assert elsewhere(store, "k") is None
+
+
 def test_writes_outside_a_request_wait_for_it(store: Store) -> None:
     done = threading.Event()
 
