@@ -18,6 +18,7 @@ import yaml
 from tests.e2e.conftest import REPO_ROOT, api_requests, list_service_accounts
 from tests.helpers.pulumi_cli import PulumiProject
 from tests.helpers.secrets_scan import assert_no_secret_hits
+from tests.helpers.tracebacks import assert_no_traceback
 
 pytestmark = pytest.mark.e2e
 
@@ -252,5 +253,5 @@ def test_reference_stack_config_mistake_is_one_clean_line(emulator, project_fact
     result = proj.preview(check=False)
     assert result.returncode != 0
     assert "services[0].roles" in result.output and "NO_SUCH_ROLE" in result.output
-    assert "Traceback" not in result.output, result.output
+    assert_no_traceback(result)
     assert api_requests(emulator, mark) == []

@@ -20,6 +20,7 @@ from tests.e2e.conftest import api_requests
 from tests.helpers.emulator_proc import EmulatorProcess
 from tests.helpers.pulumi_cli import PulumiProject
 from tests.helpers.secrets_scan import assert_no_secret_hits
+from tests.helpers.tracebacks import assert_no_traceback
 
 pytestmark = pytest.mark.e2e
 
@@ -125,7 +126,7 @@ def test_vault_lifecycle_with_a_user_and_every_guard(emulator, project_factory) 
                       ("schema.tables[2].columns[0].name", "permanent record id"),
                       ("schema.tables[3].columns", "has no columns")]:
         assert path in refused.output and why in refused.output, (path, refused.output)
-    assert "Traceback" not in refused.output
+    assert_no_traceback(refused)
     assert api_requests(emulator, mark) == []
 
     # --- a replacement (another workspace) is refused at preview while protected.
@@ -197,5 +198,5 @@ def test_native_vault_import_get_workspace_and_a_user(emulator, project_factory)
     refused = proj.destroy(check=False)
     assert refused.returncode != 0
     assert "deletionProtection on" in refused.output, refused.output
-    assert "Traceback" not in refused.output
+    assert_no_traceback(refused)
     assert api(emulator, "GET", f"/v1/vaults/{vid}").status_code == 200

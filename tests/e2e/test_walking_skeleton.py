@@ -12,6 +12,7 @@ import pytest
 
 from tests.e2e.conftest import api_requests, list_service_accounts, program_for, type_token
 from tests.helpers.secrets_scan import assert_no_secret_hits
+from tests.helpers.tracebacks import assert_no_traceback
 
 pytestmark = pytest.mark.e2e
 
@@ -100,7 +101,8 @@ def test_invalid_name_rejected_at_preview_without_api_calls(emulator, project_fa
         result = proj.preview(check=False)
         assert result.returncode != 0
         out = result.output
-        assert needle in out and "Traceback" not in out, out
+        assert needle in out, out
+        assert_no_traceback(result)
         calls = [r for r in api_requests(emulator, before)
                  if r.get("template") != "/v1/auth/sa/oauth/token"]
         assert calls == [], f"preview made API calls: {calls}"
