@@ -32,6 +32,7 @@ from tests.helpers.emulator_proc import EmulatorProcess
 from tests.helpers.oidc_issuer import OidcIssuer
 from tests.helpers.pulumi_cli import PulumiProject
 from tests.helpers.secrets_scan import assert_no_secret_hits
+from tests.helpers.tracebacks import assert_no_traceback
 
 pytestmark = pytest.mark.e2e
 REPO, REF = "acme/identities", "refs/heads/main"
@@ -202,7 +203,7 @@ def test_killed_keyless_run_leftovers_are_handled_as_documented(
     killed after 2 creates. Tag as audience: the next ``up`` takes the accounts it left over
     (the same ids, in the state: not created twice). A fixed ``skyflow:oidcAudience``: nothing
     names the stack, so the next ``up`` stops naming each leftover and why, touching none."""
-    from tests.e2e.test_faults import kill_until, live_objects, no_traceback, orphans
+    from tests.e2e.test_faults import kill_until, live_objects, orphans
     from tests.e2e.test_kill_heal import start_and_kill
 
     count, prefix, stack = 6, f"killed-{audience or 'tag'}", f"killed-{audience or 'tag'}"
@@ -228,7 +229,7 @@ def test_killed_keyless_run_leftovers_are_handled_as_documented(
 
     stray = kill_until("account outside the state", attempt, bool, start_over)
     result = proj.up(check=audience is None)
-    no_traceback(result)
+    assert_no_traceback(result)
     auds = {jwt.decode(t, options={"verify_signature": False})["aud"]
             for t in idp.issued[issued_before:]}
     live = live_objects(emu, f"{prefix}-")

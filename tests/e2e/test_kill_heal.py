@@ -31,13 +31,13 @@ from tests.e2e.test_faults import (
     kill_all_of_session,
     kill_until,
     live_objects,
-    no_traceback,
     orphans,
     wait_for,
 )
 from tests.helpers.emulator_proc import EmulatorProcess
 from tests.helpers.figures import record
 from tests.helpers.pulumi_cli import PulumiProject
+from tests.helpers.tracebacks import assert_no_traceback
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -218,7 +218,7 @@ def test_killed_up_heals_on_the_next_up(
         lambda got: got[4] < COUNT and (bool(got[3]) if group else pending_creates(proj) > 0),
         lambda: start_over(proj))
     result = proj.up()
-    no_traceback(result)
+    assert_no_traceback(result)
     live = assert_healed(emulator, proj, prefix)
     record(f"sigkill{'_group' if group else ''}_heal_after_{kill_after}_of_{COUNT}",
            declared=COUNT, killed="every process" if group else "CLI only",
@@ -247,7 +247,7 @@ def test_killed_up_with_adoption_off_fails_naming_the_object(
 
     stray = kill_until("account outside the state", attempt, bool, lambda: start_over(proj))
     result = proj.up(check=False)
-    no_traceback(result)
+    assert_no_traceback(result)
     assert result.returncode != 0
     # the engine stops scheduling after the first failure: at least one of them is named
     assert "adoptOwnOrphans is false" in result.output, result.output[-2000:]
@@ -293,7 +293,7 @@ def test_killed_rotation_heals(
     rotated, unheld_after_kill = kill_until(
         "interrupted rotation", attempt,
         lambda got: got[0] < COUNT and (got[1] > 0 if group else True), proj.up)
-    no_traceback(proj.up())
+    assert_no_traceback(proj.up())
     if group and not exclusive:
         # the documented limit: the engine keeps no pending update, so nothing tells the keys
         # the killed rotation minted from keys made by hand; they stay valid, refresh names each
@@ -349,7 +349,7 @@ def test_killed_key_creates_on_held_accounts_heal(
         "interrupted key creates", attempt,
         lambda got: got[2] < COUNT and pending_creates(proj) > 0 and (got[1] > 0 or not group),
         start_again)
-    no_traceback(proj.up())
+    assert_no_traceback(proj.up())
     assert_healed(emulator, proj, prefix, keys=1)
     record(f"sigkill{'_group' if group else ''}_extra_key_creates_after_5_of_{COUNT}",
            declared_keys=2 * COUNT, killed="every process" if group else "CLI only",
@@ -384,7 +384,7 @@ def test_killed_deletes_of_an_up_heal(
     # what the scenario is about: deletes cut short (some done, some left)
     lost, deleted = kill_until("interrupted deletes", attempt,
                                lambda got: 0 < got[1] < COUNT // 2, start_again)
-    no_traceback(proj.up())
+    assert_no_traceback(proj.up())
     live = assert_healed(emulator, proj, prefix, count=COUNT // 2)
     record("sigkill_during_deletes_of_an_up", declared_before=COUNT, declared=COUNT // 2,
            deleted_before_kill=deleted, live_after_next_up=live["ServiceAccount"], orphans=0,
@@ -409,10 +409,10 @@ def test_killed_destroy(emulator: EmulatorProcess,
     lost, deleted = kill_until("interrupted destroy", attempt, lambda got: 0 < got[1] < COUNT,
                                lambda: proj.up(refresh=True))
     # A plain `pulumi up`: the state still lists the accounts the killed destroy deleted.
-    no_traceback(proj.up())
+    assert_no_traceback(proj.up())
     after_plain_up = live_objects(emulator, f"{prefix}-")["ServiceAccount"]
     # `pulumi up --refresh` sees them gone and creates them again.
-    no_traceback(proj.up(refresh=True))
+    assert_no_traceback(proj.up(refresh=True))
     live = assert_healed(emulator, proj, prefix)
     # ... and the destroy the user meant completes.
     proj.destroy()
@@ -446,7 +446,7 @@ def test_an_object_made_by_another_identity_is_never_taken_over(
     proj = heal_program(project_factory, prefix, count="4")
     # A plain create looks no name up (issue 26): ours is made beside theirs, as Skyflow
     # allows; theirs is neither taken over nor deleted (issue 22)
-    no_traceback(proj.up())
+    assert_no_traceback(proj.up())
     live = live_objects(emulator, f"{prefix}-")
     assert live["ServiceAccount"] == 5 and live["duplicate names"] == 1  # 4 ours + theirs
     ours = proj.outputs()["sa-2_id"]
@@ -486,7 +486,7 @@ def test_native_plugin_killed_up_heals_on_the_next_up(
     others, gone_after, lost, outside = kill_until(
         "interrupted run", attempt, lambda got: got[3] > 0 and pending_creates(proj) > 0,
         lambda: start_over(proj))
-    no_traceback(proj.up())
+    assert_no_traceback(proj.up())
     live = assert_healed(emulator, proj, prefix)
     record("sigkill_heal_native_after_5_of_20", declared=COUNT, live=live["ServiceAccount"],
            not_in_state_after_kill=outside, orphans_after_next_up=0, duplicates=0,
@@ -516,7 +516,7 @@ def test_killed_up_of_every_resource_type_heals(
         "interrupted run" if not group else "object outside the state", attempt,
         lambda got: pending_creates(proj) > 0 and (bool(got[1]) or not group),
         lambda: start_over(proj))
-    no_traceback(proj.up())
+    assert_no_traceback(proj.up())
     proj.up(expect_no_changes=True)
     live = live_objects(emulator, f"{prefix}-")
     assert live["ServiceAccount"] == 4 and live["duplicate names"] == 0, live

@@ -38,13 +38,13 @@ from tests.e2e.test_faults import (
     _get,
     kill_all_of_session,
     kill_until,
-    no_traceback,
     wait_for,
 )
 from tests.e2e.test_kill_heal import session_processes
 from tests.helpers.emulator_proc import EmulatorProcess
 from tests.helpers.figures import record
 from tests.helpers.pulumi_cli import PulumiProject, Result, require_pulumi
+from tests.helpers.tracebacks import assert_no_traceback
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -202,7 +202,7 @@ def test_another_projects_killed_key_creates_never_delete_this_ones_key(
     assert all(f"{label} {k} " in said and "left alone" in said for k in a_keys), said[-3000:]
     assert left <= live_keys(emu, sa_id, api)
     result = b.up()
-    no_traceback(result)
+    assert_no_traceback(result)
     live = live_keys(emu, sa_id, api)
     b_keys = held(b) - {sa_id}
     assert a_keys <= live, f"team A's keys deleted: {a_keys - live}"
@@ -248,7 +248,7 @@ def test_a_stack_sharing_identity_and_names_never_takes_over_another(
     repeated = [looked_up[t] for t in pending_types(b) if t in looked_up]
     assert repeated, "the kill left no pending create of an account or policy"
     result = b.up(continue_on_error=True, check=False)
-    no_traceback(result)
+    assert_no_traceback(result)
     # the role name is unique on the vault: Skyflow refuses, the message names A's role
     assert result.returncode != 0
     assert outs["role_id"] in result.output and "never taken over" in result.output
@@ -305,7 +305,7 @@ def test_keys_made_by_hand_survive_a_killed_key_create(emu: EmulatorProcess,
 
     left = kill_until("unheld key of the killed run", attempt,
                       lambda keys: bool(keys) and pending(c) > 0, lambda: no_extra_keys(c))
-    no_traceback(c.up())
+    assert_no_traceback(c.up())
     live = live_keys(emu, sa_id, False)
     assert hand <= live and emu.token(by_person) and emu.token(by_admin)
     assert left & live == set() and live == (held(c) - {sa_id}) | hand
@@ -353,7 +353,7 @@ def test_without_audit_permission_nothing_is_deleted_and_every_key_named(
     left = kill_until("unheld key of the killed run", attempt,
                       lambda keys: bool(keys) and pending(d) > 0, lambda: no_extra_keys(d))
     result = d.up()
-    no_traceback(result)
+    assert_no_traceback(result)
     assert left <= live_keys(emu, sa_id, False), "deleted without proof"
     for key in left:
         line = next(x for x in result.output.splitlines() if f"key {key} " in x)
@@ -418,5 +418,5 @@ def test_a_killed_run_leaves_no_process_alive(emu: EmulatorProcess, project: Fac
            language_host_included=True, before="the language host (5 min health check)")
     proj.repair_after_kill()
     proj.run("cancel", "--yes", check=False)
-    no_traceback(proj.up())
+    assert_no_traceback(proj.up())
     assert Counter(r["type"].rsplit(":", 1)[-1] for r in proj.resources())["ServiceAccount"] == 8
