@@ -20,12 +20,14 @@ up and nothing deleted.
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import json
 import os
 import subprocess
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from . import lifeline
@@ -122,18 +124,67 @@ def _cli_env() -> dict[str, str]:
 
 
 def export_state(cli: str, stack: list[str]) -> dict[str, Any] | None:
-    """The stack's last checkpoint (secrets stay encrypted), or None when it cannot be read."""
+    """The stack's last checkpoint (secrets stay encrypted), or None when it cannot be read.
+
+    When ``pulumi stack export`` fails on a local file backend, the checkpoint file itself is
+    read (``read_file_backend``): a SIGKILLed CLI can leave the backend's metadata sidecar
+    empty, and then every command fails although the checkpoint is whole.
+    """
     try:
         out = subprocess.run([cli, "stack", "export", *stack],  # noqa: S603
                              capture_output=True, timeout=EXPORT_TIMEOUT_S, check=False,
                              env=_cli_env())
-        if out.returncode != 0:
-            return None
-        data = json.loads(out.stdout)
+        data = json.loads(out.stdout) if out.returncode == 0 else None
     except (OSError, ValueError, subprocess.SubprocessError):
-        return None
+        data = None
+    if data is None:
+        return read_file_backend(stack)
     deployment = data.get("deployment") if isinstance(data, dict) else None
     return deployment if isinstance(deployment, dict) else None
+
+
+def checkpoint_files(stack: list[str], env: Mapping[str, str] | None = None) -> list[Path]:
+    """Where a ``file://`` backend keeps the stack's checkpoint (project-scoped layout first,
+    then the legacy one); empty for other backends or when the stack is not named.
+
+    Only the stack the CLI was given (``--stack``, else ``PULUMI_STACK``) and the project the
+    engine runs (``PULUMI_PROJECT``, or the stack's own ``org/project/stack``) are used: a
+    guess could read another project's stack of the same name.
+    """
+    env = os.environ if env is None else env
+    url = env.get("PULUMI_BACKEND_URL", "")
+    if not url.startswith("file://"):
+        return []
+    location = url[len("file://"):].split("?", 1)[0]
+    root = Path(location).expanduser() if location.startswith("~") else Path(location)
+    given = stack[1] if len(stack) == 2 else env.get("PULUMI_STACK", "")
+    parts = given.split("/")
+    name = parts[-1]
+    project = parts[1] if len(parts) == 3 else env.get("PULUMI_PROJECT", "")
+    if not name or not root.is_dir():
+        return []
+    stacks = root / ".pulumi" / "stacks"
+    scoped = [stacks / project / f"{name}{ext}" for ext in (".json", ".json.gz")] if project \
+        else []
+    legacy = [] if len(parts) == 3 else [stacks / f"{name}{ext}" for ext in (".json", ".json.gz")]
+    return [f for f in scoped + legacy if f.is_file()]
+
+
+def read_file_backend(stack: list[str], env: Mapping[str, str] | None = None
+                      ) -> dict[str, Any] | None:
+    """The stack's last checkpoint read from a local file backend's own file (read-only; the
+    backend writes it to a temporary file and renames it, so it is always whole)."""
+    for path in checkpoint_files(stack, env):
+        try:
+            raw = path.read_bytes()
+            data = json.loads(gzip.decompress(raw) if path.suffix == ".gz" else raw)
+        except (OSError, ValueError, EOFError, gzip.BadGzipFile):
+            continue
+        checkpoint = data.get("checkpoint") if isinstance(data, dict) else None
+        latest = checkpoint.get("latest") if isinstance(checkpoint, dict) else None
+        if isinstance(latest, dict):
+            return latest
+    return None
 
 
 class Checkpoint:

@@ -7,8 +7,9 @@ the request was in flight, the common case after a SIGKILL), but a SIGKILL
 can also land in the instant after a result left and before the engine wrote it: the key stays
 valid and no state holds it. After its engine is gone, this process reads the
 stack's last checkpoint (``pulumi stack export``, the same file the next run starts from) and
-undoes everything it made that the checkpoint does not hold. Only what this process made is
-touched, and only after a state was read: when that fails, nothing is deleted.
+undoes everything it made that the checkpoint does not hold (``export_state`` reads a local file
+backend's checkpoint file itself when the kill left the CLI unable to). Only what this process
+made is touched, and only after a state was read: when that fails, nothing is deleted.
 """
 
 from __future__ import annotations

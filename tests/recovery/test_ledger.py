@@ -63,7 +63,10 @@ def test_post_mortem_reads_the_stack_and_sweeps(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("body,code", [("not json", 0), ("{}", 0), ('{"deployment": {}}', 1)])
-def test_an_unreadable_state_deletes_nothing(tmp_path: Path, body: str, code: int) -> None:
+def test_an_unreadable_state_deletes_nothing(tmp_path: Path, body: str, code: int,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("PULUMI_BACKEND_URL", "PULUMI_STACK"):  # no checkpoint file to fall back on
+        monkeypatch.delenv(name, raising=False)
     undone: list[str] = []
     ledger.delivered(["k1"], lambda: undone.append("k1"), "key k1")
     ledger.post_mortem((fake_cli(tmp_path, body, code), []))
