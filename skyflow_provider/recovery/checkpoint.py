@@ -157,17 +157,15 @@ def checkpoint_files(stack: list[str], env: Mapping[str, str] | None = None) -> 
         return []
     location = url[len("file://"):].split("?", 1)[0]
     root = Path(location).expanduser() if location.startswith("~") else Path(location)
-    given = stack[1] if len(stack) == 2 else env.get("PULUMI_STACK", "")
-    parts = given.split("/")
-    name = parts[-1]
-    project = parts[1] if len(parts) == 3 else env.get("PULUMI_PROJECT", "")
-    if not name or not root.is_dir():
+    parts = lifeline.stack_ref(stack, env).split("/")
+    name, qualified = parts[-1], len(parts) == 3
+    project = parts[1] if qualified else env.get("PULUMI_PROJECT", "")
+    if not name:
         return []
     stacks = root / ".pulumi" / "stacks"
-    scoped = [stacks / project / f"{name}{ext}" for ext in (".json", ".json.gz")] if project \
-        else []
-    legacy = [] if len(parts) == 3 else [stacks / f"{name}{ext}" for ext in (".json", ".json.gz")]
-    return [f for f in scoped + legacy if f.is_file()]
+    dirs = ([stacks / project] if project else []) + ([] if qualified else [stacks])
+    files = (d / f"{name}{ext}" for d in dirs for ext in (".json", ".json.gz"))
+    return [f for f in files if f.is_file()]
 
 
 def read_file_backend(stack: list[str], env: Mapping[str, str] | None = None

@@ -24,7 +24,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 INTERVAL_S = 1.0
 SHELLS = ("sh", "bash", "dash", "zsh", "busybox")
@@ -111,11 +111,17 @@ def stack_args(cmdline: list[str]) -> list[str]:
     return []
 
 
+def stack_ref(stack: list[str] | None = None, env: Mapping[str, str] | None = None) -> str:
+    """The stack as the CLI was given it: its ``--stack`` arguments (``stack``; by default the
+    ones read at start), else ``PULUMI_STACK``; "" when neither says."""
+    stack = _stack if stack is None else stack
+    env = os.environ if env is None else env
+    return stack[1] if len(stack) == 2 else env.get("PULUMI_STACK", "")
+
+
 def stack_name() -> str | None:
-    """The running stack's name (no organization or project), from the CLI's ``--stack`` or
-    ``PULUMI_STACK``; None when neither says."""
-    given = _stack[1] if len(_stack) == 2 else os.environ.get("PULUMI_STACK", "")
-    return given.rsplit("/", 1)[-1] or None
+    """The running stack's name (no organization or project); None when nothing says."""
+    return stack_ref().rsplit("/", 1)[-1] or None
 
 
 def read_back() -> tuple[str, list[str]] | None:
